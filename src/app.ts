@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyServerOptions } from 'fastify';
+import type { Config } from '#config/settings';
+import type { Database } from '#platform/db/database';
+import { installAccessControl } from '#platform/http/access-control';
+import { handleError } from '#platform/http/errors';
+import { installMetrics } from '#platform/http/metrics';
+import { installOpenApi } from '#platform/http/openapi';
+import { operationsRoutes } from '#platform/http/operations';
+import { notFound } from '#platform/http/problem';
+import type { App } from '#platform/http/types';
+import { accessRoutes } from '#platform/auth/routes';
+import { auditRoutes } from '#platform/audit/routes';
+import { registryRoutes } from '#registry/routes';
+
+export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+export interface AppDependencies {
+  config: Config;
+  database: Database;
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** The whole gateway without `listen` (tests, benchmarks and the CLI use it). */
+export async function buildApp({ config, database, logger }: AppDependencies): Promise<App> {
+  let closing = false;
+  const app = Fastify({
+    logger: logger ?? { level: config.logLevel, serializers: { req: safeRequestLog } },
+    bodyLimit: config.bodyLimit,
+    requestTimeout: config.requestTimeoutMs,
+    // Honour a caller's request id so logs and audit rows join up across systems.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array' } },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request) => {
+    throw notFound(`route ${request.method} ${request.url.split('?')[0]}`);
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    if (!request.url.startsWith('/docs')) {
+      reply.header('cache-control', 'no-store');
+      reply.header('x-frame-options', 'DENY');
+    }
+  });
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+
+  const db = database.db;
+  await installOpenApi(app, VERSION);
+  installAccessControl(app, db);
+  const metrics = installMetrics(app);
+
+  operationsRoutes(app, { db, metrics, version: VERSION, engine: database.engine, isClosing: () => closing });
+  await app.register(registryRoutes, { prefix: '/api/v1', db });
+  await app.register(accessRoutes, { prefix: '/api/v1', db, config });
+  await app.register(auditRoutes, { prefix: '/api/v1', db });
+  return app;
+}
+
+/** Request log lines carry the method and the path only: query strings can hold personal data. */
+function safeRequestLog(req: { method: string; url: string; id: string }) {
+  return { method: req.method, path: req.url.split('?')[0], id: req.id };
+}

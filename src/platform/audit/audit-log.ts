@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '#platform/db/types';
+
+export type AuditOutcome = 'success' | 'denied' | 'error' | 'invalid';
+
+/** One data access or change, as recorded. No personal data: ids and counts only. */
+export interface AuditEntry {
+  requestId?: string | undefined;
+  clientId?: string | undefined;
+  clientName?: string | undefined;
+  action: string;
+  purpose?: string | undefined;
+  resourceType?: string | undefined;
+  resourceId?: string | undefined;
+  recordCount?: number | undefined;
+  outcome: AuditOutcome;
+  statusCode?: number | undefined;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+interface HashedFields {
+  at: Date;
+  request_id: string | null;
+  client_id: string | null;
+  client_name: string | null;
+  action: string;
+  purpose: string | null;
+  resource_type: string | null;
+  resource_id: string | null;
+  record_count: number;
+  outcome: string;
+  status_code: number | null;
+  prev_hash: string;
+}
+
+/** SHA-256 over the entry's fields in a fixed order and the previous entry's hash. */
+export function hashEntry(fields: HashedFields): string {
+  const canonical = JSON.stringify([
+    fields.at.toISOString(),
+    fields.request_id,
+    fields.client_id,
+    fields.client_name,
+    fields.action,
+    fields.purpose,
+    fields.resource_type,
+    fields.resource_id,
+    fields.record_count,
+    fields.outcome,
+    fields.status_code,
+    fields.prev_hash,
+  ]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/**
+ * Appends an entry to the hash chain. A transaction-scoped advisory lock serialises writers so that
+ * each entry links to the one before it, even with several gateways on one PostgreSQL server.
+ */
+export async function recordAudit(db: Kysely<DB>, entry: AuditEntry): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(hashtext(current_schema() || '.audit_log'))`.execute(trx);
+    const last = await trx.selectFrom('audit_log').select('hash').orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    const fields: HashedFields = {
+      at: new Date(),
+      request_id: entry.requestId ?? null,
+      client_id: entry.clientId ?? null,
+      client_name: entry.clientName ?? null,
+      action: entry.action,
+      purpose: entry.purpose ?? null,
+      resource_type: entry.resourceType ?? null,
+      resource_id: entry.resourceId ?? null,
+      record_count: entry.recordCount ?? 0,
+      outcome: entry.outcome,
+      status_code: entry.statusCode ?? null,
+      prev_hash: last?.hash ?? GENESIS_HASH,
+    };
+    await trx.insertInto('audit_log').values({ ...fields, hash: hashEntry(fields) }).execute();
+  });
+}
+
+export interface ChainVerification {
+  ok: boolean;
+  checked: number;
+  /** The first entry whose hash or link does not match, when ok is false. */
+  firstBrokenSeq?: number;
+  reason?: string;
+}
+
+/** Walks the whole chain in pages and recomputes every hash. */
+export async function verifyAuditChain(db: Kysely<DB>, pageSize = 5000): Promise<ChainVerification> {
+  let previous = GENESIS_HASH;
+  let after = 0;
+  let checked = 0;
+  for (;;) {
+    const rows = await db.selectFrom('audit_log').selectAll().where('seq', '>', after).orderBy('seq').limit(pageSize).execute();
+    for (const row of rows) {
+      if (row.prev_hash !== previous) {
+        return { ok: false, checked, firstBrokenSeq: row.seq, reason: 'link to the previous entry is broken (entry removed or reordered)' };
+      }
+      if (hashEntry(row) !== row.hash) {
+        return { ok: false, checked, firstBrokenSeq: row.seq, reason: 'entry content does not match its hash (entry altered)' };
+      }
+      previous = row.hash;
+      checked += 1;
+    }
+    if (rows.length < pageSize) {
+      return { ok: true, checked };
+    }
+    after = rows.at(-1)!.seq;
+  }
+}

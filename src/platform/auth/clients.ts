@@ -1,0 +1,166 @@
+import type { Kysely } from 'kysely';
+import type { DB } from '#platform/db/types';
+import { conflict, forbidden, notFound, badRequest } from '#platform/http/problem';
+import { generateApiKey, parseApiKey, secretMatches } from './api-keys.ts';
+import { principalFor, type Principal } from './principal.ts';
+import { isPermission, isRole, roleDefinitions, type Permission, type Role } from './roles.ts';
+
+export interface ClientRecord {
+  id: string;
+  name: string;
+  role: Role;
+  description: string | null;
+  created_at: Date;
+  disabled_at: Date | null;
+}
+
+export interface KeyRecord {
+  id: string;
+  client_id: string;
+  prefix: string;
+  scopes: string[];
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+  created_at: Date;
+}
+
+const clientColumns = ['id', 'name', 'role', 'description', 'created_at', 'disabled_at'] as const;
+const keyColumns = ['id', 'client_id', 'prefix', 'scopes', 'expires_at', 'revoked_at', 'last_used_at', 'created_at'] as const;
+
+/** Creates a client (a system or person calling the API). Only holders of every permission of the role may. */
+export async function createClient(
+  db: Kysely<DB>,
+  input: { name: string; role: string; description?: string | undefined },
+  creator?: Principal,
+): Promise<ClientRecord> {
+  if (!isRole(input.role)) {
+    throw badRequest(`unknown role "${input.role}"`, [{ pointer: '/role', detail: 'unknown role' }]);
+  }
+  if (creator) {
+    assertNotWider(creator, roleDefinitions[input.role].permissions, `create a client with role ${input.role}`);
+  }
+  const existing = await db.selectFrom('api_clients').select('id').where('name', '=', input.name).executeTakeFirst();
+  if (existing) {
+    throw conflict(`a client named "${input.name}" already exists`);
+  }
+  const row = await db
+    .insertInto('api_clients')
+    .values({ name: input.name, role: input.role, description: input.description ?? null, created_by: creator?.clientId ?? null })
+    .returning(clientColumns)
+    .executeTakeFirstOrThrow();
+  return row as ClientRecord;
+}
+
+export const listClients = async (db: Kysely<DB>): Promise<ClientRecord[]> =>
+  (await db.selectFrom('api_clients').select(clientColumns).orderBy('created_at').orderBy('id').execute()) as ClientRecord[];
+
+export async function findClient(db: Kysely<DB>, idOrName: string): Promise<ClientRecord> {
+  const isUuid = /^[0-9a-f-]{36}$/i.test(idOrName);
+  const row = await db
+    .selectFrom('api_clients')
+    .select(clientColumns)
+    .where(isUuid ? 'id' : 'name', '=', idOrName)
+    .executeTakeFirst();
+  if (!row) {
+    throw notFound('client');
+  }
+  return row as ClientRecord;
+}
+
+/**
+ * Issues a key for a client. Its scopes default to the role's permissions and may only narrow them;
+ * a key is never wider than the principal who creates it (immich's rule).
+ */
+export async function createKey(
+  db: Kysely<DB>,
+  client: ClientRecord,
+  input: { scopes?: string[] | undefined; expiresInDays: number },
+  creator?: Principal,
+): Promise<KeyRecord & { key: string }> {
+  const rolePermissions = roleDefinitions[client.role].permissions;
+  const scopes = input.scopes ?? [...rolePermissions];
+  const unknown = scopes.filter((s) => !isPermission(s) || !rolePermissions.includes(s));
+  if (unknown.length > 0) {
+    throw badRequest(`scopes not granted to role ${client.role}: ${unknown.join(', ')}`, [
+      { pointer: '/scopes', detail: `allowed: ${rolePermissions.join(', ')}` },
+    ]);
+  }
+  if (creator) {
+    assertNotWider(creator, scopes as Permission[], 'issue a key with these scopes');
+  }
+  if (client.disabled_at) {
+    throw conflict('the client is disabled');
+  }
+  const generated = generateApiKey();
+  const row = await db
+    .insertInto('api_keys')
+    .values({
+      client_id: client.id,
+      prefix: generated.prefix,
+      secret_hash: generated.secretHash,
+      scopes,
+      expires_at: new Date(Date.now() + input.expiresInDays * 86_400_000),
+      created_by: creator?.clientId ?? null,
+    })
+    .returning(keyColumns)
+    .executeTakeFirstOrThrow();
+  return { ...(row as KeyRecord), key: generated.key };
+}
+
+export const listKeys = async (db: Kysely<DB>, clientId: string): Promise<KeyRecord[]> =>
+  (await db
+    .selectFrom('api_keys')
+    .select(keyColumns)
+    .where('client_id', '=', clientId)
+    .orderBy('created_at')
+    .execute()) as KeyRecord[];
+
+/** Revokes a key at once; revoking twice is harmless. */
+export async function revokeKey(db: Kysely<DB>, keyId: string): Promise<KeyRecord> {
+  const row = await db
+    .updateTable('api_keys')
+    .set((eb) => ({ revoked_at: eb.fn.coalesce('revoked_at', eb.fn<Date>('now', [])) }))
+    .where('id', '=', keyId)
+    .returning(keyColumns)
+    .executeTakeFirst();
+  if (!row) {
+    throw notFound('key');
+  }
+  return row as KeyRecord;
+}
+
+export type Authentication = { ok: true; principal: Principal } | { ok: false; reason: string };
+
+/** Checks a presented API key: known prefix, matching secret, not revoked or expired, client enabled. */
+export async function authenticateKey(db: Kysely<DB>, presented: string): Promise<Authentication> {
+  const parsed = parseApiKey(presented);
+  if (!parsed) {
+    return { ok: false, reason: 'malformed API key' };
+  }
+  const row = await db
+    .selectFrom('api_keys as k')
+    .innerJoin('api_clients as c', 'c.id', 'k.client_id')
+    .select(['k.id', 'k.secret_hash', 'k.scopes', 'k.expires_at', 'k.revoked_at', 'c.id as client_id', 'c.name', 'c.role', 'c.disabled_at'])
+    .where('k.prefix', '=', parsed.prefix)
+    .executeTakeFirst();
+  // One message for every failure, so the answer does not tell which part was wrong.
+  const invalid: Authentication = { ok: false, reason: 'invalid, expired or revoked API key' };
+  if (!row || !secretMatches(parsed.secret, row.secret_hash)) {
+    return invalid;
+  }
+  if (row.revoked_at || row.disabled_at || (row.expires_at && row.expires_at.getTime() <= Date.now()) || !isRole(row.role)) {
+    return invalid;
+  }
+  return {
+    ok: true,
+    principal: principalFor({ id: row.client_id, name: row.name, role: row.role }, { id: row.id, scopes: row.scopes }),
+  };
+}
+
+function assertNotWider(creator: Principal, wanted: readonly Permission[], what: string): void {
+  const missing = wanted.filter((p) => !creator.scopes.has(p));
+  if (missing.length > 0) {
+    throw forbidden(`cannot ${what}: it would grant ${missing.join(', ')}, which your key does not hold`);
+  }
+}

@@ -1,0 +1,30 @@
+import type { FieldClass, Permission, Role } from './roles.ts';
+import { roleDefinitions } from './roles.ts';
+
+/** Who is calling, as established by authentication, and what they may see. */
+export interface Principal {
+  clientId: string;
+  clientName: string;
+  role: Role;
+  keyId: string;
+  /** The key's scopes: never wider than the role's permissions. */
+  scopes: ReadonlySet<Permission>;
+  hiddenFields: ReadonlySet<FieldClass>;
+}
+
+export function principalFor(client: { id: string; name: string; role: Role }, key: { id: string; scopes: string[] }): Principal {
+  const role = roleDefinitions[client.role];
+  const allowed = new Set<Permission>(role.permissions);
+  return {
+    clientId: client.id,
+    clientName: client.name,
+    role: client.role,
+    keyId: key.id,
+    scopes: new Set(key.scopes.filter((s): s is Permission => allowed.has(s as Permission))),
+    hiddenFields: new Set(role.hiddenFields),
+  };
+}
+
+/** True when the principal may see fields of this class. */
+export const maySee = (principal: Principal, fieldClass: FieldClass | undefined): boolean =>
+  fieldClass === undefined || !principal.hiddenFields.has(fieldClass);

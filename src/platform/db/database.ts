@@ -1,0 +1,157 @@
+import { mkdirSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { Mutex } from './mutex.ts';
+import { PgliteDialect } from './pglite-dialect.ts';
+import { typeParsers } from './type-parsers.ts';
+import type { DB } from './types.ts';
+
+export type Engine = 'pglite' | 'postgres';
+
+/** Rows of a bulk load, as CSV text chunks (RFC 4180, no header), in table column order. */
+export type CsvChunks = AsyncIterable<string> | Iterable<string>;
+export type CopyInto = (table: string, columns: readonly string[], chunks: CsvChunks) => Promise<void>;
+
+/** The storage port: typed queries through Kysely, raw SQL for the queue, and bulk COPY loads. */
+export interface Database {
+  readonly engine: Engine;
+  readonly schema: string;
+  readonly db: Kysely<DB>;
+  /** Raw SQL. Without values the text may hold several statements (migrations, pg-boss). */
+  executeSql<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
+  /** Runs COPY loads in one transaction: all rows land, or none do. */
+  bulkLoad(load: (copy: CopyInto) => Promise<void>): Promise<void>;
+  close(): Promise<void>;
+  /** PGlite only: the whole data directory as a tar file, to start other instances from. */
+  dumpDataDir?(): Promise<Blob>;
+}
+
+export interface DatabaseOptions {
+  /** postgres://… for a server; undefined for embedded PGlite. */
+  url?: string | undefined;
+  /** PGlite data directory; undefined (or 'memory://') keeps the database in memory. */
+  dataDir?: string | undefined;
+  schema: string;
+  poolSize?: number;
+  /** PGlite only: start from this dumped data directory instead of running initdb (tests use it). */
+  pgliteTemplate?: Blob | undefined;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Opens the configured engine and makes sure the schema exists and is first on the search path. */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (!IDENTIFIER.test(options.schema)) {
+    throw new Error(`invalid schema name "${options.schema}"`);
+  }
+  return options.url ? openPostgres(options.url, options) : openPglite(options);
+}
+
+async function openPglite(options: DatabaseOptions): Promise<Database> {
+  const inMemory = !options.dataDir || options.dataDir.startsWith('memory://');
+  if (!inMemory) {
+    mkdirSync(options.dataDir!, { recursive: true });
+  }
+  const pglite = new PGlite({
+    ...(inMemory ? {} : { dataDir: options.dataDir }),
+    parsers: typeParsers,
+    ...(options.pgliteTemplate ? { loadDataDir: options.pgliteTemplate } : {}),
+  });
+  await pglite.exec(`create schema if not exists ${options.schema}; set search_path to ${options.schema}`);
+  const mutex = new Mutex();
+
+  const executeSql = <R>(text: string, values: unknown[] = []) =>
+    mutex.run(async () => {
+      if (values.length > 0) {
+        return { rows: (await pglite.query<R>(text, values)).rows };
+      }
+      const results = await pglite.exec(text);
+      return { rows: (results.at(-1)?.rows ?? []) as R[] };
+    });
+
+  const bulkLoad = (load: (copy: CopyInto) => Promise<void>) =>
+    mutex.run(async () => {
+      await pglite.exec('begin');
+      try {
+        await load(async (table, columns, chunks) => {
+          for await (const chunk of chunks) {
+            await pglite.query(`copy ${table} (${columns.join(',')}) from '/dev/blob' with (format csv)`, [], {
+              blob: new Blob([chunk]),
+            });
+          }
+        });
+        await pglite.exec('commit');
+      } catch (error) {
+        await pglite.exec('rollback');
+        throw error;
+      }
+    });
+
+  const db = new Kysely<DB>({ dialect: new PgliteDialect(pglite, mutex) });
+  return {
+    engine: 'pglite',
+    schema: options.schema,
+    db,
+    executeSql,
+    bulkLoad,
+    close: async () => {
+      await mutex.run(() => pglite.close());
+    },
+    dumpDataDir: () => mutex.run(() => pglite.dumpDataDir('none')),
+  };
+}
+
+async function openPostgres(url: string, options: DatabaseOptions): Promise<Database> {
+  const setup = new pg.Client({ connectionString: url });
+  await setup.connect();
+  try {
+    await setup.query(`create schema if not exists ${options.schema}`);
+  } finally {
+    await setup.end();
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    options: `-c search_path=${options.schema}`,
+    types: {
+      getTypeParser: ((oid: number, format?: string) =>
+        typeParsers[oid] ?? pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
+  });
+
+  const bulkLoad = async (load: (copy: CopyInto) => Promise<void>) => {
+    const client = await pool.connect();
+    try {
+      await client.query('begin');
+      await load(async (table, columns, chunks) => {
+        const sink = client.query(copyFrom(`copy ${table} (${columns.join(',')}) from stdin with (format csv)`));
+        await pipeline(Readable.from(chunks), sink);
+      });
+      await client.query('commit');
+    } catch (error) {
+      await client.query('rollback');
+      throw error;
+    } finally {
+      client.release();
+    }
+  };
+
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    engine: 'postgres',
+    schema: options.schema,
+    db,
+    executeSql: async <R>(text: string, values: unknown[] = []) => {
+      const result = await pool.query(text, values);
+      // A multi-statement text returns one result per statement: keep the last, as PGlite's side does.
+      const last = Array.isArray(result) ? (result.at(-1) as pg.QueryResult) : result;
+      return { rows: (last?.rows ?? []) as R[] };
+    },
+    bulkLoad,
+    close: () => db.destroy(),
+  };
+}

@@ -1,0 +1,209 @@
+/**
+ * Kysely table types, kept by hand beside the SQL migrations they describe (migrations/*.sql).
+ * `Generated` marks columns the database fills in.
+ */
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Defaulted<T> = ColumnType<T, T | undefined, T>;
+
+interface Versioned {
+  updated_at: Timestamp;
+  version: Generated<number>;
+  change_seq: Generated<number>;
+}
+
+export interface AdminAreaTable extends Versioned {
+  code: string;
+  name: string;
+  level: number;
+  level_name: string;
+  parent_code: string | null;
+  boundary: unknown;
+  created_at: Timestamp;
+}
+
+export interface HouseholdTable extends Versioned {
+  id: string;
+  household_number: string;
+  group_type: Defaulted<string>;
+  status: Defaulted<string>;
+  admin_area_code: string;
+  latitude: number | null;
+  longitude: number | null;
+  address_line: string | null;
+  locality: string | null;
+  pmt_score: number | null;
+  income_band: string | null;
+  dwelling_type: string | null;
+  water_source: string | null;
+  has_electricity: boolean | null;
+  assets: Defaulted<string[]>;
+  registered_at: Timestamp;
+}
+
+export interface IndividualTable extends Versioned {
+  id: string;
+  household_id: string;
+  relationship_to_head: string;
+  given_name: string;
+  middle_name: string | null;
+  family_name: string;
+  sex: string;
+  birth_date: string | null;
+  phone: string | null;
+  marital_status: string | null;
+  disability: Defaulted<boolean>;
+  disability_type: string | null;
+  is_deceased: Defaulted<boolean>;
+  deceased_date: string | null;
+  consent_data_sharing: Defaulted<boolean>;
+  consent_contact: Defaulted<boolean>;
+  status: Defaulted<string>;
+  registered_at: Timestamp;
+}
+
+export interface IdentifierTable {
+  individual_id: string;
+  id_type: string;
+  id_value: string;
+  issued_by: string | null;
+}
+
+export interface ProgramTable extends Versioned {
+  id: string;
+  code: string;
+  name: string;
+  description: string | null;
+  benefit_type: string;
+  target_unit: string;
+  benefit_frequency: string | null;
+  currency: string | null;
+  exclusion_groups: Defaulted<string[]>;
+  active: Defaulted<boolean>;
+  created_at: Timestamp;
+}
+
+export interface EnrollmentTable extends Versioned {
+  id: string;
+  program_id: string;
+  household_id: string | null;
+  individual_id: string | null;
+  program_beneficiary_id: string | null;
+  status: string;
+  status_reason: string | null;
+  enrolled_at: string;
+  benefit_amount: number | null;
+  currency: string | null;
+  payment_method: string | null;
+  payment_account: string | null;
+  last_payment_at: string | null;
+  created_at: Timestamp;
+}
+
+export interface EnrollmentStatusHistoryTable {
+  id: Generated<number>;
+  enrollment_id: string;
+  from_status: string | null;
+  to_status: string;
+  reason: string | null;
+  changed_at: Timestamp;
+  changed_by: string | null;
+}
+
+export interface SeedPlantedDuplicateTable {
+  original_id: string;
+  duplicate_id: string;
+  variation: string;
+}
+
+export interface SeedRunTable {
+  id: Generated<number>;
+  seed: number;
+  households: number;
+  individuals: number;
+  took_ms: number;
+  finished_at: Timestamp;
+}
+
+export interface ApiClientTable {
+  id: Generated<string>;
+  name: string;
+  role: string;
+  description: string | null;
+  created_by: string | null;
+  created_at: Timestamp;
+  disabled_at: Date | null;
+}
+
+export interface ApiKeyTable {
+  id: Generated<string>;
+  client_id: string;
+  prefix: string;
+  secret_hash: Buffer;
+  scopes: string[];
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+  created_by: string | null;
+  created_at: Timestamp;
+}
+
+export interface AuditLogTable {
+  seq: Generated<number>;
+  at: Timestamp;
+  request_id: string | null;
+  client_id: string | null;
+  client_name: string | null;
+  action: string;
+  purpose: string | null;
+  resource_type: string | null;
+  resource_id: string | null;
+  record_count: number;
+  outcome: string;
+  status_code: number | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface JobTable {
+  id: string;
+  kind: string;
+  status: string;
+  payload: unknown;
+  result: unknown;
+  error: string | null;
+  progress_done: Defaulted<number>;
+  progress_total: number | null;
+  attempts: Defaulted<number>;
+  request_id: string | null;
+  created_by: string | null;
+  created_at: Timestamp;
+  started_at: Date | null;
+  finished_at: Date | null;
+  updated_at: Timestamp;
+}
+
+export interface SchemaMigrationTable {
+  version: number;
+  name: string;
+  checksum: string;
+  applied_at: Timestamp;
+}
+
+export interface DB {
+  admin_areas: AdminAreaTable;
+  households: HouseholdTable;
+  individuals: IndividualTable;
+  identifiers: IdentifierTable;
+  programs: ProgramTable;
+  enrollments: EnrollmentTable;
+  enrollment_status_history: EnrollmentStatusHistoryTable;
+  seed_planted_duplicates: SeedPlantedDuplicateTable;
+  seed_runs: SeedRunTable;
+  api_clients: ApiClientTable;
+  api_keys: ApiKeyTable;
+  audit_log: AuditLogTable;
+  jobs: JobTable;
+  schema_migrations: SchemaMigrationTable;
+}

@@ -1,0 +1,107 @@
+import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import type { Kysely } from 'kysely';
+import { authenticateKey } from '#platform/auth/clients';
+import { recordAudit, type AuditOutcome } from '#platform/audit/audit-log';
+import type { DB } from '#platform/db/types';
+import { forbidden, unauthorized, badRequest } from './problem.ts';
+import type { App, RouteAccess } from './types.ts';
+
+// Routes added by the API docs plugin are static pages and the spec: public by nature.
+const DOCS_PREFIX = '/docs';
+const PURPOSE = /^[\p{L}\p{N} _.,:/()-]{1,200}$/u;
+
+/**
+ * Deny by default (STYLE habit 4): every route must declare its access; every call to a non-public
+ * route is authenticated by API key, checked against the declared permission, and audited.
+ */
+export function installAccessControl(app: App, db: Kysely<DB>): void {
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const access = route.config?.access;
+    if (!access && !route.url.startsWith(DOCS_PREFIX)) {
+      throw new Error(`route ${String(route.method)} ${route.url} declares no access (config.access)`);
+    }
+    if (access && !('public' in access)) {
+      // Documented in OpenAPI from the same declaration that enforces it.
+      route.schema = {
+        ...route.schema,
+        security: [{ apiKey: [] }, { bearer: [] }],
+        response: { 401: { $ref: 'Problem#' }, 403: { $ref: 'Problem#' }, ...(route.schema?.response ?? {}) },
+      };
+    }
+  });
+
+  app.addHook('onRequest', async (request) => {
+    const access = accessOf(request);
+    if (!access || 'public' in access) {
+      return;
+    }
+    const presented = presentedKey(request);
+    if (!presented) {
+      throw unauthorized('an API key is required (header "Authorization: Bearer <key>" or "X-API-Key")');
+    }
+    const result = await authenticateKey(db, presented);
+    if (!result.ok) {
+      throw unauthorized(result.reason);
+    }
+    request.principal = result.principal;
+    request.purpose = purposeOf(request);
+    if (!result.principal.scopes.has(access.permission)) {
+      throw forbidden(`this key lacks the permission ${access.permission}`);
+    }
+  });
+
+  app.addHook('onSend', async (request, reply) => {
+    const access = accessOf(request);
+    if (!access || 'public' in access || access.audit === false) {
+      return;
+    }
+    await recordAudit(db, {
+      requestId: request.id,
+      clientId: request.principal?.clientId,
+      clientName: request.principal?.clientName,
+      action: access.audit.action,
+      purpose: request.purpose,
+      resourceType: access.audit.resourceType,
+      resourceId: request.auditNote?.resourceId,
+      recordCount: reply.statusCode < 400 ? (request.auditNote?.recordCount ?? 0) : 0,
+      outcome: outcomeOf(reply),
+      statusCode: reply.statusCode,
+    });
+  });
+}
+
+const accessOf = (request: FastifyRequest): RouteAccess | undefined => request.routeOptions.config.access;
+
+function presentedKey(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (header?.toLowerCase().startsWith('bearer ')) {
+    return header.slice(7).trim();
+  }
+  const apiKey = request.headers['x-api-key'];
+  return typeof apiKey === 'string' ? apiKey.trim() : undefined;
+}
+
+/** The declared purpose of the access (header X-Purpose), recorded in the audit trail. */
+function purposeOf(request: FastifyRequest): string | undefined {
+  const purpose = request.headers['x-purpose'];
+  if (purpose === undefined) {
+    return undefined;
+  }
+  if (typeof purpose !== 'string' || !PURPOSE.test(purpose)) {
+    throw badRequest('X-Purpose must be 1 to 200 letters, digits, spaces or _.,:/()-', [
+      { pointer: 'x-purpose', detail: 'invalid purpose' },
+    ]);
+  }
+  return purpose;
+}
+
+function outcomeOf(reply: FastifyReply): AuditOutcome {
+  const status = reply.statusCode;
+  if (status === 401 || status === 403) {
+    return 'denied';
+  }
+  if (status >= 500) {
+    return 'error';
+  }
+  return status >= 400 ? 'invalid' : 'success';
+}

@@ -1,0 +1,41 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { ProblemSchema } from './problem.ts';
+import type { App } from './types.ts';
+
+/**
+ * OpenAPI 3.1 generated from the route schemas (one schema per message: validation, types and
+ * documentation from one source), served at /openapi.json, with an interactive page at /docs.
+ */
+export async function installOpenApi(app: App, version: string): Promise<void> {
+  app.addSchema(ProblemSchema);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'SP Exchange API',
+        version,
+        description:
+          'Interoperability gateway of the Social Registry and Integrated Beneficiary Registry. ' +
+          'Errors are RFC 9457 problem details. Every call to a protected route is audited; send ' +
+          'the purpose of the access in the X-Purpose header.',
+      },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+          bearer: { type: 'http', scheme: 'bearer', description: 'An API key as a bearer token' },
+        },
+      },
+      tags: [
+        { name: 'registry', description: 'Households, individuals, programs and enrollments' },
+        { name: 'access', description: 'API clients and keys' },
+        { name: 'audit', description: 'The tamper-evident audit trail' },
+        { name: 'jobs', description: 'Long-running operations' },
+        { name: 'operations', description: 'Health, readiness and metrics' },
+      ],
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json['$id'] ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
+  app.get('/openapi.json', { config: { access: { public: true } }, schema: { hide: true } }, () => app.swagger());
+}

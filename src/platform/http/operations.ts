@@ -1,0 +1,56 @@
+import { Type } from '@sinclair/typebox';
+import { sql, type Kysely } from 'kysely';
+import type { Registry } from 'prom-client';
+import type { DB } from '#platform/db/types';
+import { unavailable } from './problem.ts';
+import type { App } from './types.ts';
+
+const Health = Type.Object({ status: Type.String(), version: Type.String() });
+const Ready = Type.Object({ status: Type.String(), database: Type.String() });
+
+/** Liveness, readiness and Prometheus metrics. */
+export function operationsRoutes(
+  app: App,
+  deps: { db: Kysely<DB>; metrics: Registry; version: string; engine: string; isClosing: () => boolean },
+): void {
+  app.get(
+    '/health',
+    {
+      config: { access: { public: true } },
+      schema: { tags: ['operations'], summary: 'Liveness: the process answers', response: { 200: Health } },
+    },
+    async () => ({ status: 'ok', version: deps.version }),
+  );
+
+  app.get(
+    '/ready',
+    {
+      config: { access: { public: true } },
+      schema: {
+        tags: ['operations'],
+        summary: 'Readiness: the database answers and the gateway is not shutting down',
+        response: { 200: Ready, 503: { $ref: 'Problem#' } },
+      },
+    },
+    async () => {
+      if (deps.isClosing()) {
+        throw unavailable('the gateway is shutting down');
+      }
+      try {
+        await sql`select 1`.execute(deps.db);
+      } catch {
+        throw unavailable('the database does not answer');
+      }
+      return { status: 'ready', database: deps.engine };
+    },
+  );
+
+  app.get(
+    '/metrics',
+    {
+      config: { access: { permission: 'metrics:read', audit: false } },
+      schema: { tags: ['operations'], summary: 'Prometheus metrics (text exposition format)' },
+    },
+    async (_request, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()),
+  );
+}

@@ -1,0 +1,37 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { Principal } from '#platform/auth/principal';
+import type { Permission } from '#platform/auth/roles';
+
+/** The Fastify instance type every route plugin receives (TypeBox schemas give request types). */
+export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+/**
+ * Every route declares who may call it (STYLE habit 4): `public`, or a permission plus the audit
+ * action recorded for each call. Registering a route without it stops the start.
+ */
+export type RouteAccess =
+  | { public: true }
+  | {
+      permission: Permission;
+      /** Audit action, e.g. `household.read`; `false` for operational routes that touch no data. */
+      audit: { action: string; resourceType?: string } | false;
+    };
+
+/** What a handler tells the audit trail about the records it returned or changed. */
+export interface AuditNote {
+  resourceId?: string;
+  recordCount?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: RouteAccess;
+  }
+  interface FastifyRequest {
+    principal?: Principal;
+    purpose?: string;
+    auditNote?: AuditNote;
+  }
+}

@@ -1,0 +1,213 @@
+import { Type } from '@sinclair/typebox';
+import type { Kysely } from 'kysely';
+import type { Principal } from '#platform/auth/principal';
+import type { DB } from '#platform/db/types';
+import { decodeCursor, Page, PageQuery, toPage } from '#platform/http/pagination';
+import { badRequest, forbidden, notFound } from '#platform/http/problem';
+import type { App } from '#platform/http/types';
+import * as queries from './queries.ts';
+import {
+  AdminAreaSchema,
+  EnrollmentSchema,
+  HouseholdDetailSchema,
+  HouseholdSchema,
+  IndividualSchema,
+  ProgramSchema,
+} from './schemas.ts';
+import { enrollmentView, householdView, individualView, mayFilterOn } from './views.ts';
+
+const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+const AreaCode = Type.String({ pattern: '^[A-Za-z0-9-]{1,40}$', description: 'Admin area code; includes the areas below it' });
+const Since = Type.String({ format: 'date-time', description: 'Only records updated at or after this time' });
+const notFoundResponse = { 404: { $ref: 'Problem#' }, 400: { $ref: 'Problem#' } };
+
+const read = (action: string, resourceType: string) => ({
+  access: { permission: 'registry:read' as const, audit: { action, resourceType } },
+});
+
+/** The principal of an authenticated request (access control has run before any handler). */
+const principalOf = (request: { principal?: Principal }): Principal => request.principal!;
+
+/** Read API v1 over households, individuals, programs, enrolments and admin areas. */
+export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Promise<void> {
+  app.get(
+    '/households',
+    {
+      config: read('household.list', 'household'),
+      schema: {
+        tags: ['registry'],
+        summary: 'List households (keyset pagination)',
+        querystring: Type.Object(
+          { ...PageQuery, admin_area: Type.Optional(AreaCode), status: Type.Optional(Type.String({ enum: ['active', 'inactive', 'merged', 'archived'] })), updated_since: Type.Optional(Since) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Page(HouseholdSchema), 400: { $ref: 'Problem#' } },
+      },
+    },
+    async (request) => {
+      const { limit = 50, cursor, admin_area, status, updated_since } = request.query;
+      const rows = await queries.listHouseholds(db, { limit, after: decodeCursor(cursor), adminArea: admin_area, status, updatedSince: updated_since });
+      const page = toPage(rows, limit, (row) => row.id);
+      request.auditNote = { recordCount: page.items.length };
+      return { ...page, items: page.items.map((row) => householdView(row, principalOf(request))) };
+    },
+  );
+
+  app.get(
+    '/households/:id',
+    {
+      config: read('household.read', 'household'),
+      schema: { tags: ['registry'], summary: 'One household with its members', params: IdParams, response: { 200: HouseholdDetailSchema, ...notFoundResponse } },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      request.auditNote = { resourceId: request.params.id, recordCount: 0 };
+      const row = await queries.findHousehold(db, request.params.id);
+      if (!row) {
+        throw notFound('household');
+      }
+      const members = await queries.listMembers(db, row.id);
+      request.auditNote.recordCount = 1 + members.length;
+      return { ...householdView(row, principal), members: members.map((m) => individualView(m, principal)) };
+    },
+  );
+
+  app.get(
+    '/individuals',
+    {
+      config: read('individual.list', 'individual'),
+      schema: {
+        tags: ['registry'],
+        summary: 'List individuals (keyset pagination)',
+        querystring: Type.Object(
+          {
+            ...PageQuery,
+            household_id: Type.Optional(Type.String({ format: 'uuid' })),
+            sex: Type.Optional(Type.String({ enum: ['male', 'female', 'other', 'unknown'] })),
+            is_deceased: Type.Optional(Type.Boolean()),
+            admin_area: Type.Optional(AreaCode),
+            identifier_type: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })),
+            identifier_value: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+            updated_since: Type.Optional(Since),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Page(IndividualSchema), 400: { $ref: 'Problem#' } },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const q = request.query;
+      const limit = q.limit ?? 50;
+      const identifier = identifierFilter(principal, q.identifier_type, q.identifier_value);
+      const rows = await queries.listIndividuals(db, {
+        limit,
+        after: decodeCursor(q.cursor),
+        householdId: q.household_id,
+        sex: q.sex,
+        isDeceased: q.is_deceased,
+        adminArea: q.admin_area,
+        identifier,
+        updatedSince: q.updated_since,
+      });
+      const page = toPage(rows, limit, (row) => row.id);
+      request.auditNote = { recordCount: page.items.length };
+      return { ...page, items: page.items.map((row) => individualView(row, principal)) };
+    },
+  );
+
+  app.get(
+    '/individuals/:id',
+    {
+      config: read('individual.read', 'individual'),
+      schema: { tags: ['registry'], summary: 'One individual', params: IdParams, response: { 200: IndividualSchema, ...notFoundResponse } },
+    },
+    async (request) => {
+      request.auditNote = { resourceId: request.params.id, recordCount: 0 };
+      const row = await queries.findIndividual(db, request.params.id);
+      if (!row) {
+        throw notFound('individual');
+      }
+      request.auditNote.recordCount = 1;
+      return individualView(row, principalOf(request));
+    },
+  );
+
+  app.get(
+    '/individuals/:id/enrollments',
+    {
+      config: read('enrollment.list', 'individual'),
+      schema: {
+        tags: ['registry'],
+        summary: "A person's program enrolments (their own and their household's), with status history",
+        params: IdParams,
+        response: { 200: Type.Object({ items: Type.Array(EnrollmentSchema) }), ...notFoundResponse },
+      },
+    },
+    async (request) => {
+      request.auditNote = { resourceId: request.params.id, recordCount: 0 };
+      const person = await queries.findIndividual(db, request.params.id);
+      if (!person) {
+        throw notFound('individual');
+      }
+      const rows = await queries.listEnrollmentsOfIndividual(db, person.id, person.household_id);
+      request.auditNote.recordCount = rows.length;
+      return { items: rows.map((row) => enrollmentView(row, principalOf(request))) };
+    },
+  );
+
+  app.get(
+    '/programs',
+    {
+      config: read('program.list', 'program'),
+      schema: { tags: ['registry'], summary: 'Social protection programs', response: { 200: Type.Object({ items: Type.Array(ProgramSchema) }) } },
+    },
+    async (request) => {
+      const items = await queries.listPrograms(db);
+      request.auditNote = { recordCount: items.length };
+      return { items };
+    },
+  );
+
+  app.get(
+    '/admin-areas',
+    {
+      config: read('admin_area.list', 'admin_area'),
+      schema: {
+        tags: ['registry'],
+        summary: 'Administrative areas (regions > districts > villages), optionally with GeoJSON boundaries',
+        querystring: Type.Object(
+          {
+            level: Type.Optional(Type.Integer({ minimum: 1, maximum: 6 })),
+            parent: Type.Optional(AreaCode),
+            boundary: Type.Optional(Type.Boolean({ default: false, description: 'Include the boundary geometry' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ items: Type.Array(AdminAreaSchema) }), 400: { $ref: 'Problem#' } },
+      },
+    },
+    async (request) => {
+      const { level, parent, boundary = false } = request.query;
+      const items = await queries.listAdminAreas(db, { level, parent, withBoundary: boundary });
+      request.auditNote = { recordCount: items.length };
+      return { items };
+    },
+  );
+}
+
+/** Both parts of an identifier filter or neither; never a filter on a field the caller may not see. */
+function identifierFilter(principal: Principal, type: string | undefined, value: string | undefined) {
+  if (type === undefined && value === undefined) {
+    return undefined;
+  }
+  if (type === undefined || value === undefined) {
+    throw badRequest('identifier_type and identifier_value go together', [
+      { pointer: type === undefined ? 'identifier_type' : 'identifier_value', detail: 'required with the other' },
+    ]);
+  }
+  if (!mayFilterOn(principal, 'individual', 'identifiers')) {
+    throw forbidden('your role may not search by identifier');
+  }
+  return { type, value };
+}

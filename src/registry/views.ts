@@ -1,0 +1,144 @@
+import type { Principal } from '#platform/auth/principal';
+import { maySee } from '#platform/auth/principal';
+import type { FieldClass } from '#platform/auth/roles';
+import type { EnrollmentTable, HouseholdTable, IndividualTable } from '#platform/db/types';
+import type { Selectable } from 'kysely';
+import type { EnrollmentView, HouseholdView, IndividualView } from './schemas.ts';
+
+/**
+ * The field policy, applied where records are read: each sensitive field belongs to a class, and a
+ * principal's role hides whole classes (platform/auth/roles.ts). Fields not listed are not personal.
+ */
+export const fieldClassOf = {
+  household: {
+    location: 'location',
+    address_line: 'address',
+    locality: 'address',
+    pmt_score: 'poverty_score',
+    income_band: 'poverty_score',
+  },
+  individual: {
+    given_name: 'name',
+    middle_name: 'name',
+    family_name: 'name',
+    birth_date: 'birth_date',
+    phone: 'contact',
+    identifiers: 'identifier',
+  },
+  enrollment: {
+    payment_account: 'payment_account',
+    program_beneficiary_id: 'identifier',
+  },
+} as const satisfies Record<string, Record<string, FieldClass>>;
+
+type Entity = keyof typeof fieldClassOf;
+
+/** Removes the fields the principal may not see. */
+function applyPolicy<T extends object>(entity: Entity, view: T, principal: Principal): T {
+  const classes: Record<string, FieldClass> = fieldClassOf[entity];
+  const visible = { ...view } as Record<string, unknown>;
+  for (const [field, fieldClass] of Object.entries(classes)) {
+    if (!maySee(principal, fieldClass)) {
+      delete visible[field];
+    }
+  }
+  return visible as T;
+}
+
+/** True when a filter on this field would reveal values the principal may not see. */
+export const mayFilterOn = (principal: Principal, entity: Entity, field: string): boolean =>
+  maySee(principal, (fieldClassOf[entity] as Record<string, FieldClass>)[field]);
+
+export type HouseholdRow = Selectable<HouseholdTable> & { member_count: number };
+
+export function householdView(row: HouseholdRow, principal: Principal): HouseholdView {
+  return applyPolicy(
+    'household',
+    {
+      id: row.id,
+      household_number: row.household_number,
+      group_type: row.group_type,
+      status: row.status,
+      admin_area_code: row.admin_area_code,
+      location: row.latitude === null || row.longitude === null ? null : { latitude: row.latitude, longitude: row.longitude },
+      address_line: row.address_line,
+      locality: row.locality,
+      pmt_score: row.pmt_score,
+      income_band: row.income_band,
+      dwelling_type: row.dwelling_type,
+      water_source: row.water_source,
+      has_electricity: row.has_electricity,
+      assets: row.assets,
+      member_count: row.member_count,
+      registered_at: row.registered_at.toISOString(),
+      updated_at: row.updated_at.toISOString(),
+      version: row.version,
+    },
+    principal,
+  );
+}
+
+export type IndividualRow = Selectable<IndividualTable> & { identifiers: { type: string; value: string }[] };
+
+export function individualView(row: IndividualRow, principal: Principal): IndividualView {
+  return applyPolicy(
+    'individual',
+    {
+      id: row.id,
+      household_id: row.household_id,
+      relationship_to_head: row.relationship_to_head,
+      given_name: row.given_name,
+      middle_name: row.middle_name,
+      family_name: row.family_name,
+      sex: row.sex,
+      birth_date: row.birth_date,
+      // The year alone is what de-identified views (analysts) keep of the birth date.
+      birth_year: row.birth_date ? Number(row.birth_date.slice(0, 4)) : null,
+      phone: row.phone,
+      marital_status: row.marital_status,
+      disability: row.disability,
+      disability_type: row.disability_type,
+      is_deceased: row.is_deceased,
+      deceased_date: row.deceased_date,
+      consent: { data_sharing: row.consent_data_sharing, contact: row.consent_contact },
+      identifiers: row.identifiers,
+      status: row.status,
+      registered_at: row.registered_at.toISOString(),
+      updated_at: row.updated_at.toISOString(),
+      version: row.version,
+    },
+    principal,
+  );
+}
+
+export type EnrollmentRow = Selectable<EnrollmentTable> & {
+  program_code: string;
+  program_name: string;
+  history: { from_status: string | null; to_status: string; reason: string | null; changed_at: string }[];
+};
+
+export function enrollmentView(row: EnrollmentRow, principal: Principal): EnrollmentView {
+  return applyPolicy(
+    'enrollment',
+    {
+      id: row.id,
+      program: { id: row.program_id, code: row.program_code, name: row.program_name },
+      beneficiary: row.individual_id
+        ? { type: 'individual', id: row.individual_id }
+        : { type: 'household', id: row.household_id! },
+      program_beneficiary_id: row.program_beneficiary_id,
+      status: row.status,
+      status_reason: row.status_reason,
+      enrolled_at: row.enrolled_at,
+      benefit_amount: row.benefit_amount,
+      currency: row.currency,
+      payment_method: row.payment_method,
+      payment_account: row.payment_account,
+      last_payment_at: row.last_payment_at,
+      history: row.history,
+      updated_at: row.updated_at.toISOString(),
+      version: row.version,
+    },
+    principal,
+  );
+}
