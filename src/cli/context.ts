@@ -4,22 +4,31 @@ import type { Config } from '#config/settings';
 import { openDatabase, type Database } from '#platform/db/database';
 import { migrate } from '#platform/db/migrate';
 
-/** Opens the configured database (PGlite under SPX_DATA_DIR, or DATABASE_URL) and migrates it. */
-export async function openConfiguredDatabase(config: Config): Promise<Database> {
-  const database = await openDatabase({
+/** Opens the configured database: PGlite under SPX_DATA_DIR, or the server of DATABASE_URL. */
+export const openConfiguredDatabase = (config: Config): Promise<Database> =>
+  openDatabase({
     url: config.databaseUrl,
     dataDir: join(config.dataDir, 'pglite'),
     schema: config.databaseSchema,
     poolSize: config.databasePoolSize,
   });
-  await migrate(database);
+
+/** Opens the configured database and applies pending migrations. */
+export async function openMigratedDatabase(config: Config): Promise<Database> {
+  const database = await openConfiguredDatabase(config);
+  try {
+    await migrate(database);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   return database;
 }
 
 /** Runs a CLI command with the validated config and an open database, closing it afterwards. */
 export async function withDatabase<T>(work: (database: Database, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const database = await openConfiguredDatabase(config);
+  const database = await openMigratedDatabase(config);
   try {
     return await work(database, config);
   } finally {

@@ -1,9 +1,19 @@
 import { Command } from 'commander';
+import { registerAuditCommand } from './audit.ts';
+import { registerConfigCommand } from './config.ts';
 import { exitOnError } from './context.ts';
+import { registerKeysCommand } from './keys.ts';
+import { registerMigrateCommand } from './migrate.ts';
 import { registerSeedCommand } from './seed.ts';
+import { registerStartCommand } from './start.ts';
 
 /** `spx`: one file per command; each registers itself on the program. */
 const program = new Command('spx').description('SP Exchange gateway').showHelpAfterError();
+registerStartCommand(program);
+registerMigrateCommand(program);
 registerSeedCommand(program);
+registerKeysCommand(program);
+registerAuditCommand(program);
+registerConfigCommand(program);
 
 program.parseAsync(process.argv).catch(exitOnError);

@@ -1,0 +1,114 @@
+import { buildApp } from '#app';
+import { openMigratedDatabase } from '#cli/context';
+import type { Config } from '#config/settings';
+import { bootstrapFirstAdmin } from '#platform/auth/bootstrap';
+import type { Database } from '#platform/db/database';
+import type { App } from '#platform/http/types';
+import { isRegistryEmpty, seedRegistry } from '#registry/seed/load';
+
+export interface RunningGateway {
+  app: App;
+  database: Database;
+  url: string;
+  /** The first admin's key when this start created it (shown once), else undefined. */
+  firstAdminKey: string | undefined;
+  /** Stops accepting requests, lets in-flight ones finish, then closes the database. */
+  shutdown(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Adds routes or hooks before listening (tests use it). */
+  extend?: (app: App) => void;
+  /** Print the start banner (the CLI does; tests do not). */
+  announce?: boolean;
+}
+
+/** Start: open and migrate the database, load demo data on first start, build the app, listen. */
+export async function startGateway(config: Config, options: StartOptions = {}): Promise<RunningGateway> {
+  const database = await openMigratedDatabase(config);
+  const demo = await loadDemoDataOnFirstStart(database, config, options.announce ?? false);
+  const firstAdminKey = await bootstrapFirstAdmin(database.db, config.apiKeyTtlDays);
+  const app = await buildApp({ config, database });
+  options.extend?.(app);
+  const address = await app.listen({ host: config.host, port: config.port });
+  const url = config.publicUrl ?? address.replace('[::1]', 'localhost');
+
+  let closing: Promise<void> | undefined;
+  const shutdown = () =>
+    (closing ??= (async () => {
+      await app.close(); // stops accepting; waits for in-flight requests (Fastify close semantics)
+      await database.close();
+    })());
+
+  if (options.announce) {
+    announce({ url, database, config, demo, firstAdminKey });
+  }
+  return { app, database, url, firstAdminKey, shutdown };
+}
+
+/** SIGTERM/SIGINT: finish what is in flight, within the configured time, then exit. */
+export function exitGracefullyOnSignals(gateway: RunningGateway, timeoutMs: number): void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    gateway.app.log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      gateway.app.log.error('shutdown timed out; exiting with work unfinished');
+      process.exit(1);
+    }, timeoutMs);
+    force.unref();
+    gateway.shutdown().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        gateway.app.log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}
+
+async function loadDemoDataOnFirstStart(database: Database, config: Config, verbose: boolean) {
+  if (config.demoHouseholds === 0 || !(await isRegistryEmpty(database))) {
+    return undefined;
+  }
+  if (verbose) {
+    console.log(`Loading a demo registry (${config.demoHouseholds} synthetic households, seed ${config.demoSeed})...`);
+  }
+  return seedRegistry(database, { households: config.demoHouseholds, seed: config.demoSeed });
+}
+
+function announce(facts: {
+  url: string;
+  database: Database;
+  config: Config;
+  demo: { households: number; individuals: number } | undefined;
+  firstAdminKey: string | undefined;
+}): void {
+  const { url, database, config, demo, firstAdminKey } = facts;
+  const where =
+    database.engine === 'pglite'
+      ? `PGlite (embedded) in ${config.dataDir}/pglite`
+      : `PostgreSQL ${new URL(config.databaseUrl!).host}, schema ${database.schema}`;
+  const lines = [
+    '',
+    'SP Exchange is running',
+    `  URL:       ${url}`,
+    `  API docs:  ${url}/docs   (OpenAPI: ${url}/openapi.json)`,
+    `  Database:  ${where}`,
+  ];
+  if (demo) {
+    lines.push(`  Demo data: ${demo.households} households, ${demo.individuals} individuals loaded`);
+  }
+  if (firstAdminKey) {
+    lines.push(
+      '',
+      '  First admin API key (shown only now; only its hash is stored):',
+      `    ${firstAdminKey}`,
+      '',
+      `  Try: curl -H "Authorization: Bearer ${firstAdminKey}" "${url}/api/v1/households?limit=2"`,
+    );
+  } else {
+    lines.push('', '  Admin keys: create one with `npx spx keys create --client NAME --role admin`.');
+  }
+  console.log(lines.join('\n') + '\n');
+}

@@ -1,0 +1,96 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '#test/app';
+import { insertHousehold, insertIndividual } from '#test/factories';
+import { recordAudit, verifyAuditChain } from './audit-log.ts';
+
+describe('audit trail', () => {
+  let t: TestApp;
+  let personId: string;
+  beforeAll(async () => {
+    t = await createTestApp();
+    personId = await insertIndividual(t.database.db, await insertHousehold(t.database.db));
+  });
+  afterAll(() => t.close());
+
+  const entries = (action: string) =>
+    t.database.db.selectFrom('audit_log').selectAll().where('action', '=', action).orderBy('seq').execute();
+
+  it('records every data access with client, purpose, resource, count and outcome', async () => {
+    const res = await t.get(`/api/v1/individuals/${personId}`, t.adminKey, { 'x-purpose': 'eligibility check', 'x-request-id': 'req-audit-1' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['x-request-id']).toBe('req-audit-1');
+    const [entry] = (await entries('individual.read')).filter((e) => e.request_id === 'req-audit-1');
+    expect(entry).toMatchObject({
+      client_name: expect.stringMatching(/^admin-/),
+      purpose: 'eligibility check',
+      resource_type: 'individual',
+      resource_id: personId,
+      record_count: 1,
+      outcome: 'success',
+      status_code: 200,
+    });
+  });
+
+  it('records denied and invalid attempts without counting records', async () => {
+    await t.get('/api/v1/households', undefined, { 'x-request-id': 'req-denied' });
+    await t.get('/api/v1/households?limit=9999', t.adminKey, { 'x-request-id': 'req-invalid' });
+    const rows = await t.database.db.selectFrom('audit_log').selectAll().where('request_id', 'in', ['req-denied', 'req-invalid']).orderBy('seq').execute();
+    expect(rows.map((r) => [r.request_id, r.outcome, r.record_count, r.client_id === null])).toEqual([
+      ['req-denied', 'denied', 0, true],
+      ['req-invalid', 'invalid', 0, false],
+    ]);
+  });
+
+  it('keeps no personal data in audit rows', async () => {
+    await t.get('/api/v1/individuals?identifier_type=UIN&identifier_value=SECRET-NID', t.adminKey);
+    const rows = await t.database.db.selectFrom('audit_log').selectAll().execute();
+    expect(JSON.stringify(rows)).not.toContain('SECRET-NID');
+    expect(JSON.stringify(rows)).not.toContain('Amina');
+  });
+
+  it('chains entries so that the chain verifies', async () => {
+    const result = await verifyAuditChain(t.database.db);
+    expect(result.ok).toBe(true);
+    expect(result.checked).toBeGreaterThan(3);
+    const api = await t.get('/api/v1/audit/verify', t.adminKey);
+    expect(api.json()).toMatchObject({ ok: true });
+  });
+
+  it('keeps the chain linear under concurrent writers', async () => {
+    await Promise.all(Array.from({ length: 20 }, (_, i) => recordAudit(t.database.db, { action: 'test.concurrent', outcome: 'success', resourceId: String(i) })));
+    expect((await verifyAuditChain(t.database.db)).ok).toBe(true);
+  });
+
+  it('searches entries by client and action, newest first, page by page', async () => {
+    const res = await t.get('/api/v1/audit?action=test.concurrent&limit=5', t.adminKey);
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.items).toHaveLength(5);
+    expect(body.items[0].seq).toBeGreaterThan(body.items[4].seq);
+    const next = await t.get(`/api/v1/audit?action=test.concurrent&limit=50&cursor=${body.next_cursor}`, t.adminKey);
+    expect(next.json().items).toHaveLength(15);
+    expect((await t.get('/api/v1/audit?outcome=maybe', t.adminKey)).statusCode).toBe(400);
+    expect((await t.get('/api/v1/audit', await t.keyFor('integrator'))).statusCode).toBe(403);
+  });
+
+  it('detects an altered entry and a removed entry', async () => {
+    const db = t.database.db;
+    // An attacker with database access first has to switch the append-only trigger off.
+    await sql`alter table audit_log disable trigger audit_log_no_update`.execute(db);
+    const victim = (await entries('individual.read'))[0]!;
+    await db.updateTable('audit_log').set({ record_count: 0 }).where('seq', '=', victim.seq).execute();
+    const altered = await verifyAuditChain(db);
+    expect(altered).toMatchObject({ ok: false, firstBrokenSeq: victim.seq });
+    expect(altered.reason).toContain('altered');
+
+    await db.updateTable('audit_log').set({ record_count: victim.record_count }).where('seq', '=', victim.seq).execute();
+    expect((await verifyAuditChain(db)).ok).toBe(true);
+
+    await db.deleteFrom('audit_log').where('seq', '=', victim.seq).execute();
+    const removed = await verifyAuditChain(db);
+    expect(removed.ok).toBe(false);
+    expect(removed.reason).toContain('removed');
+    await sql`alter table audit_log enable trigger audit_log_no_update`.execute(db);
+  });
+});
