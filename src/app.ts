@@ -13,10 +13,14 @@ import { notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import { accessRoutes } from '#platform/auth/routes';
 import { auditRoutes } from '#platform/audit/routes';
+import type { TSchema } from '@sinclair/typebox';
+import { createJobQueue, type JobKind, type JobQueue } from '#platform/jobs/queue';
+import { jobRoutes } from '#platform/jobs/routes';
 import { registryRoutes } from '#registry/routes';
 
-export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
-  .version;
+export const VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -24,10 +28,19 @@ export interface AppDependencies {
   config: Config;
   database: Database;
   logger?: FastifyServerOptions['logger'];
+  /** Job kinds beyond the gateway's own (tests and extensions). */
+  jobKinds?: JobKind<TSchema>[];
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The gateway's durable job queue (started when the app is ready, stopped when it closes). */
+    jobs: JobQueue;
+  }
 }
 
 /** The whole gateway without `listen` (tests, benchmarks and the CLI use it). */
-export async function buildApp({ config, database, logger }: AppDependencies): Promise<App> {
+export async function buildApp({ config, database, logger, jobKinds = [] }: AppDependencies): Promise<App> {
   let closing = false;
   const app = Fastify({
     logger: logger ?? { level: config.logLevel, serializers: { req: safeRequestLog } },
@@ -49,6 +62,11 @@ export async function buildApp({ config, database, logger }: AppDependencies): P
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
+    if (closing) {
+      // Responses finishing during shutdown close their keep-alive connection, so close() is not
+      // held up by idle sockets until the keep-alive timeout.
+      reply.header('connection', 'close');
+    }
     if (!request.url.startsWith('/docs')) {
       reply.header('cache-control', 'no-store');
       reply.header('x-frame-options', 'DENY');
@@ -59,6 +77,21 @@ export async function buildApp({ config, database, logger }: AppDependencies): P
   });
 
   const db = database.db;
+  const jobs = createJobQueue({
+    database,
+    url: config.databaseUrl,
+    schema: config.jobsSchema,
+    pollSeconds: config.jobsPollSeconds,
+    workersEnabled: config.jobsEnabled,
+    logger: app.log,
+  });
+  app.decorate('jobs', jobs);
+  jobKinds.forEach((kind) => jobs.define(kind));
+  // Job kinds are defined by the capabilities below, before the queue starts.
+  app.addHook('onReady', () => jobs.start());
+  // onClose runs once the server has stopped and in-flight requests are done.
+  app.addHook('onClose', () => jobs.stop({ graceful: true, timeoutMs: config.shutdownTimeoutMs }));
+
   await installOpenApi(app, VERSION);
   installAccessControl(app, db);
   const metrics = installMetrics(app);
@@ -67,6 +100,7 @@ export async function buildApp({ config, database, logger }: AppDependencies): P
   await app.register(registryRoutes, { prefix: '/api/v1', db });
   await app.register(accessRoutes, { prefix: '/api/v1', db, config });
   await app.register(auditRoutes, { prefix: '/api/v1', db });
+  await app.register(jobRoutes, { prefix: '/api/v1', jobs });
   return app;
 }
 

@@ -72,7 +72,9 @@ async function loadDemoDataOnFirstStart(database: Database, config: Config, verb
     return undefined;
   }
   if (verbose) {
-    console.log(`Loading a demo registry (${config.demoHouseholds} synthetic households, seed ${config.demoSeed})...`);
+    console.log(
+      `Loading a demo registry (${config.demoHouseholds} synthetic households, seed ${config.demoSeed})...`,
+    );
   }
   return seedRegistry(database, { households: config.demoHouseholds, seed: config.demoSeed });
 }

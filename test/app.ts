@@ -5,6 +5,8 @@ import { loadConfig } from '#config/load';
 import type { Config } from '#config/settings';
 import { createClient, createKey } from '#platform/auth/clients';
 import type { Role } from '#platform/auth/roles';
+import type { JobKind } from '#platform/jobs/queue';
+import type { TSchema } from '@sinclair/typebox';
 import type { App } from '#platform/http/types';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 
@@ -20,11 +22,27 @@ export interface TestApp extends TestDatabase {
 }
 
 /** The whole gateway on a fresh database, exercised through `app.inject()` (real routes, real SQL). */
-export async function createTestApp(overrides: Partial<Config> = {}): Promise<TestApp> {
+export async function createTestApp(
+  overrides: Partial<Config> = {},
+  jobKinds: JobKind<TSchema>[] = [],
+): Promise<TestApp> {
   const test = await createTestDatabase();
-  const config: Config = { ...loadConfig({}), jobsEnabled: false, ...overrides };
+  const config: Config = {
+    ...loadConfig({}),
+    jobsEnabled: false,
+    jobsPollSeconds: 0.5,
+    // On PostgreSQL the queue lives beside this file's schema and is dropped with it.
+    jobsSchema: test.url ? `${test.schema}_q` : 'spx_queue',
+    databaseUrl: test.url,
+    ...overrides,
+  };
   // SPX_TEST_LOG=1 shows the gateway's error logs while debugging a test.
-  const app = await buildApp({ config, database: test.database, logger: process.env['SPX_TEST_LOG'] ? { level: 'error' } : false });
+  const app = await buildApp({
+    config,
+    database: test.database,
+    logger: process.env['SPX_TEST_LOG'] ? { level: 'error' } : false,
+    jobKinds,
+  });
   await app.ready();
   const db = test.database.db;
   const keyFor = async (role: Role, scopes?: string[]) => {
@@ -39,7 +57,11 @@ export async function createTestApp(overrides: Partial<Config> = {}): Promise<Te
     adminKey,
     keyFor,
     get: (url, key, headers = {}) =>
-      app.inject({ method: 'GET', url, headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers } }),
+      app.inject({
+        method: 'GET',
+        url,
+        headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
+      }),
     close: async () => {
       await app.close();
       await test.drop();

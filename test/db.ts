@@ -37,7 +37,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     schema,
     drop: async () => {
       if (url) {
-        await database.executeSql(`drop schema if exists ${schema} cascade; drop schema if exists ${schema}_q cascade`);
+        await database.executeSql(
+          `drop schema if exists ${schema} cascade; drop schema if exists ${schema}_q cascade`,
+        );
       }
       await database.close();
     },

@@ -4,17 +4,30 @@ import type { DB, EnrollmentTable, HouseholdTable, IndividualTable, ProgramTable
 
 /** Test data factories: sensible defaults, any field overridable, random ids so files run in parallel. */
 
-export async function insertArea(db: Kysely<DB>, code: string, parent: string | null = null): Promise<string> {
+export async function insertArea(
+  db: Kysely<DB>,
+  code: string,
+  parent: string | null = null,
+): Promise<string> {
   const level = code.split('-').length;
   await db
     .insertInto('admin_areas')
-    .values({ code, name: `Area ${code}`, level, level_name: ['region', 'district', 'village'][level - 1] ?? 'area', parent_code: parent })
+    .values({
+      code,
+      name: `Area ${code}`,
+      level,
+      level_name: ['region', 'district', 'village'][level - 1] ?? 'area',
+      parent_code: parent,
+    })
     .onConflict((oc) => oc.column('code').doNothing())
     .execute();
   return code;
 }
 
-export async function insertHousehold(db: Kysely<DB>, overrides: Partial<Insertable<HouseholdTable>> = {}): Promise<string> {
+export async function insertHousehold(
+  db: Kysely<DB>,
+  overrides: Partial<Insertable<HouseholdTable>> = {},
+): Promise<string> {
   const id = overrides.id ?? randomUUID();
   await insertArea(db, 'R01');
   await insertArea(db, 'R01-D01', 'R01');
@@ -68,17 +81,30 @@ export async function insertIndividual(
   if (identifiers.length > 0) {
     await db
       .insertInto('identifiers')
-      .values(identifiers.map((x) => ({ individual_id: id, id_type: x.type, id_value: x.value, issued_by: null })))
+      .values(
+        identifiers.map((x) => ({ individual_id: id, id_type: x.type, id_value: x.value, issued_by: null })),
+      )
       .execute();
   }
   return id;
 }
 
-export async function insertProgram(db: Kysely<DB>, overrides: Partial<Insertable<ProgramTable>> = {}): Promise<string> {
+export async function insertProgram(
+  db: Kysely<DB>,
+  overrides: Partial<Insertable<ProgramTable>> = {},
+): Promise<string> {
   const id = overrides.id ?? randomUUID();
   await db
     .insertInto('programs')
-    .values({ id, code: `P${id.slice(0, 6)}`, name: 'Cash transfer', benefit_type: 'cash', target_unit: 'household', currency: 'TZS', ...overrides })
+    .values({
+      id,
+      code: `P${id.slice(0, 6)}`,
+      name: 'Cash transfer',
+      benefit_type: 'cash',
+      target_unit: 'household',
+      currency: 'TZS',
+      ...overrides,
+    })
     .execute();
   return id;
 }
@@ -106,6 +132,16 @@ export async function insertEnrollment(
       ...overrides,
     })
     .execute();
-  await db.insertInto('enrollment_status_history').values({ enrollment_id: id, from_status: null, to_status: 'enrolled', reason: 'eligible', changed_at: new Date('2024-04-01T00:00:00Z'), changed_by: null }).execute();
+  await db
+    .insertInto('enrollment_status_history')
+    .values({
+      enrollment_id: id,
+      from_status: null,
+      to_status: 'enrolled',
+      reason: 'eligible',
+      changed_at: new Date('2024-04-01T00:00:00Z'),
+      changed_by: null,
+    })
+    .execute();
   return id;
 }

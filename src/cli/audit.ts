@@ -15,7 +15,9 @@ export function registerAuditCommand(program: Command): void {
         console.log(`audit chain intact: ${result.checked} entries verified`);
         return;
       }
-      console.error(`audit chain BROKEN at entry ${result.firstBrokenSeq}: ${result.reason} (${result.checked} entries verified before it)`);
+      console.error(
+        `audit chain BROKEN at entry ${result.firstBrokenSeq}: ${result.reason} (${result.checked} entries verified before it)`,
+      );
       process.exitCode = 1;
     });
 }

@@ -1,5 +1,12 @@
 import type { Command } from 'commander';
-import { createClient, createKey, findClient, listClients, listKeys, revokeKey } from '#platform/auth/clients';
+import {
+  createClient,
+  createKey,
+  findClient,
+  listClients,
+  listKeys,
+  revokeKey,
+} from '#platform/auth/clients';
 import { ROLES, isRole } from '#platform/auth/roles';
 import { ProblemError } from '#platform/http/problem';
 import { UsageError, withDatabase } from './context.ts';
@@ -22,9 +29,14 @@ export function registerKeysCommand(program: Command): void {
         if (!Number.isInteger(days) || days < 1 || days > 3650) {
           throw new UsageError('--days must be a whole number from 1 to 3650');
         }
-        const scopes = options.scopes?.split(',').map((s) => s.trim()).filter(Boolean);
+        const scopes = options.scopes
+          ?.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
         const key = await asUsage(() => createKey(database.db, client, { scopes, expiresInDays: days }));
-        console.log(`key ${key.id} for client "${client.name}" (${client.role}), scopes ${key.scopes.join(' ')}, expires ${key.expires_at?.toISOString()}`);
+        console.log(
+          `key ${key.id} for client "${client.name}" (${client.role}), scopes ${key.scopes.join(' ')}, expires ${key.expires_at?.toISOString()}`,
+        );
         console.log('The key is shown only now; only its hash is stored:');
         console.log(key.key);
       });
@@ -36,12 +48,22 @@ export function registerKeysCommand(program: Command): void {
     .option('--client <name>', 'only this client')
     .action(async (options: { client?: string }) => {
       await withDatabase(async (database) => {
-        const clients = options.client ? [await asUsage(() => findClient(database.db, options.client!))] : await listClients(database.db);
+        const clients = options.client
+          ? [await asUsage(() => findClient(database.db, options.client!))]
+          : await listClients(database.db);
         for (const client of clients) {
-          console.log(`${client.name} (${client.role})${client.disabled_at ? ' DISABLED' : ''}  ${client.id}`);
+          console.log(
+            `${client.name} (${client.role})${client.disabled_at ? ' DISABLED' : ''}  ${client.id}`,
+          );
           for (const key of await listKeys(database.db, client.id)) {
-            const state = key.revoked_at ? 'revoked' : key.expires_at && key.expires_at < new Date() ? 'expired' : 'active';
-            console.log(`  ${key.id}  spx_${key.prefix}_…  ${state}  expires ${key.expires_at?.toISOString() ?? 'never'}  scopes ${key.scopes.join(' ')}`);
+            const state = key.revoked_at
+              ? 'revoked'
+              : key.expires_at && key.expires_at < new Date()
+                ? 'expired'
+                : 'active';
+            console.log(
+              `  ${key.id}  spx_${key.prefix}_…  ${state}  expires ${key.expires_at?.toISOString() ?? 'never'}  scopes ${key.scopes.join(' ')}`,
+            );
           }
         }
       });
@@ -62,7 +84,11 @@ export function registerKeysCommand(program: Command): void {
     });
 }
 
-async function findOrCreateClient(db: Parameters<typeof findClient>[0], name: string, role: string | undefined) {
+async function findOrCreateClient(
+  db: Parameters<typeof findClient>[0],
+  name: string,
+  role: string | undefined,
+) {
   try {
     const client = await findClient(db, name);
     if (role && role !== client.role) {

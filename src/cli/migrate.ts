@@ -12,7 +12,9 @@ export function registerMigrateCommand(program: Command): void {
       const database = await openConfiguredDatabase(loadConfig());
       try {
         const applied = await migrate(database);
-        console.log(applied.length ? `applied migrations ${applied.join(', ')}` : 'the database is up to date');
+        console.log(
+          applied.length ? `applied migrations ${applied.join(', ')}` : 'the database is up to date',
+        );
       } finally {
         await database.close();
       }

@@ -13,7 +13,11 @@ describe('configuration', () => {
   });
 
   it('reads and converts environment variables', () => {
-    const config = loadConfig({ SPX_PORT: '9000', SPX_JOBS_ENABLED: 'false', DATABASE_URL: 'postgres://u@h/db' });
+    const config = loadConfig({
+      SPX_PORT: '9000',
+      SPX_JOBS_ENABLED: 'false',
+      DATABASE_URL: 'postgres://u@h/db',
+    });
     expect(config).toMatchObject({ port: 9000, jobsEnabled: false, databaseUrl: 'postgres://u@h/db' });
   });
 
@@ -39,7 +43,9 @@ describe('configuration', () => {
     expect(loadConfig({ SPX_CONFIG_FILE: file, SPX_PORT: '9200' }).port).toBe(9200);
     writeFileSync(file, JSON.stringify({ SPX_PROT: 1 }));
     expect(() => loadConfig({ SPX_CONFIG_FILE: file })).toThrow(/unknown setting SPX_PROT/);
-    expect(() => loadConfig({ SPX_CONFIG_FILE: join(dir, 'missing.json') })).toThrow(/^SPX_CONFIG_FILE: cannot read/);
+    expect(() => loadConfig({ SPX_CONFIG_FILE: join(dir, 'missing.json') })).toThrow(
+      /^SPX_CONFIG_FILE: cannot read/,
+    );
   });
 
   it('documents every setting in the README table', async () => {

@@ -58,7 +58,8 @@ export const settings = {
     env: 'SPX_DEMO_HOUSEHOLDS',
     schema: Type.Integer({ minimum: 0, maximum: 10_000_000 }),
     default: 2000,
-    description: 'Households of synthetic demo data loaded on the first start of an empty registry (0: none).',
+    description:
+      'Households of synthetic demo data loaded on the first start of an empty registry (0: none).',
   },
   demoSeed: {
     env: 'SPX_DEMO_SEED',

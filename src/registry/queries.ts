@@ -4,7 +4,9 @@ import type { EnrollmentRow, HouseholdRow, IndividualRow } from './views.ts';
 
 /** One small typed query per need (STYLE habit 5). Callers apply the field policy to the rows. */
 
-const memberCount = sql<number>`(select count(*)::int from individuals m where m.household_id = h.id)`.as('member_count');
+const memberCount = sql<number>`(select count(*)::int from individuals m where m.household_id = h.id)`.as(
+  'member_count',
+);
 
 const identifiersOf = sql<{ type: string; value: string }[]>`coalesce((
   select json_agg(json_build_object('type', x.id_type, 'value', x.id_value) order by x.id_type, x.id_value)
@@ -15,7 +17,12 @@ const inArea = (column: Expression<string>, code: string): Expression<SqlBool> =
   sql<SqlBool>`(${column} = ${code} or ${column} like ${`${code.replace(/[\\%_]/g, '\\$&')}-%`})`;
 
 export async function findHousehold(db: Kysely<DB>, id: string): Promise<HouseholdRow | undefined> {
-  return db.selectFrom('households as h').selectAll('h').select(memberCount).where('h.id', '=', id).executeTakeFirst();
+  return db
+    .selectFrom('households as h')
+    .selectAll('h')
+    .select(memberCount)
+    .where('h.id', '=', id)
+    .executeTakeFirst();
 }
 
 export interface HouseholdFilters {
@@ -40,11 +47,19 @@ export async function listHouseholds(db: Kysely<DB>, filters: HouseholdFilters):
   if (filters.updatedSince) {
     query = query.where('h.updated_at', '>=', new Date(filters.updatedSince));
   }
-  return query.orderBy('h.id').limit(filters.limit + 1).execute();
+  return query
+    .orderBy('h.id')
+    .limit(filters.limit + 1)
+    .execute();
 }
 
 export async function findIndividual(db: Kysely<DB>, id: string): Promise<IndividualRow | undefined> {
-  return db.selectFrom('individuals as i').selectAll('i').select(identifiersOf).where('i.id', '=', id).executeTakeFirst();
+  return db
+    .selectFrom('individuals as i')
+    .selectAll('i')
+    .select(identifiersOf)
+    .where('i.id', '=', id)
+    .executeTakeFirst();
 }
 
 export async function listMembers(db: Kysely<DB>, householdId: string): Promise<IndividualRow[]> {
@@ -112,18 +127,36 @@ export async function listIndividuals(db: Kysely<DB>, filters: IndividualFilters
       ),
     );
   }
-  return query.orderBy('i.id').limit(filters.limit + 1).execute();
+  return query
+    .orderBy('i.id')
+    .limit(filters.limit + 1)
+    .execute();
 }
 
 export const listPrograms = (db: Kysely<DB>) =>
   db
     .selectFrom('programs')
-    .select(['id', 'code', 'name', 'description', 'benefit_type', 'target_unit', 'benefit_frequency', 'currency', 'exclusion_groups', 'active'])
+    .select([
+      'id',
+      'code',
+      'name',
+      'description',
+      'benefit_type',
+      'target_unit',
+      'benefit_frequency',
+      'currency',
+      'exclusion_groups',
+      'active',
+    ])
     .orderBy('code')
     .execute();
 
 /** A person's enrolments: their own, and those of their household (household-level programs). */
-export async function listEnrollmentsOfIndividual(db: Kysely<DB>, individualId: string, householdId: string): Promise<EnrollmentRow[]> {
+export async function listEnrollmentsOfIndividual(
+  db: Kysely<DB>,
+  individualId: string,
+  householdId: string,
+): Promise<EnrollmentRow[]> {
   return db
     .selectFrom('enrollments as e')
     .innerJoin('programs as p', 'p.id', 'e.program_id')

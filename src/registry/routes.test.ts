@@ -13,11 +13,25 @@ describe('registry read API', () => {
     const db = t.database.db;
     householdId = await insertHousehold(db);
     headId = await insertIndividual(db, householdId, {}, [{ type: 'UIN', value: 'NID-0001' }]);
-    childId = await insertIndividual(db, householdId, { relationship_to_head: 'CHILD', given_name: 'Juma', sex: 'male', birth_date: '2012-09-22' }, []);
+    childId = await insertIndividual(
+      db,
+      householdId,
+      { relationship_to_head: 'CHILD', given_name: 'Juma', sex: 'male', birth_date: '2012-09-22' },
+      [],
+    );
     const cct = await insertProgram(db, { code: 'CCT', name: 'Conditional cash transfer' });
-    const pension = await insertProgram(db, { code: 'SPEN', name: 'Social pension', target_unit: 'individual' });
+    const pension = await insertProgram(db, {
+      code: 'SPEN',
+      name: 'Social pension',
+      target_unit: 'individual',
+    });
     await insertEnrollment(db, cct, { household_id: householdId });
-    await insertEnrollment(db, pension, { individual_id: headId }, { status: 'suspended', status_reason: 'missed verification' });
+    await insertEnrollment(
+      db,
+      pension,
+      { individual_id: headId },
+      { status: 'suspended', status_reason: 'missed verification' },
+    );
   });
   afterAll(() => t.close());
 
@@ -25,7 +39,12 @@ describe('registry read API', () => {
     const res = await t.get(`/api/v1/households/${householdId}`, t.adminKey);
     expect(res.statusCode).toBe(200);
     const body = res.json();
-    expect(body).toMatchObject({ id: householdId, member_count: 2, admin_area_code: 'R01-D01', pmt_score: 31.5 });
+    expect(body).toMatchObject({
+      id: householdId,
+      member_count: 2,
+      admin_area_code: 'R01-D01',
+      pmt_score: 31.5,
+    });
     expect(body.members.map((m: { id: string }) => m.id)).toEqual([headId, childId]);
     expect(body.members[0].identifiers).toEqual([{ type: 'UIN', value: 'NID-0001' }]);
   });
@@ -33,13 +52,24 @@ describe('registry read API', () => {
   it('returns an individual with identifiers, consent and birth year', async () => {
     const res = await t.get(`/api/v1/individuals/${headId}`, t.adminKey);
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ id: headId, given_name: 'Amina', birth_date: '1985-05-20', birth_year: 1985, consent: { data_sharing: true, contact: false } });
+    expect(res.json()).toMatchObject({
+      id: headId,
+      given_name: 'Amina',
+      birth_date: '1985-05-20',
+      birth_year: 1985,
+      consent: { data_sharing: true, contact: false },
+    });
   });
 
   it("lists a person's own and household enrolments with history", async () => {
     const res = await t.get(`/api/v1/individuals/${headId}/enrollments`, t.adminKey);
     expect(res.statusCode).toBe(200);
-    const items = res.json().items as { program: { code: string }; status: string; beneficiary: { type: string }; history: unknown[] }[];
+    const items = res.json().items as {
+      program: { code: string };
+      status: string;
+      beneficiary: { type: string };
+      history: unknown[];
+    }[];
     expect(items.map((e) => [e.program.code, e.beneficiary.type, e.status]).sort()).toEqual([
       ['CCT', 'household', 'enrolled'],
       ['SPEN', 'individual', 'suspended'],

@@ -17,7 +17,10 @@ import {
 import { enrollmentView, householdView, individualView, mayFilterOn } from './views.ts';
 
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
-const AreaCode = Type.String({ pattern: '^[A-Za-z0-9-]{1,40}$', description: 'Admin area code; includes the areas below it' });
+const AreaCode = Type.String({
+  pattern: '^[A-Za-z0-9-]{1,40}$',
+  description: 'Admin area code; includes the areas below it',
+});
 const Since = Type.String({ format: 'date-time', description: 'Only records updated at or after this time' });
 const notFoundResponse = { 404: { $ref: 'Problem#' }, 400: { $ref: 'Problem#' } };
 
@@ -38,7 +41,12 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
         tags: ['registry'],
         summary: 'List households (keyset pagination)',
         querystring: Type.Object(
-          { ...PageQuery, admin_area: Type.Optional(AreaCode), status: Type.Optional(Type.String({ enum: ['active', 'inactive', 'merged', 'archived'] })), updated_since: Type.Optional(Since) },
+          {
+            ...PageQuery,
+            admin_area: Type.Optional(AreaCode),
+            status: Type.Optional(Type.String({ enum: ['active', 'inactive', 'merged', 'archived'] })),
+            updated_since: Type.Optional(Since),
+          },
           { additionalProperties: false },
         ),
         response: { 200: Page(HouseholdSchema), 400: { $ref: 'Problem#' } },
@@ -46,7 +54,13 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
     },
     async (request) => {
       const { limit = 50, cursor, admin_area, status, updated_since } = request.query;
-      const rows = await queries.listHouseholds(db, { limit, after: decodeCursor(cursor), adminArea: admin_area, status, updatedSince: updated_since });
+      const rows = await queries.listHouseholds(db, {
+        limit,
+        after: decodeCursor(cursor),
+        adminArea: admin_area,
+        status,
+        updatedSince: updated_since,
+      });
       const page = toPage(rows, limit, (row) => row.id);
       request.auditNote = { recordCount: page.items.length };
       return { ...page, items: page.items.map((row) => householdView(row, principalOf(request))) };
@@ -57,7 +71,12 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
     '/households/:id',
     {
       config: read('household.read', 'household'),
-      schema: { tags: ['registry'], summary: 'One household with its members', params: IdParams, response: { 200: HouseholdDetailSchema, ...notFoundResponse } },
+      schema: {
+        tags: ['registry'],
+        summary: 'One household with its members',
+        params: IdParams,
+        response: { 200: HouseholdDetailSchema, ...notFoundResponse },
+      },
     },
     async (request) => {
       const principal = principalOf(request);
@@ -120,7 +139,12 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
     '/individuals/:id',
     {
       config: read('individual.read', 'individual'),
-      schema: { tags: ['registry'], summary: 'One individual', params: IdParams, response: { 200: IndividualSchema, ...notFoundResponse } },
+      schema: {
+        tags: ['registry'],
+        summary: 'One individual',
+        params: IdParams,
+        response: { 200: IndividualSchema, ...notFoundResponse },
+      },
     },
     async (request) => {
       request.auditNote = { resourceId: request.params.id, recordCount: 0 };
@@ -160,7 +184,11 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
     '/programs',
     {
       config: read('program.list', 'program'),
-      schema: { tags: ['registry'], summary: 'Social protection programs', response: { 200: Type.Object({ items: Type.Array(ProgramSchema) }) } },
+      schema: {
+        tags: ['registry'],
+        summary: 'Social protection programs',
+        response: { 200: Type.Object({ items: Type.Array(ProgramSchema) }) },
+      },
     },
     async (request) => {
       const items = await queries.listPrograms(db);
@@ -180,7 +208,9 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
           {
             level: Type.Optional(Type.Integer({ minimum: 1, maximum: 6 })),
             parent: Type.Optional(AreaCode),
-            boundary: Type.Optional(Type.Boolean({ default: false, description: 'Include the boundary geometry' })),
+            boundary: Type.Optional(
+              Type.Boolean({ default: false, description: 'Include the boundary geometry' }),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -203,7 +233,10 @@ function identifierFilter(principal: Principal, type: string | undefined, value:
   }
   if (type === undefined || value === undefined) {
     throw badRequest('identifier_type and identifier_value go together', [
-      { pointer: type === undefined ? 'identifier_type' : 'identifier_value', detail: 'required with the other' },
+      {
+        pointer: type === undefined ? 'identifier_type' : 'identifier_value',
+        detail: 'required with the other',
+      },
     ]);
   }
   if (!mayFilterOn(principal, 'individual', 'identifiers')) {

@@ -60,7 +60,10 @@ export function householdView(row: HouseholdRow, principal: Principal): Househol
       group_type: row.group_type,
       status: row.status,
       admin_area_code: row.admin_area_code,
-      location: row.latitude === null || row.longitude === null ? null : { latitude: row.latitude, longitude: row.longitude },
+      location:
+        row.latitude === null || row.longitude === null
+          ? null
+          : { latitude: row.latitude, longitude: row.longitude },
       address_line: row.address_line,
       locality: row.locality,
       pmt_score: row.pmt_score,

@@ -61,7 +61,12 @@ export function hashEntry(fields: HashedFields): string {
 export async function recordAudit(db: Kysely<DB>, entry: AuditEntry): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(hashtext(current_schema() || '.audit_log'))`.execute(trx);
-    const last = await trx.selectFrom('audit_log').select('hash').orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    const last = await trx
+      .selectFrom('audit_log')
+      .select('hash')
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
     const fields: HashedFields = {
       at: new Date(),
       request_id: entry.requestId ?? null,
@@ -76,7 +81,10 @@ export async function recordAudit(db: Kysely<DB>, entry: AuditEntry): Promise<vo
       status_code: entry.statusCode ?? null,
       prev_hash: last?.hash ?? GENESIS_HASH,
     };
-    await trx.insertInto('audit_log').values({ ...fields, hash: hashEntry(fields) }).execute();
+    await trx
+      .insertInto('audit_log')
+      .values({ ...fields, hash: hashEntry(fields) })
+      .execute();
   });
 }
 
@@ -94,13 +102,29 @@ export async function verifyAuditChain(db: Kysely<DB>, pageSize = 5000): Promise
   let after = 0;
   let checked = 0;
   for (;;) {
-    const rows = await db.selectFrom('audit_log').selectAll().where('seq', '>', after).orderBy('seq').limit(pageSize).execute();
+    const rows = await db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('seq', '>', after)
+      .orderBy('seq')
+      .limit(pageSize)
+      .execute();
     for (const row of rows) {
       if (row.prev_hash !== previous) {
-        return { ok: false, checked, firstBrokenSeq: row.seq, reason: 'link to the previous entry is broken (entry removed or reordered)' };
+        return {
+          ok: false,
+          checked,
+          firstBrokenSeq: row.seq,
+          reason: 'link to the previous entry is broken (entry removed or reordered)',
+        };
       }
       if (hashEntry(row) !== row.hash) {
-        return { ok: false, checked, firstBrokenSeq: row.seq, reason: 'entry content does not match its hash (entry altered)' };
+        return {
+          ok: false,
+          checked,
+          firstBrokenSeq: row.seq,
+          reason: 'entry content does not match its hash (entry altered)',
+        };
       }
       previous = row.hash;
       checked += 1;

@@ -17,7 +17,10 @@ describe('audit trail', () => {
     t.database.db.selectFrom('audit_log').selectAll().where('action', '=', action).orderBy('seq').execute();
 
   it('records every data access with client, purpose, resource, count and outcome', async () => {
-    const res = await t.get(`/api/v1/individuals/${personId}`, t.adminKey, { 'x-purpose': 'eligibility check', 'x-request-id': 'req-audit-1' });
+    const res = await t.get(`/api/v1/individuals/${personId}`, t.adminKey, {
+      'x-purpose': 'eligibility check',
+      'x-request-id': 'req-audit-1',
+    });
     expect(res.statusCode).toBe(200);
     expect(res.headers['x-request-id']).toBe('req-audit-1');
     const [entry] = (await entries('individual.read')).filter((e) => e.request_id === 'req-audit-1');
@@ -35,7 +38,12 @@ describe('audit trail', () => {
   it('records denied and invalid attempts without counting records', async () => {
     await t.get('/api/v1/households', undefined, { 'x-request-id': 'req-denied' });
     await t.get('/api/v1/households?limit=9999', t.adminKey, { 'x-request-id': 'req-invalid' });
-    const rows = await t.database.db.selectFrom('audit_log').selectAll().where('request_id', 'in', ['req-denied', 'req-invalid']).orderBy('seq').execute();
+    const rows = await t.database.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('request_id', 'in', ['req-denied', 'req-invalid'])
+      .orderBy('seq')
+      .execute();
     expect(rows.map((r) => [r.request_id, r.outcome, r.record_count, r.client_id === null])).toEqual([
       ['req-denied', 'denied', 0, true],
       ['req-invalid', 'invalid', 0, false],
@@ -58,7 +66,11 @@ describe('audit trail', () => {
   });
 
   it('keeps the chain linear under concurrent writers', async () => {
-    await Promise.all(Array.from({ length: 20 }, (_, i) => recordAudit(t.database.db, { action: 'test.concurrent', outcome: 'success', resourceId: String(i) })));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        recordAudit(t.database.db, { action: 'test.concurrent', outcome: 'success', resourceId: String(i) }),
+      ),
+    );
     expect((await verifyAuditChain(t.database.db)).ok).toBe(true);
   });
 
@@ -68,7 +80,10 @@ describe('audit trail', () => {
     const body = res.json();
     expect(body.items).toHaveLength(5);
     expect(body.items[0].seq).toBeGreaterThan(body.items[4].seq);
-    const next = await t.get(`/api/v1/audit?action=test.concurrent&limit=50&cursor=${body.next_cursor}`, t.adminKey);
+    const next = await t.get(
+      `/api/v1/audit?action=test.concurrent&limit=50&cursor=${body.next_cursor}`,
+      t.adminKey,
+    );
     expect(next.json().items).toHaveLength(15);
     expect((await t.get('/api/v1/audit?outcome=maybe', t.adminKey)).statusCode).toBe(400);
     expect((await t.get('/api/v1/audit', await t.keyFor('integrator'))).statusCode).toBe(403);
@@ -84,7 +99,11 @@ describe('audit trail', () => {
     expect(altered).toMatchObject({ ok: false, firstBrokenSeq: victim.seq });
     expect(altered.reason).toContain('altered');
 
-    await db.updateTable('audit_log').set({ record_count: victim.record_count }).where('seq', '=', victim.seq).execute();
+    await db
+      .updateTable('audit_log')
+      .set({ record_count: victim.record_count })
+      .where('seq', '=', victim.seq)
+      .execute();
     expect((await verifyAuditChain(db)).ok).toBe(true);
 
     await db.deleteFrom('audit_log').where('seq', '=', victim.seq).execute();

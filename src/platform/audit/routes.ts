@@ -21,7 +21,9 @@ const Entry = Type.Object({
   hash: Type.String(),
 });
 
-const auditRead = (action: string) => ({ access: { permission: 'audit:read' as const, audit: { action, resourceType: 'audit_log' } } });
+const auditRead = (action: string) => ({
+  access: { permission: 'audit:read' as const, audit: { action, resourceType: 'audit_log' } },
+});
 
 /** Search and verify the audit trail. Newest first. */
 export async function auditRoutes(app: App, { db }: { db: Kysely<DB> }): Promise<void> {
@@ -77,7 +79,10 @@ export async function auditRoutes(app: App, { db }: { db: Kysely<DB> }): Promise
       if (q.to) {
         query = query.where('at', '<', new Date(q.to));
       }
-      const rows = await query.orderBy('seq', 'desc').limit(limit + 1).execute();
+      const rows = await query
+        .orderBy('seq', 'desc')
+        .limit(limit + 1)
+        .execute();
       const page = toPage(rows, limit, (row) => String(row.seq));
       request.auditNote = { recordCount: page.items.length };
       return { ...page, items: page.items.map((row) => ({ ...row, at: row.at.toISOString() })) };
@@ -103,7 +108,12 @@ export async function auditRoutes(app: App, { db }: { db: Kysely<DB> }): Promise
     },
     async () => {
       const result = await verifyAuditChain(db);
-      return { ok: result.ok, checked: result.checked, first_broken_seq: result.firstBrokenSeq, reason: result.reason };
+      return {
+        ok: result.ok,
+        checked: result.checked,
+        first_broken_seq: result.firstBrokenSeq,
+        reason: result.reason,
+      };
     },
   );
 }

@@ -46,15 +46,27 @@ describe('authentication and authorisation', () => {
     const key = await t.keyFor('integrator');
     expect((await t.get('/api/v1/programs', key)).statusCode).toBe(200);
     const prefix = key.split('_')[1]!;
-    const row = await t.database.db.selectFrom('api_keys').select('id').where('prefix', '=', prefix).executeTakeFirstOrThrow();
-    const revoke = await t.app.inject({ method: 'DELETE', url: `/api/v1/keys/${row.id}`, headers: { authorization: `Bearer ${t.adminKey}` } });
+    const row = await t.database.db
+      .selectFrom('api_keys')
+      .select('id')
+      .where('prefix', '=', prefix)
+      .executeTakeFirstOrThrow();
+    const revoke = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/keys/${row.id}`,
+      headers: { authorization: `Bearer ${t.adminKey}` },
+    });
     expect(revoke.statusCode).toBe(200);
     expect((await t.get('/api/v1/programs', key)).statusCode).toBe(401);
   });
 
   it('refuses an expired key', async () => {
     const key = await t.keyFor('integrator');
-    await t.database.db.updateTable('api_keys').set({ expires_at: new Date(Date.now() - 1000) }).where('prefix', '=', key.split('_')[1]!).execute();
+    await t.database.db
+      .updateTable('api_keys')
+      .set({ expires_at: new Date(Date.now() - 1000) })
+      .where('prefix', '=', key.split('_')[1]!)
+      .execute();
     expect((await t.get('/api/v1/programs', key)).statusCode).toBe(401);
   });
 
@@ -111,7 +123,9 @@ describe('authentication and authorisation', () => {
 
     it('an integrator sees identifiers but not payment accounts; admin and system see everything', async () => {
       const integrator = await t.keyFor('integrator');
-      expect((await t.get(`/api/v1/individuals/${personId}`, integrator)).json().identifiers).toEqual([{ type: 'UIN', value: 'NID-42' }]);
+      expect((await t.get(`/api/v1/individuals/${personId}`, integrator)).json().identifiers).toEqual([
+        { type: 'UIN', value: 'NID-42' },
+      ]);
       const hidden = (await t.get(`/api/v1/individuals/${personId}/enrollments`, integrator)).json();
       expect(hidden.items[0]).not.toHaveProperty('payment_account');
       for (const key of [t.adminKey, await t.keyFor('system')]) {
@@ -130,12 +144,22 @@ describe('client and key administration', () => {
   afterAll(() => t.close());
 
   const post = (url: string, key: string, payload: unknown) =>
-    t.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${key}` }, payload: payload as object });
+    t.app.inject({
+      method: 'POST',
+      url,
+      headers: { authorization: `Bearer ${key}` },
+      payload: payload as object,
+    });
 
   it('creates a client and a key that works, shown once and listed without its secret', async () => {
-    const client = await post('/api/v1/clients', t.adminKey, { name: 'eligibility-engine', role: 'integrator' });
+    const client = await post('/api/v1/clients', t.adminKey, {
+      name: 'eligibility-engine',
+      role: 'integrator',
+    });
     expect(client.statusCode).toBe(201);
-    const issued = await post(`/api/v1/clients/${client.json().id}/keys`, t.adminKey, { expires_in_days: 30 });
+    const issued = await post(`/api/v1/clients/${client.json().id}/keys`, t.adminKey, {
+      expires_in_days: 30,
+    });
     expect(issued.statusCode).toBe(201);
     const key = issued.json().key as string;
     expect(issued.json().scopes).toEqual(['registry:read', 'jobs:read']);
@@ -145,7 +169,10 @@ describe('client and key administration', () => {
   });
 
   it('rejects bad input with field-level errors and writes nothing', async () => {
-    const before = await t.database.db.selectFrom('api_clients').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const before = await t.database.db
+      .selectFrom('api_clients')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
     const cases = [
       { name: 'x', role: 'integrator' },
       { name: 'valid-name', role: 'superuser' },
@@ -157,20 +184,32 @@ describe('client and key administration', () => {
       expect(res.statusCode).toBe(400);
       expect(res.json().errors.length).toBeGreaterThan(0);
     }
-    const notJson = await t.app.inject({ method: 'POST', url: '/api/v1/clients', headers: { authorization: `Bearer ${t.adminKey}`, 'content-type': 'application/json' }, payload: '{"name":' });
+    const notJson = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/clients',
+      headers: { authorization: `Bearer ${t.adminKey}`, 'content-type': 'application/json' },
+      payload: '{"name":',
+    });
     expect(notJson.statusCode).toBe(400);
-    const after = await t.database.db.selectFrom('api_clients').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const after = await t.database.db
+      .selectFrom('api_clients')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
     expect(after.n).toEqual(before.n);
   });
 
   it('refuses a duplicate client name with 409', async () => {
     await post('/api/v1/clients', t.adminKey, { name: 'dup-client', role: 'analyst' });
-    expect((await post('/api/v1/clients', t.adminKey, { name: 'dup-client', role: 'analyst' })).statusCode).toBe(409);
+    expect(
+      (await post('/api/v1/clients', t.adminKey, { name: 'dup-client', role: 'analyst' })).statusCode,
+    ).toBe(409);
   });
 
   it('refuses scopes outside the client role', async () => {
     const client = await post('/api/v1/clients', t.adminKey, { name: 'stats-office', role: 'analyst' });
-    const res = await post(`/api/v1/clients/${client.json().id}/keys`, t.adminKey, { scopes: ['clients:manage'] });
+    const res = await post(`/api/v1/clients/${client.json().id}/keys`, t.adminKey, {
+      scopes: ['clients:manage'],
+    });
     expect(res.statusCode).toBe(400);
   });
 
@@ -184,8 +223,14 @@ describe('client and key administration', () => {
   });
 
   it('answers 404 for keys of an unknown client and for revoking an unknown key', async () => {
-    expect((await post('/api/v1/clients/00000000-0000-4000-8000-000000000000/keys', t.adminKey, {})).statusCode).toBe(404);
-    const res = await t.app.inject({ method: 'DELETE', url: '/api/v1/keys/00000000-0000-4000-8000-000000000000', headers: { authorization: `Bearer ${t.adminKey}` } });
+    expect(
+      (await post('/api/v1/clients/00000000-0000-4000-8000-000000000000/keys', t.adminKey, {})).statusCode,
+    ).toBe(404);
+    const res = await t.app.inject({
+      method: 'DELETE',
+      url: '/api/v1/keys/00000000-0000-4000-8000-000000000000',
+      headers: { authorization: `Bearer ${t.adminKey}` },
+    });
     expect(res.statusCode).toBe(404);
   });
 });

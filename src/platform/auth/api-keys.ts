@@ -14,7 +14,11 @@ export interface NewKey {
 }
 
 export function generateApiKey(): NewKey {
-  const prefix = randomBytes(9).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0').slice(0, 12);
+  const prefix = randomBytes(9)
+    .toString('base64url')
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '0')
+    .slice(0, 12);
   const secret = randomBytes(32).toString('base64url');
   return { key: `spx_${prefix}_${secret}`, prefix, secretHash: hashSecret(secret) };
 }

@@ -9,11 +9,22 @@ export const FIRST_ADMIN = 'admin';
  * printed once. Returns undefined when an admin client already exists (the key is not recoverable;
  * make another with `spx keys create`).
  */
-export async function bootstrapFirstAdmin(db: Kysely<DB>, expiresInDays: number): Promise<string | undefined> {
-  const existing = await db.selectFrom('api_clients').select('id').where('role', '=', 'admin').executeTakeFirst();
+export async function bootstrapFirstAdmin(
+  db: Kysely<DB>,
+  expiresInDays: number,
+): Promise<string | undefined> {
+  const existing = await db
+    .selectFrom('api_clients')
+    .select('id')
+    .where('role', '=', 'admin')
+    .executeTakeFirst();
   if (existing) {
     return undefined;
   }
-  const client = await createClient(db, { name: FIRST_ADMIN, role: 'admin', description: 'First administrator, created on the first start' });
+  const client = await createClient(db, {
+    name: FIRST_ADMIN,
+    role: 'admin',
+    description: 'First administrator, created on the first start',
+  });
   return (await createKey(db, client, { expiresInDays })).key;
 }

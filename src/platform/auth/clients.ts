@@ -26,7 +26,16 @@ export interface KeyRecord {
 }
 
 const clientColumns = ['id', 'name', 'role', 'description', 'created_at', 'disabled_at'] as const;
-const keyColumns = ['id', 'client_id', 'prefix', 'scopes', 'expires_at', 'revoked_at', 'last_used_at', 'created_at'] as const;
+const keyColumns = [
+  'id',
+  'client_id',
+  'prefix',
+  'scopes',
+  'expires_at',
+  'revoked_at',
+  'last_used_at',
+  'created_at',
+] as const;
 
 /** Creates a client (a system or person calling the API). Only holders of every permission of the role may. */
 export async function createClient(
@@ -38,22 +47,40 @@ export async function createClient(
     throw badRequest(`unknown role "${input.role}"`, [{ pointer: '/role', detail: 'unknown role' }]);
   }
   if (creator) {
-    assertNotWider(creator, roleDefinitions[input.role].permissions, `create a client with role ${input.role}`);
+    assertNotWider(
+      creator,
+      roleDefinitions[input.role].permissions,
+      `create a client with role ${input.role}`,
+    );
   }
-  const existing = await db.selectFrom('api_clients').select('id').where('name', '=', input.name).executeTakeFirst();
+  const existing = await db
+    .selectFrom('api_clients')
+    .select('id')
+    .where('name', '=', input.name)
+    .executeTakeFirst();
   if (existing) {
     throw conflict(`a client named "${input.name}" already exists`);
   }
   const row = await db
     .insertInto('api_clients')
-    .values({ name: input.name, role: input.role, description: input.description ?? null, created_by: creator?.clientId ?? null })
+    .values({
+      name: input.name,
+      role: input.role,
+      description: input.description ?? null,
+      created_by: creator?.clientId ?? null,
+    })
     .returning(clientColumns)
     .executeTakeFirstOrThrow();
   return row as ClientRecord;
 }
 
 export const listClients = async (db: Kysely<DB>): Promise<ClientRecord[]> =>
-  (await db.selectFrom('api_clients').select(clientColumns).orderBy('created_at').orderBy('id').execute()) as ClientRecord[];
+  (await db
+    .selectFrom('api_clients')
+    .select(clientColumns)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute()) as ClientRecord[];
 
 export async function findClient(db: Kysely<DB>, idOrName: string): Promise<ClientRecord> {
   const isUuid = /^[0-9a-f-]{36}$/i.test(idOrName);
@@ -141,7 +168,17 @@ export async function authenticateKey(db: Kysely<DB>, presented: string): Promis
   const row = await db
     .selectFrom('api_keys as k')
     .innerJoin('api_clients as c', 'c.id', 'k.client_id')
-    .select(['k.id', 'k.secret_hash', 'k.scopes', 'k.expires_at', 'k.revoked_at', 'c.id as client_id', 'c.name', 'c.role', 'c.disabled_at'])
+    .select([
+      'k.id',
+      'k.secret_hash',
+      'k.scopes',
+      'k.expires_at',
+      'k.revoked_at',
+      'c.id as client_id',
+      'c.name',
+      'c.role',
+      'c.disabled_at',
+    ])
     .where('k.prefix', '=', parsed.prefix)
     .executeTakeFirst();
   // One message for every failure, so the answer does not tell which part was wrong.
@@ -149,12 +186,20 @@ export async function authenticateKey(db: Kysely<DB>, presented: string): Promis
   if (!row || !secretMatches(parsed.secret, row.secret_hash)) {
     return invalid;
   }
-  if (row.revoked_at || row.disabled_at || (row.expires_at && row.expires_at.getTime() <= Date.now()) || !isRole(row.role)) {
+  if (
+    row.revoked_at ||
+    row.disabled_at ||
+    (row.expires_at && row.expires_at.getTime() <= Date.now()) ||
+    !isRole(row.role)
+  ) {
     return invalid;
   }
   return {
     ok: true,
-    principal: principalFor({ id: row.client_id, name: row.name, role: row.role }, { id: row.id, scopes: row.scopes }),
+    principal: principalFor(
+      { id: row.client_id, name: row.name, role: row.role },
+      { id: row.id, scopes: row.scopes },
+    ),
   };
 }
 

@@ -12,7 +12,10 @@ export interface Principal {
   hiddenFields: ReadonlySet<FieldClass>;
 }
 
-export function principalFor(client: { id: string; name: string; role: Role }, key: { id: string; scopes: string[] }): Principal {
+export function principalFor(
+  client: { id: string; name: string; role: Role },
+  key: { id: string; scopes: string[] },
+): Principal {
   const role = roleDefinitions[client.role];
   const allowed = new Set<Permission>(role.permissions);
   return {

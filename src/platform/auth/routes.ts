@@ -3,7 +3,16 @@ import type { Kysely } from 'kysely';
 import type { Config } from '#config/settings';
 import type { DB } from '#platform/db/types';
 import type { App } from '#platform/http/types';
-import { createClient, createKey, findClient, listClients, listKeys, revokeKey, type ClientRecord, type KeyRecord } from './clients.ts';
+import {
+  createClient,
+  createKey,
+  findClient,
+  listClients,
+  listKeys,
+  revokeKey,
+  type ClientRecord,
+  type KeyRecord,
+} from './clients.ts';
 import { PERMISSIONS, ROLES } from './roles.ts';
 
 const Client = Type.Object({
@@ -35,7 +44,11 @@ const manage = (action: string, resourceType: string) => ({
   access: { permission: 'clients:manage' as const, audit: { action, resourceType } },
 });
 
-const clientJson = (c: ClientRecord) => ({ ...c, created_at: c.created_at.toISOString(), disabled_at: c.disabled_at?.toISOString() ?? null });
+const clientJson = (c: ClientRecord) => ({
+  ...c,
+  created_at: c.created_at.toISOString(),
+  disabled_at: c.disabled_at?.toISOString() ?? null,
+});
 const keyJson = (k: KeyRecord) => ({
   ...k,
   expires_at: k.expires_at?.toISOString() ?? null,
@@ -45,7 +58,10 @@ const keyJson = (k: KeyRecord) => ({
 });
 
 /** API clients and their keys: the same functions the `spx keys` command uses. */
-export async function accessRoutes(app: App, { db, config }: { db: Kysely<DB>; config: Config }): Promise<void> {
+export async function accessRoutes(
+  app: App,
+  { db, config }: { db: Kysely<DB>; config: Config },
+): Promise<void> {
   app.post(
     '/clients',
     {
@@ -75,7 +91,11 @@ export async function accessRoutes(app: App, { db, config }: { db: Kysely<DB>; c
     '/clients',
     {
       config: manage('client.list', 'client'),
-      schema: { tags: ['access'], summary: 'List clients', response: { 200: Type.Object({ items: Type.Array(Client) }) } },
+      schema: {
+        tags: ['access'],
+        summary: 'List clients',
+        response: { 200: Type.Object({ items: Type.Array(Client) }) },
+      },
     },
     async (request) => {
       const items = await listClients(db);
@@ -94,7 +114,9 @@ export async function accessRoutes(app: App, { db, config }: { db: Kysely<DB>; c
         params: IdParams,
         body: Type.Object(
           {
-            scopes: Type.Optional(Type.Array(Type.String({ enum: [...PERMISSIONS] }), { uniqueItems: true, minItems: 1 })),
+            scopes: Type.Optional(
+              Type.Array(Type.String({ enum: [...PERMISSIONS] }), { uniqueItems: true, minItems: 1 }),
+            ),
             expires_in_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
           },
           { additionalProperties: false },
@@ -120,7 +142,12 @@ export async function accessRoutes(app: App, { db, config }: { db: Kysely<DB>; c
     '/clients/:id/keys',
     {
       config: manage('key.list', 'client'),
-      schema: { tags: ['access'], summary: "A client's keys (never the secrets)", params: IdParams, response: { 200: Type.Object({ items: Type.Array(Key) }), ...problems } },
+      schema: {
+        tags: ['access'],
+        summary: "A client's keys (never the secrets)",
+        params: IdParams,
+        response: { 200: Type.Object({ items: Type.Array(Key) }), ...problems },
+      },
     },
     async (request) => {
       request.auditNote = { resourceId: request.params.id };
@@ -135,7 +162,12 @@ export async function accessRoutes(app: App, { db, config }: { db: Kysely<DB>; c
     '/keys/:id',
     {
       config: manage('key.revoke', 'key'),
-      schema: { tags: ['access'], summary: 'Revoke a key at once', params: IdParams, response: { 200: Key, ...problems } },
+      schema: {
+        tags: ['access'],
+        summary: 'Revoke a key at once',
+        params: IdParams,
+        response: { 200: Key, ...problems },
+      },
     },
     async (request) => {
       request.auditNote = { resourceId: request.params.id };

@@ -79,9 +79,13 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
       try {
         await load(async (table, columns, chunks) => {
           for await (const chunk of chunks) {
-            await pglite.query(`copy ${table} (${columns.join(',')}) from '/dev/blob' with (format csv)`, [], {
-              blob: new Blob([chunk]),
-            });
+            await pglite.query(
+              `copy ${table} (${columns.join(',')}) from '/dev/blob' with (format csv)`,
+              [],
+              {
+                blob: new Blob([chunk]),
+              },
+            );
           }
         });
         await pglite.exec('commit');
@@ -128,7 +132,9 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     try {
       await client.query('begin');
       await load(async (table, columns, chunks) => {
-        const sink = client.query(copyFrom(`copy ${table} (${columns.join(',')}) from stdin with (format csv)`));
+        const sink = client.query(
+          copyFrom(`copy ${table} (${columns.join(',')}) from stdin with (format csv)`),
+        );
         await pipeline(Readable.from(chunks), sink);
       });
       await client.query('commit');

@@ -10,7 +10,11 @@ describe('migrations', () => {
   afterAll(() => test.drop());
 
   it('are all applied, in order, and applying again changes nothing', async () => {
-    const rows = await test.database.db.selectFrom('schema_migrations').select('version').orderBy('version').execute();
+    const rows = await test.database.db
+      .selectFrom('schema_migrations')
+      .select('version')
+      .orderBy('version')
+      .execute();
     expect(rows.map((r) => r.version)).toEqual(listMigrations().map((m) => m.version));
     expect(await migrate(test.database)).toEqual([]);
   });

@@ -6,8 +6,6 @@ import type { Database } from './database.ts';
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 const FILE_NAME = /^(\d{4})_([a-z0-9_]+)\.sql$/;
 
-
-
 export interface Migration {
   version: number;
   name: string;

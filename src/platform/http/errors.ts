@@ -39,14 +39,30 @@ export function toProblemError(error: FastifyError | Error): ProblemError {
       pointer: pointerOf(e, context),
       detail: describe(e),
     }));
-    return new ProblemError(400, 'validation', 'Invalid request', `The request ${context ?? ''} is invalid`.replace('  ', ' '), errors);
+    return new ProblemError(
+      400,
+      'validation',
+      'Invalid request',
+      `The request ${context ?? ''} is invalid`.replace('  ', ' '),
+      errors,
+    );
   }
   const status = fastifyError.statusCode;
   if (status && status >= 400 && status < 500) {
     // Fastify's own 4xx errors (bad JSON, body too large, unsupported media type) have safe messages.
-    return new ProblemError(status, fastifyError.code?.toLowerCase() ?? 'client-error', 'Bad request', fastifyError.message);
+    return new ProblemError(
+      status,
+      fastifyError.code?.toLowerCase() ?? 'client-error',
+      'Bad request',
+      fastifyError.message,
+    );
   }
-  return new ProblemError(500, 'internal', 'Internal error', 'The request could not be completed; it has been logged.');
+  return new ProblemError(
+    500,
+    'internal',
+    'Internal error',
+    'The request could not be completed; it has been logged.',
+  );
 }
 
 /** The one error handler (STYLE habit 3). */

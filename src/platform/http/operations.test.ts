@@ -28,7 +28,14 @@ describe('operations endpoints and errors', () => {
   it('publishes an OpenAPI 3.1 document with every API route and its security', async () => {
     const doc = (await t.get('/openapi.json')).json();
     expect(doc.openapi).toBe('3.1.0');
-    for (const path of ['/api/v1/households', '/api/v1/households/{id}', '/api/v1/individuals/{id}', '/api/v1/individuals/{id}/enrollments', '/api/v1/programs', '/health']) {
+    for (const path of [
+      '/api/v1/households',
+      '/api/v1/households/{id}',
+      '/api/v1/individuals/{id}',
+      '/api/v1/individuals/{id}/enrollments',
+      '/api/v1/programs',
+      '/health',
+    ]) {
       expect(doc.paths).toHaveProperty([path]);
     }
     expect(doc.paths['/api/v1/programs'].get.security).toEqual([{ apiKey: [] }, { bearer: [] }]);

@@ -3,9 +3,14 @@ import { badRequest } from './problem.ts';
 
 /** Query parameters of every keyset-paginated list. */
 export const PageQuery = {
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50, description: 'Items per page' })),
+  limit: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 500, default: 50, description: 'Items per page' }),
+  ),
   cursor: Type.Optional(
-    Type.String({ maxLength: 200, description: 'The `next_cursor` of the previous page, to read the page after it' }),
+    Type.String({
+      maxLength: 200,
+      description: 'The `next_cursor` of the previous page, to read the page after it',
+    }),
   ),
 };
 
@@ -40,7 +45,11 @@ export function decodeCursor(cursor: string | undefined): string | undefined {
 }
 
 /** Takes `limit + 1` rows from a query and turns them into a page with the cursor of the last item. */
-export function toPage<T>(rows: T[], limit: number, keyOf: (row: T) => string): { items: T[]; next_cursor: string | null } {
+export function toPage<T>(
+  rows: T[],
+  limit: number,
+  keyOf: (row: T) => string,
+): { items: T[]; next_cursor: string | null } {
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   return { items, next_cursor: rows.length > limit && last ? encodeCursor(keyOf(last)) : null };

@@ -12,7 +12,9 @@ export const ProblemSchema = Type.Object(
     errors: Type.Optional(
       Type.Array(
         Type.Object({
-          pointer: Type.String({ description: 'JSON pointer (body) or parameter name (query, path, header)' }),
+          pointer: Type.String({
+            description: 'JSON pointer (body) or parameter name (query, path, header)',
+          }),
           detail: Type.String(),
         }),
       ),
@@ -62,11 +64,13 @@ export const unauthorized = (detail: string) =>
 
 export const forbidden = (detail: string) => new ProblemError(403, 'forbidden', 'Forbidden', detail);
 
-export const notFound = (what = 'resource') => new ProblemError(404, 'not-found', 'Not found', `No such ${what}`);
+export const notFound = (what = 'resource') =>
+  new ProblemError(404, 'not-found', 'Not found', `No such ${what}`);
 
 export const conflict = (detail: string) => new ProblemError(409, 'conflict', 'Conflict', detail);
 
-export const tooLarge = (detail: string) => new ProblemError(413, 'payload-too-large', 'Payload too large', detail);
+export const tooLarge = (detail: string) =>
+  new ProblemError(413, 'payload-too-large', 'Payload too large', detail);
 
 export const unavailable = (detail: string) =>
   new ProblemError(503, 'unavailable', 'Service unavailable', detail);

@@ -5,7 +5,13 @@ import type { Principal } from '#platform/auth/principal';
 import type { Permission } from '#platform/auth/roles';
 
 /** The Fastify instance type every route plugin receives (TypeBox schemas give request types). */
-export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+export type App = FastifyInstance<
+  Server,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
 
 /**
  * Every route declares who may call it (STYLE habit 4): `public`, or a permission plus the audit
