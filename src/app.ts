@@ -17,6 +17,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { createJobQueue, type JobKind, type JobQueue } from '#platform/jobs/queue';
 import { jobRoutes } from '#platform/jobs/routes';
 import { registryRoutes } from '#registry/routes';
+import { dciRoutes } from '#dci/routes';
 
 export const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -101,6 +102,9 @@ export async function buildApp({ config, database, logger, jobKinds = [] }: AppD
   await app.register(accessRoutes, { prefix: '/api/v1', db, config });
   await app.register(auditRoutes, { prefix: '/api/v1', db });
   await app.register(jobRoutes, { prefix: '/api/v1', jobs });
+  // DCI Social Registry and IBR APIs, each under its own base path (DCI issue).
+  await app.register(dciRoutes, { prefix: '/dci/sr', db, registry: 'social' });
+  await app.register(dciRoutes, { prefix: '/dci/ibr', db, registry: 'ibr' });
   return app;
 }
 

@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import { DciError, type DciStatus, type HeaderReasonCode } from './errors.ts';
+
+/**
+ * The DCI message envelope `{ signature, header, message }` (spec: every request body, and the
+ * `default` response of the sync endpoints). These types describe what the core reads and writes;
+ * the spec validators (spec.ts) are what enforce them on input.
+ */
+
+export const PROTOCOL_VERSION = '1.0.0';
+
+/** `MsgHeader_V1.0.0`: the header of a request. */
+export interface RequestHeader {
+  version?: string;
+  message_id: string;
+  message_ts: string;
+  action: string;
+  sender_id: string;
+  sender_uri?: string;
+  receiver_id?: string;
+  total_count: number;
+  is_msg_encrypted?: boolean;
+  meta?: Record<string, unknown>;
+}
+
+/** `MsgCallbackHeader_V1.0.0`: the header of a response, with the message's own status. */
+export interface ResponseHeader {
+  version: string;
+  message_id: string;
+  message_ts: string;
+  action: string;
+  status: DciStatus;
+  status_reason_code?: HeaderReasonCode;
+  status_reason_message?: string;
+  total_count: number;
+  completed_count: number;
+  sender_id?: string;
+  receiver_id?: string;
+  is_msg_encrypted: boolean;
+}
+
+export interface Envelope<H, M> {
+  /** Signature of header+message; we do not verify or produce signatures yet. */
+  signature?: string;
+  header: H;
+  message?: M;
+}
+
+/** What the receiving side of an exchange knows about itself. */
+export interface Receiver {
+  /** Our id as registered with the callers (`receiver_id` of requests, `sender_id` of responses). */
+  id?: string | undefined;
+  now: () => Date;
+  newId: () => string;
+}
+
+export const defaultReceiver = (id?: string): Receiver => ({ id, now: () => new Date(), newId: randomUUID });
+
+/** ISO 8601 with offset, as `SubscriptionInfo.timestamp` (format date-time) requires. */
+export const timestamp = (receiver: Receiver): string => receiver.now().toISOString();
+
+/**
+ * Transport checks the schema cannot make. They raise `err.*`: the message cannot be processed at
+ * all, so there is no envelope to answer with (spec `Error.code`).
+ */
+export function checkHeader(header: RequestHeader, receiver: Receiver): void {
+  if (header.version !== undefined && header.version !== PROTOCOL_VERSION) {
+    throw new DciError(
+      'err.version.not_supported',
+      `version ${header.version} is not supported; use ${PROTOCOL_VERSION}`,
+    );
+  }
+  if (header.is_msg_encrypted === true) {
+    // Encryption needs the sender's keys (JWKS), which this gateway does not hold yet.
+    throw new DciError(
+      'err.encryption.invalid',
+      'encrypted messages are not supported; send is_msg_encrypted: false',
+    );
+  }
+  if (receiver.id !== undefined && header.receiver_id !== undefined && header.receiver_id !== receiver.id) {
+    throw new DciError(
+      'err.receiver_id.invalid',
+      `this registry is ${receiver.id}, not ${header.receiver_id}`,
+    );
+  }
+}
+
+interface Outcome {
+  action: string;
+  status: DciStatus;
+  total: number;
+  completed: number;
+  reason?: { code: HeaderReasonCode; message: string };
+}
+
+/** The response header answering `request`: a new message id, addressed back to the sender. */
+export function responseHeader(request: RequestHeader, receiver: Receiver, outcome: Outcome): ResponseHeader {
+  return {
+    version: PROTOCOL_VERSION,
+    message_id: receiver.newId(),
+    message_ts: timestamp(receiver),
+    action: outcome.action,
+    status: outcome.status,
+    ...(outcome.reason
+      ? { status_reason_code: outcome.reason.code, status_reason_message: outcome.reason.message }
+      : {}),
+    total_count: outcome.total,
+    completed_count: outcome.completed,
+    ...(receiver.id === undefined ? {} : { sender_id: receiver.id }),
+    receiver_id: request.sender_id,
+    is_msg_encrypted: false,
+  };
+}

@@ -1,0 +1,149 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { toProblemError } from '#platform/http/errors';
+import { ProblemError, type FieldError } from '#platform/http/problem';
+
+/**
+ * DCI status and error codes, exactly as the spec files enumerate them (spec/dci/*.yaml). The
+ * lists are typed here so the compiler checks every use; test/dci/spec.test.ts asserts that they
+ * equal the spec's enums, so a spec update that changes them fails the build rather than drifting.
+ */
+
+/** `components.schemas.Error.properties.code`: transport errors, the message cannot be processed. */
+export const TRANSPORT_ERROR_CODES = [
+  'err.request.bad',
+  'err.request.unauthorized',
+  'err.request.forbidden',
+  'err.request.not_found',
+  'err.request.timeout',
+  'err.version.not_supported',
+  'err.request.too_many_requests',
+  'err.sender_id.invalid',
+  'err.sender_uri.invalid',
+  'err.receiver_id.invalid',
+  'err.signature.missing',
+  'err.signature.invalid',
+  'err.encryption.invalid',
+  'err.service.unavailable',
+] as const;
+export type TransportErrorCode = (typeof TRANSPORT_ERROR_CODES)[number];
+
+/** `MsgHeaderStatusReasonCode`: the whole message was read and rejected (header `status: rjct`). */
+export const HEADER_REASON_CODES = [
+  'rjct.version.invalid',
+  'rjct.message_id.duplicate',
+  'rjct.message_ts.invalid',
+  'rjct.action.invalid',
+  'rjct.action.not_supported',
+  'rjct.total_count.invalid',
+  'rjct.total_count.limit_exceeded',
+  'rjct.errors.too_many',
+] as const;
+export type HeaderReasonCode = (typeof HEADER_REASON_CODES)[number];
+
+/** `SearchStatusReasonCode` (SR and IBR): one `search_request` item was rejected. */
+export const SEARCH_REASON_CODES = [
+  'rjct.reference_id.invalid',
+  'rjct.reference_id.duplicate',
+  'rjct.timestamp.invalid',
+  'rjct.search_criteria.invalid',
+  'rjct.filter.invalid',
+  'rjct.sort.invalid',
+  'rjct.pagination.invalid',
+  'rjct.search.too_many_records_found',
+] as const;
+export type SearchReasonCode = (typeof SEARCH_REASON_CODES)[number];
+
+export type DciCode = TransportErrorCode | HeaderReasonCode | SearchReasonCode;
+
+/** Request (item or message) status, `UnSubscribeResponse.properties.status` in the spec. */
+export type DciStatus = 'rcvd' | 'pdng' | 'succ' | 'rjct';
+
+const TRANSPORT_STATUS: Record<TransportErrorCode, number> = {
+  'err.request.bad': 400,
+  'err.request.unauthorized': 401,
+  'err.request.forbidden': 403,
+  'err.request.not_found': 404,
+  'err.request.timeout': 408,
+  'err.version.not_supported': 400,
+  'err.request.too_many_requests': 429,
+  'err.sender_id.invalid': 400,
+  'err.sender_uri.invalid': 400,
+  'err.receiver_id.invalid': 400,
+  'err.signature.missing': 401,
+  'err.signature.invalid': 401,
+  'err.encryption.invalid': 400,
+  'err.service.unavailable': 503,
+};
+
+const isTransport = (code: DciCode): code is TransportErrorCode => code.startsWith('err.');
+
+/**
+ * The gateway's one error type (ProblemError) carrying a DCI code. Transport codes (`err.*`) become
+ * the spec's HttpErrorResponse; `rjct.*` codes become a status inside the DCI envelope (an item's
+ * or the header's) and never leave the core as HTTP errors. Should one escape, it is still a 400.
+ */
+export class DciError extends ProblemError {
+  override name = 'DciError';
+  constructor(
+    readonly code: DciCode,
+    message: string,
+    errors?: FieldError[],
+  ) {
+    super(isTransport(code) ? TRANSPORT_STATUS[code] : 400, `dci/${code}`, code, message, errors);
+  }
+}
+
+export const searchRejection = (code: SearchReasonCode, message: string) => new DciError(code, message);
+
+/**
+ * The spec's `HttpErrorResponse` body: `{ errors: [{ code, message }] }`, one entry per field error.
+ * Declared for the serializer and OpenAPI; test/dci checks it against the spec's own schema.
+ */
+export const HttpErrorSchema = Type.Object(
+  { errors: Type.Array(Type.Object({ code: Type.String(), message: Type.String() })) },
+  { description: 'DCI HttpErrorResponse' },
+);
+export type HttpErrorBody = Static<typeof HttpErrorSchema>;
+
+/** The DCI transport code for an HTTP status (errors raised outside the DCI core: auth, body limit). */
+function codeForStatus(status: number): TransportErrorCode {
+  const byStatus: Record<number, TransportErrorCode> = {
+    401: 'err.request.unauthorized',
+    403: 'err.request.forbidden',
+    404: 'err.request.not_found',
+    408: 'err.request.timeout',
+    429: 'err.request.too_many_requests',
+  };
+  return byStatus[status] ?? (status >= 500 ? 'err.service.unavailable' : 'err.request.bad');
+}
+
+/** Maps any error to an HTTP status and the spec's HttpErrorResponse body (never a stack). */
+export function toHttpError(error: Error): {
+  status: number;
+  headers: Record<string, string>;
+  body: HttpErrorBody;
+} {
+  const problem = toProblemError(error as FastifyError);
+  const code =
+    error instanceof DciError && isTransport(error.code) ? error.code : codeForStatus(problem.status);
+  const message = problem.detail ?? problem.title;
+  const details = problem.errors ?? [];
+  const errors = details.length
+    ? details.map((e) => ({ code, message: `${e.pointer}: ${e.detail}` }))
+    : [{ code, message }];
+  return { status: problem.status, headers: problem.headers, body: { errors } };
+}
+
+/** Error handler of the DCI routes: the spec's HttpErrorResponse instead of RFC 9457 problems. */
+export function handleDciError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  const { status, headers, body } = toHttpError(error);
+  if (status >= 500) {
+    request.log.error({ err: error }, 'DCI request failed');
+  }
+  return reply.code(status).headers(headers).type('application/json').send(body);
+}

@@ -1,0 +1,158 @@
+import type { FieldError } from '#platform/http/problem';
+import { timestamp } from './envelope.ts';
+import { DciError, searchRejection, type SearchReasonCode } from './errors.ts';
+import { loadRecords } from './load.ts';
+import { planSearch, type SearchCriteria } from './query/criteria.ts';
+import { countMatches, pageOfIds } from './query/queries.ts';
+import type { SearchContext, SearchRequestItem, SearchResponseItem } from './search.ts';
+
+/**
+ * One `search_request` item of a search message, answered on its own: rejected with the reason code
+ * of its first problem (spec `SearchStatusReasonCode`), or run and answered with a page of records.
+ */
+
+/** Errors inside one `search_request` item reject that item only; any other error, the message. */
+export function splitErrors(errors: FieldError[]) {
+  const envelopeErrors: FieldError[] = [];
+  const itemErrors = new Map<number, FieldError[]>();
+  for (const error of errors) {
+    const match = /^\/message\/search_request\/(\d+)(\/.*)?$/.exec(error.pointer);
+    if (match) {
+      const index = Number(match[1]);
+      itemErrors.set(index, [
+        ...(itemErrors.get(index) ?? []),
+        { pointer: match[2] ?? '/', detail: error.detail },
+      ]);
+    } else {
+      envelopeErrors.push(error);
+    }
+  }
+  return { envelopeErrors, itemErrors };
+}
+
+/**
+ * A reference_id names one request of the batch in the response; used twice it names neither, so
+ * every item carrying it is rejected rather than guessing which one the sender meant.
+ */
+export function duplicateReferences(items: readonly unknown[]): Set<string> {
+  const seen = new Set<string>();
+  const duplicates = new Set<string>();
+  for (const item of items) {
+    const ref = referenceOf(item);
+    if (ref !== '') {
+      (seen.has(ref) ? duplicates : seen).add(ref);
+    }
+  }
+  return duplicates;
+}
+
+const referenceOf = (item: unknown): string => {
+  const ref =
+    item && typeof item === 'object' ? (item as { reference_id?: unknown }).reference_id : undefined;
+  return typeof ref === 'string' ? ref : '';
+};
+
+/** The answer to one item: its schema errors, a duplicate reference, a rejected search, or a page of records. */
+export async function answerItem(
+  item: SearchRequestItem,
+  errors: FieldError[] | undefined,
+  duplicates: Set<string>,
+  ctx: SearchContext,
+): Promise<SearchResponseItem> {
+  const reference_id = referenceOf(item);
+  const base = { reference_id, timestamp: timestamp(ctx.receiver), ...localeOf(item) };
+  if (errors) {
+    return {
+      ...base,
+      status: 'rjct',
+      status_reason_code: reasonFor(errors),
+      status_reason_message: describe(errors),
+    };
+  }
+  if (duplicates.has(reference_id)) {
+    return {
+      ...base,
+      status: 'rjct',
+      status_reason_code: 'rjct.reference_id.duplicate',
+      status_reason_message: `reference_id ${reference_id} is used more than once in this message`,
+    };
+  }
+  try {
+    return { ...base, status: 'succ', ...(await runSearch(item.search_criteria, ctx)) };
+  } catch (error) {
+    if (error instanceof DciError && error.code.startsWith('rjct.')) {
+      return {
+        ...base,
+        status: 'rjct',
+        status_reason_code: error.code as SearchReasonCode,
+        status_reason_message: clip(error.message),
+      };
+    }
+    throw error;
+  }
+}
+
+async function runSearch(
+  criteria: SearchCriteria,
+  ctx: SearchContext,
+): Promise<Pick<SearchResponseItem, 'data' | 'pagination'>> {
+  const plan = planSearch(criteria, ctx.registry, ctx.principal, ctx.limits);
+  const total = await countMatches(ctx.db, plan.entity, plan.where, ctx.limits.maxRecords);
+  if (total > ctx.limits.maxRecords) {
+    throw searchRejection(
+      'rjct.search.too_many_records_found',
+      `more than ${ctx.limits.maxRecords} records match; narrow the search`,
+    );
+  }
+  const { size, number } = plan.page;
+  const ids =
+    total === 0
+      ? []
+      : await pageOfIds(ctx.db, plan.entity, plan.where, plan.order, { size, offset: (number - 1) * size });
+  const records = await loadRecords(ctx.db, plan.shape, ids, ctx.principal);
+  return {
+    data: {
+      version: '1.0.0',
+      reg_type: plan.regType,
+      reg_record_type: plan.recordType,
+      reg_records: records,
+    },
+    pagination: { page_size: size, page_number: number, total_count: total },
+  };
+}
+
+/** The reason code for schema errors inside an item, by where the first of them lies. */
+function reasonFor(errors: FieldError[]): SearchReasonCode {
+  const pointers = errors.map((e) => e.pointer);
+  const at = (prefix: string) => pointers.some((p) => p === prefix || p.startsWith(`${prefix}/`));
+  if (at('/reference_id')) {
+    return 'rjct.reference_id.invalid';
+  }
+  if (at('/timestamp')) {
+    return 'rjct.timestamp.invalid';
+  }
+  if (pointers.every((p) => p.startsWith('/search_criteria/pagination'))) {
+    return 'rjct.pagination.invalid';
+  }
+  if (pointers.every((p) => p.startsWith('/search_criteria/sort'))) {
+    return 'rjct.sort.invalid';
+  }
+  return 'rjct.search_criteria.invalid';
+}
+
+const describe = (errors: FieldError[]) =>
+  clip(
+    errors
+      .slice(0, 3)
+      .map((e) => `${e.pointer} ${e.detail}`)
+      .join('; '),
+  );
+
+/** `status_reason_message` has maxLength 999. */
+const clip = (message: string) => (message.length > 999 ? `${message.slice(0, 996)}...` : message);
+
+/** The request's locale, echoed when it is ISO 639-3 as the response schema requires. */
+const localeOf = (item: unknown): { locale?: string } => {
+  const locale = item && typeof item === 'object' ? (item as { locale?: unknown }).locale : undefined;
+  return typeof locale === 'string' && /^[a-z]{3}$/.test(locale) ? { locale } : {};
+};
