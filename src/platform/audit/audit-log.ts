@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
-import type { DB } from '#platform/db/types';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { AuditLogTable, DB } from '#platform/db/types';
 
 export type AuditOutcome = 'success' | 'denied' | 'error' | 'invalid';
 
@@ -20,20 +20,8 @@ export interface AuditEntry {
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-interface HashedFields {
-  at: Date;
-  request_id: string | null;
-  client_id: string | null;
-  client_name: string | null;
-  action: string;
-  purpose: string | null;
-  resource_type: string | null;
-  resource_id: string | null;
-  record_count: number;
-  outcome: string;
-  status_code: number | null;
-  prev_hash: string;
-}
+/** The stored columns an entry's hash covers: all but its position and its own hash. */
+type HashedFields = Omit<Selectable<AuditLogTable>, 'seq' | 'hash'>;
 
 /** SHA-256 over the entry's fields in a fixed order and the previous entry's hash. */
 export function hashEntry(fields: HashedFields): string {
