@@ -18,6 +18,8 @@ import { createJobQueue, type JobKind, type JobQueue } from '#platform/jobs/queu
 import { jobRoutes } from '#platform/jobs/routes';
 import { registryRoutes } from '#registry/routes';
 import { dciRoutes } from '#dci/routes';
+import { dciJobKinds } from '#dci/jobs';
+import { dciClientSettingsRoutes } from '#dci/http/client-settings';
 
 export const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -87,7 +89,7 @@ export async function buildApp({ config, database, logger, jobKinds = [] }: AppD
     logger: app.log,
   });
   app.decorate('jobs', jobs);
-  jobKinds.forEach((kind) => jobs.define(kind));
+  [...jobKinds, ...dciJobKinds({ db })].forEach((kind) => jobs.define(kind));
   // Job kinds are defined by the capabilities below, before the queue starts.
   app.addHook('onReady', () => jobs.start());
   // onClose runs once the server has stopped and in-flight requests are done.
@@ -100,6 +102,7 @@ export async function buildApp({ config, database, logger, jobKinds = [] }: AppD
   operationsRoutes(app, { db, metrics, version: VERSION, engine: database.engine, isClosing: () => closing });
   await app.register(registryRoutes, { prefix: '/api/v1', db });
   await app.register(accessRoutes, { prefix: '/api/v1', db, config });
+  await app.register(dciClientSettingsRoutes, { prefix: '/api/v1', db });
   await app.register(auditRoutes, { prefix: '/api/v1', db });
   await app.register(jobRoutes, { prefix: '/api/v1', jobs });
   // DCI Social Registry and IBR APIs, each under its own base path (DCI issue).

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { FieldError } from '#platform/http/problem';
 import { DciError, type DciStatus, type HeaderReasonCode } from './errors.ts';
 
 /**
@@ -109,5 +110,57 @@ export function responseHeader(request: RequestHeader, receiver: Receiver, outco
     ...(receiver.id === undefined ? {} : { sender_id: receiver.id }),
     receiver_id: request.sender_id,
     is_msg_encrypted: false,
+  };
+}
+
+/**
+ * A request envelope after schema validation: `errors` are the schema errors that concern the
+ * envelope (err.request.bad), then the header checks. `key` is the property that tells a plain
+ * message from an EncryptedMessage (both are allowed by the spec's `oneOf`).
+ */
+export function readEnvelope<M extends object>(
+  body: unknown,
+  errors: FieldError[],
+  key: keyof M & string,
+  receiver: Receiver,
+): { header: RequestHeader; message: M } {
+  if (errors.length > 0) {
+    throw new DciError('err.request.bad', 'the message does not conform to the DCI request schema', errors);
+  }
+  const { header, message } = body as Envelope<RequestHeader, Partial<M>>;
+  checkHeader(header, receiver);
+  if (message === undefined) {
+    throw new DciError('err.request.bad', 'the message is missing', [
+      { pointer: '/message', detail: 'is required' },
+    ]);
+  }
+  if (message[key] === undefined) {
+    throw new DciError(
+      'err.encryption.invalid',
+      'the message is encrypted but header.is_msg_encrypted is not true',
+    );
+  }
+  return { header, message: message as M };
+}
+
+/** A response envelope rejecting the whole message (header `status: rjct`), without a message. */
+export function rejectedEnvelope(
+  request: RequestHeader,
+  receiver: Receiver,
+  action: string,
+  reason: { code?: HeaderReasonCode | undefined; message: string },
+): Envelope<ResponseHeader, never> {
+  const header = responseHeader(request, receiver, {
+    action,
+    status: 'rjct',
+    total: request.total_count,
+    completed: 0,
+  });
+  return {
+    header: {
+      ...header,
+      ...(reason.code ? { status_reason_code: reason.code } : {}),
+      status_reason_message: reason.message,
+    },
   };
 }

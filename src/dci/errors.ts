@@ -89,12 +89,18 @@ export class DciError extends ProblemError {
     readonly code: DciCode,
     message: string,
     errors?: FieldError[],
+    /** The HTTP status, when the code's own does not say it (409 for a duplicate message id). */
+    status?: number,
   ) {
-    super(isTransport(code) ? TRANSPORT_STATUS[code] : 400, `dci/${code}`, code, message, errors);
+    super(status ?? (isTransport(code) ? TRANSPORT_STATUS[code] : 400), `dci/${code}`, code, message, errors);
   }
 }
 
 export const searchRejection = (code: SearchReasonCode, message: string) => new DciError(code, message);
+
+/** Reason and error messages of the spec (`status_reason_message`, `Error.message`) have maxLength 999. */
+export const clipMessage = (message: string) =>
+  message.length > 999 ? `${message.slice(0, 996)}...` : message;
 
 /**
  * The spec's `HttpErrorResponse` body: `{ errors: [{ code, message }] }`, one entry per field error.

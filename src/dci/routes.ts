@@ -1,11 +1,15 @@
-import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
 import type { App } from '#platform/http/types';
+import { ackErrorHandler } from './async/ack.ts';
 import { defaultReceiver, type Receiver } from './envelope.ts';
-import { handleDciError, HttpErrorSchema } from './errors.ts';
+import { handleDciError } from './errors.ts';
+import { ibrRoutes } from './http/ibr.ts';
+import type { RouteContext } from './http/kit.ts';
+import { asyncSearchRoute, searchRoutes } from './http/search.ts';
+import { asyncTxnStatusRoute, txnStatusRoutes } from './http/txn-status.ts';
 import { DEFAULT_LIMITS, type SearchLimits } from './query/criteria.ts';
-import { searchSync, SYNC_SEARCH } from './search.ts';
+import { DEFAULT_MAX_BATCH } from './search.ts';
 import type { Registry } from './spec.ts';
 
 export interface DciRouteOptions {
@@ -21,68 +25,35 @@ export interface DciRouteOptions {
   receiver?: Receiver;
 }
 
-const TITLES: Record<Registry, string> = {
-  social: 'Social Registry',
-  ibr: 'Integrated Beneficiary Registry',
-};
-const SPEC_FILES: Record<Registry, string> = {
-  social: 'spec/dci/social_api_v1.0.0.yaml',
-  ibr: 'spec/dci/ibr_api_v1.0.0.yaml',
-};
-
 /**
- * DCI API routes of one registry, to mount under a prefix (`/dci/sr`, `/dci/ibr`). Thin: the core is
- * search.ts. Errors leave as the spec's HttpErrorResponse (`{ errors: [{ code, message }] }`), which
- * this encapsulated error handler writes, also for authentication failures of these routes.
+ * DCI API routes of one registry, to mount under a prefix (`/dci/sr`, `/dci/ibr`). Thin: the cores
+ * are search.ts, txn-status.ts and ibr/. Errors leave as the spec's HttpErrorResponse
+ * (`{ errors: [{ code, message }] }`), also for authentication failures of these routes, except on
+ * the async endpoints, which answer ERR acknowledgements. The async endpoints queue their answers on
+ * the gateway's job queue (`app.jobs`, with the kinds of dciJobKinds defined on it).
  */
 export async function dciRoutes(app: App, options: DciRouteOptions): Promise<void> {
-  const { db, registry } = options;
-  const limits: SearchLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  if (!app.hasDecorator('jobs')) {
+    throw new Error('dciRoutes needs the job queue (app.jobs) for the async DCI endpoints');
+  }
   const receiver = options.receiver ?? defaultReceiver(options.receiverId);
+  const ctx: RouteContext = {
+    db: options.db,
+    registry: options.registry,
+    receiver,
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    maxBatch: options.maxBatch ?? DEFAULT_MAX_BATCH,
+    jobs: app.jobs,
+  };
   app.setErrorHandler(handleDciError);
-
-  app.post(
-    SYNC_SEARCH,
-    {
-      config: {
-        access: {
-          permission: 'registry:read',
-          audit: { action: `dci.${registry}.search`, resourceType: 'dci_transaction' },
-        },
-      },
-      schema: {
-        tags: ['dci'],
-        summary: `DCI ${TITLES[registry]} sync search`,
-        description:
-          `Body and response as \`POST ${SYNC_SEARCH}\` of ${SPEC_FILES[registry]} (validated against that file). ` +
-          'Each search_request item is answered with its own status; a malformed envelope gets HTTP 400 with err.request.bad.',
-        // Replaces the RFC 9457 schemas access control declares for 401/403: DCI errors have the spec's shape.
-        // 200 and 400 (a DCI envelope, or an HttpErrorResponse) are validated against the spec file instead.
-        response: {
-          200: Type.Unknown({ description: 'on-search envelope: the default response of the spec' }),
-          400: Type.Unknown({
-            description: 'HttpErrorResponse (err.*), or an on-search envelope rejected as a whole',
-          }),
-          401: HttpErrorSchema,
-          403: HttpErrorSchema,
-        },
-      },
-    },
-    async (request, reply) => {
-      const result = await searchSync(request.body, {
-        db,
-        registry,
-        principal: request.principal!,
-        limits,
-        maxBatch: options.maxBatch ?? 20,
-        receiver,
-      });
-      request.auditNote = {
-        recordCount: result.recordCount,
-        ...(result.transactionId ? { resourceId: result.transactionId } : {}),
-      };
-      // The spec's `default` response covers every status: a message rejected as a whole is a 400.
-      return reply.code(result.rejected ? 400 : 200).send(result.envelope);
-    },
-  );
+  searchRoutes(app, ctx);
+  txnStatusRoutes(app, ctx);
+  if (options.registry === 'ibr') {
+    ibrRoutes(app, ctx);
+  }
+  await app.register(async (acked: App) => {
+    acked.setErrorHandler(ackErrorHandler(receiver));
+    asyncSearchRoute(acked, ctx);
+    asyncTxnStatusRoute(acked, ctx);
+  });
 }

@@ -1,6 +1,6 @@
 import type { FieldError } from '#platform/http/problem';
 import { timestamp } from './envelope.ts';
-import { DciError, searchRejection, type SearchReasonCode } from './errors.ts';
+import { clipMessage, DciError, searchRejection, type SearchReasonCode } from './errors.ts';
 import { loadRecords } from './load.ts';
 import { planSearch, type SearchCriteria } from './query/criteria.ts';
 import { countMatches, pageOfIds } from './query/queries.ts';
@@ -85,7 +85,7 @@ export async function answerItem(
         ...base,
         status: 'rjct',
         status_reason_code: error.code as SearchReasonCode,
-        status_reason_message: clip(error.message),
+        status_reason_message: clipMessage(error.message),
       };
     }
     throw error;
@@ -141,15 +141,12 @@ function reasonFor(errors: FieldError[]): SearchReasonCode {
 }
 
 const describe = (errors: FieldError[]) =>
-  clip(
+  clipMessage(
     errors
       .slice(0, 3)
       .map((e) => `${e.pointer} ${e.detail}`)
       .join('; '),
   );
-
-/** `status_reason_message` has maxLength 999. */
-const clip = (message: string) => (message.length > 999 ? `${message.slice(0, 996)}...` : message);
 
 /** The request's locale, echoed when it is ISO 639-3 as the response schema requires. */
 const localeOf = (item: unknown): { locale?: string } => {

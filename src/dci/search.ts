@@ -1,28 +1,33 @@
 import type { Kysely } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
+import type { FieldError } from '#platform/http/problem';
 import {
-  checkHeader,
+  readEnvelope,
   responseHeader,
   type Envelope,
   type Receiver,
   type RequestHeader,
   type ResponseHeader,
 } from './envelope.ts';
-import { DciError, type HeaderReasonCode, type SearchReasonCode } from './errors.ts';
+import type { DciStatus, HeaderReasonCode, SearchReasonCode } from './errors.ts';
 import type { SearchCriteria, SearchLimits } from './query/criteria.ts';
 import type { DciRecord } from './records.ts';
 import { answerItem, duplicateReferences, splitErrors } from './search-item.ts';
-import { validateRequest, type Registry } from './spec.ts';
+import { validateRequest, type Operation, type Registry } from './spec.ts';
 
 /**
- * The sync search of the DCI SR and IBR APIs (`POST /registry/sync/search`), free of HTTP: a parsed
- * message in, the response envelope out, or a DciError with a transport code when the message
- * cannot be processed at all. Each `search_request` item gets its own status: a bad item is
- * rejected with its reason code and the others are answered.
+ * The search of the DCI SR and IBR APIs, free of HTTP: the sync route (`POST /registry/sync/search`)
+ * and the async job (`POST /registry/search`, answered on `/registry/on-search`) both call
+ * parseSearch (a message in, or a DciError with a transport code when it cannot be processed at
+ * all) and answerSearch (the response envelope out). Each `search_request` item gets its own
+ * status: a bad item is rejected with its reason code and the others are answered.
  */
 
 export const SYNC_SEARCH = '/registry/sync/search';
+/** The async search, answered on the sender's `/registry/on-search`. */
+export const ASYNC_SEARCH = '/registry/search';
+export const ON_SEARCH = '/registry/on-search';
 
 export interface SearchContext {
   db: Kysely<DB>;
@@ -32,7 +37,12 @@ export interface SearchContext {
   /** Most `search_request` items one message may carry (`rjct.total_count.limit_exceeded`). */
   maxBatch: number;
   receiver: Receiver;
+  /** The correlation id announced in the ACK of an async search. */
+  correlationId?: string | undefined;
 }
+
+/** Most `search_request` items per message, unless the routes are told otherwise. */
+export const DEFAULT_MAX_BATCH = 20;
 
 export interface SearchRequestItem {
   reference_id: string;
@@ -49,7 +59,7 @@ interface SearchRequestMessage {
 export interface SearchResponseItem {
   reference_id: string;
   timestamp: string;
-  status: 'succ' | 'rjct';
+  status: DciStatus;
   status_reason_code?: SearchReasonCode;
   status_reason_message?: string;
   data?: { version: string; reg_type: string; reg_record_type: string; reg_records: DciRecord[] };
@@ -72,28 +82,33 @@ export interface SearchResult {
   transactionId?: string | undefined;
 }
 
-/** Validates, then answers every item of a search message. */
-export async function searchSync(body: unknown, ctx: SearchContext): Promise<SearchResult> {
-  const { envelopeErrors, itemErrors } = splitErrors(
-    validateRequest({ registry: ctx.registry, path: SYNC_SEARCH }, body),
+/** A search message whose envelope and header passed, with the schema errors of its items. */
+export interface ParsedSearch {
+  header: RequestHeader;
+  transactionId: string;
+  items: SearchRequestItem[];
+  itemErrors: Map<number, FieldError[]>;
+}
+
+/**
+ * Validates a search message against the operation's request schema (sync `/registry/sync/search`
+ * or async `/registry/search`: the same message) and checks its header. Throws a DciError with a
+ * transport code when the message cannot be processed at all; item errors are kept for the answer.
+ */
+export function parseSearch(body: unknown, operation: Operation, receiver: Receiver): ParsedSearch {
+  const { envelopeErrors, itemErrors } = splitErrors(validateRequest(operation, body));
+  const { header, message } = readEnvelope<SearchRequestMessage>(
+    body,
+    envelopeErrors,
+    'search_request',
+    receiver,
   );
-  if (envelopeErrors.length > 0) {
-    throw new DciError(
-      'err.request.bad',
-      'the message does not conform to the DCI search request schema',
-      envelopeErrors,
-    );
-  }
-  const { header, message } = body as Envelope<RequestHeader, Partial<SearchRequestMessage>>;
-  checkHeader(header, ctx.receiver);
-  if (!message || !Array.isArray(message.search_request)) {
-    throw new DciError(
-      'err.encryption.invalid',
-      'the message is encrypted but header.is_msg_encrypted is not true',
-    );
-  }
-  const items = message.search_request;
-  const transactionId = message.transaction_id ?? '';
+  return { header, transactionId: message.transaction_id ?? '', items: message.search_request, itemErrors };
+}
+
+/** Answers every item of a parsed search message (a header rejection answers none). */
+export async function answerSearch(parsed: ParsedSearch, ctx: SearchContext): Promise<SearchResult> {
+  const { header, items, transactionId } = parsed;
   const rejection = headerRejection(header, items.length, ctx.maxBatch);
   if (rejection) {
     return reject(header, transactionId, rejection, ctx);
@@ -102,7 +117,7 @@ export async function searchSync(body: unknown, ctx: SearchContext): Promise<Sea
   const search_response: SearchResponseItem[] = [];
   let recordCount = 0;
   for (const [index, item] of items.entries()) {
-    const answer = await answerItem(item, itemErrors.get(index), duplicates, ctx);
+    const answer = await answerItem(item, parsed.itemErrors.get(index), duplicates, ctx);
     recordCount += answer.data?.reg_records.length ?? 0;
     search_response.push(answer);
   }
@@ -113,10 +128,13 @@ export async function searchSync(body: unknown, ctx: SearchContext): Promise<Sea
       total: items.length,
       completed: items.length,
     }),
-    message: { transaction_id: transactionId, correlation_id: ctx.receiver.newId(), search_response },
+    message: { transaction_id: transactionId, correlation_id: correlationOf(ctx), search_response },
   };
   return { envelope, rejected: false, recordCount, transactionId };
 }
+
+/** The correlation id of the answer: the one the ACK announced (async), or a new one. */
+const correlationOf = (ctx: SearchContext) => ctx.correlationId ?? ctx.receiver.newId();
 
 function headerRejection(
   header: RequestHeader,
@@ -152,7 +170,7 @@ function reject(
       completed: 0,
       reason,
     }),
-    message: { transaction_id: transactionId, correlation_id: ctx.receiver.newId(), search_response: [] },
+    message: { transaction_id: transactionId, correlation_id: correlationOf(ctx), search_response: [] },
   };
   return { envelope, rejected: true, recordCount: 0, transactionId };
 }

@@ -105,13 +105,27 @@ const hasIntegerAndNumber = (branches: Json[]): boolean => {
 
 const escapePointer = (segment: string) => segment.replace(/~/g, '~0').replace(/\//g, '~1');
 
+const CONTENT = '/content/application~1json/schema';
+
 /** JSON pointer (inside the spec document) of an operation's request body or default response schema. */
-function schemaPointer({ path }: Operation, direction: Direction): string {
+function schemaPointer({ registry, path }: Operation, direction: Direction): string {
   const operation = `/paths/${escapePointer(path)}/post`;
-  const content = '/content/application~1json/schema';
-  return direction === 'request'
-    ? `${operation}/requestBody${content}`
-    : `${operation}/responses/default${content}`;
+  if (direction === 'request') {
+    return `${operation}/requestBody${CONTENT}`;
+  }
+  // Async operations refer to the shared ACK response (`#/components/responses/Response`). IBR
+  // /registry/sync/enrolled and /registry/sync/enrollment/updates refer to a bare schema instead of
+  // a Response Object (reference README, known defects): that schema is their response body.
+  const responses = (specOf(registry).document['paths'] as Record<string, Json>)[path] as
+    { post?: { responses?: { default?: { $ref?: string } } } } | undefined;
+  const ref = responses?.post?.responses?.default?.$ref;
+  if (ref?.startsWith('#/components/responses/')) {
+    return `${ref.slice(1)}${CONTENT}`;
+  }
+  if (ref?.startsWith('#/components/schemas/')) {
+    return ref.slice(1);
+  }
+  return `${operation}/responses/default${CONTENT}`;
 }
 
 function validatorFor(operation: Operation, direction: Direction): ValidateFunction {

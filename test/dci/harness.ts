@@ -3,28 +3,38 @@ import { readFileSync } from 'node:fs';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type LightMyRequestResponse } from 'fastify';
 import { createClient, createKey } from '#platform/auth/clients';
+import { createJobQueue } from '#platform/jobs/queue';
 import type { Role } from '#platform/auth/roles';
 import { installAccessControl } from '#platform/http/access-control';
 import { handleError } from '#platform/http/errors';
 import { ProblemSchema } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import { createTestDatabase, type TestDatabase } from '#test/db';
+import { dciClientSettingsRoutes } from '#dci/http/client-settings';
+import { dciJobKinds, type DciJobOptions } from '#dci/jobs';
 import { dciRoutes, type DciRouteOptions } from '#dci/routes';
 
 /**
  * The DCI routes on a fresh database, behind the real access control and error handler, mounted as
- * the gateway will mount them (/dci/sr, /dci/ibr). Until they are wired into buildApp, tests build
- * this small app from the same pieces.
+ * the gateway mounts them (/dci/sr, /dci/ibr), with a running job queue holding the DCI job kinds
+ * and the client settings routes under /api/v1: the same pieces as buildApp, with test settings.
  */
 export interface DciTestApp extends TestDatabase {
   app: App;
   keyFor(role: Role, scopes?: string[]): Promise<string>;
+  /** A new client of this role, with its id and a key. */
+  clientFor(role: Role): Promise<{ id: string; key: string }>;
   /** POST a DCI message to /dci/<sr|ibr>/registry/sync/search. */
   search(registry: 'sr' | 'ibr', body: unknown, key: string | undefined): Promise<LightMyRequestResponse>;
+  /** POST a JSON body to any path. */
+  post(url: string, body: unknown, key: string | undefined): Promise<LightMyRequestResponse>;
+  /** Sets a client's DCI callback settings through the admin route (PUT /api/v1/clients/{id}/dci). */
+  setCallbacks(clientId: string, settings: Record<string, unknown>): Promise<void>;
   close(): Promise<void>;
 }
 
-type Options = Partial<Omit<DciRouteOptions, 'db' | 'registry'>>;
+type Options = Partial<Omit<DciRouteOptions, 'db' | 'registry'>> &
+  Pick<DciJobOptions, 'retry' | 'timeoutMs' | 'resolve'>;
 
 export async function createDciApp(options: Options = {}): Promise<DciTestApp> {
   const test = await createTestDatabase();
@@ -36,24 +46,52 @@ export async function createDciApp(options: Options = {}): Promise<DciTestApp> {
   app.setErrorHandler(handleError);
   app.addSchema(ProblemSchema);
   installAccessControl(app, db);
-  await app.register(dciRoutes, { prefix: '/dci/sr', db, registry: 'social', ...options });
-  await app.register(dciRoutes, { prefix: '/dci/ibr', db, registry: 'ibr', ...options });
+  const { retry, timeoutMs, resolve, ...routeOptions } = options;
+  const jobs = createJobQueue({
+    database: test.database,
+    url: test.url,
+    schema: test.url ? `${test.schema}_q` : 'spx_queue',
+    pollSeconds: 0.5,
+    workersEnabled: true,
+  });
+  app.decorate('jobs', jobs);
+  // Quick retries, so that a delivery runs out of them within a test.
+  const jobOptions = { db, ...routeOptions, retry: { retryLimit: 1, retryDelaySeconds: 1, ...retry } };
+  dciJobKinds({ ...jobOptions, timeoutMs: timeoutMs ?? 2_000, ...(resolve ? { resolve } : {}) }).forEach(
+    (kind) => jobs.define(kind),
+  );
+  app.addHook('onReady', () => jobs.start());
+  app.addHook('onClose', () => jobs.stop({ graceful: true, timeoutMs: 2_000 }));
+  await app.register(dciRoutes, { prefix: '/dci/sr', db, registry: 'social', ...routeOptions });
+  await app.register(dciRoutes, { prefix: '/dci/ibr', db, registry: 'ibr', ...routeOptions });
+  await app.register(dciClientSettingsRoutes, { prefix: '/api/v1', db });
   await app.ready();
-  const keyFor = async (role: Role, scopes?: string[]) => {
+  const clientFor = async (role: Role, scopes?: string[]) => {
     const client = await createClient(db, { name: `${role}-${randomBytes(4).toString('hex')}`, role });
-    return (await createKey(db, client, { scopes, expiresInDays: 1 })).key;
+    return { id: client.id, key: (await createKey(db, client, { scopes, expiresInDays: 1 })).key };
   };
+  const send = (method: 'POST' | 'PUT', url: string, body: unknown, key: string | undefined) =>
+    app.inject({
+      method,
+      url,
+      headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+      payload: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  const post = (url: string, body: unknown, key: string | undefined) => send('POST', url, body, key);
+  const admin = await clientFor('admin');
   return {
     ...test,
     app,
-    keyFor,
-    search: (registry, body, key) =>
-      app.inject({
-        method: 'POST',
-        url: `/dci/${registry}/registry/sync/search`,
-        headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-        payload: typeof body === 'string' ? body : JSON.stringify(body),
-      }),
+    keyFor: async (role, scopes) => (await clientFor(role, scopes)).key,
+    clientFor,
+    search: (registry, body, key) => post(`/dci/${registry}/registry/sync/search`, body, key),
+    post,
+    setCallbacks: async (clientId, settings) => {
+      const res = await send('PUT', `/api/v1/clients/${clientId}/dci`, settings, admin.key);
+      if (res.statusCode !== 200) {
+        throw new Error(`setting callbacks failed: ${res.body}`);
+      }
+    },
     close: async () => {
       await app.close();
       await test.drop();
@@ -61,9 +99,18 @@ export async function createDciApp(options: Options = {}): Promise<DciTestApp> {
   };
 }
 
-/** One of the minimal DCI example messages (test/dci/examples, copied from the reference set). */
+/**
+ * One of the minimal DCI example messages (test/dci/examples, copied from the reference set). A
+ * request gets a fresh message id each time: a client may use one only once (rjct.message_id.duplicate).
+ */
 export function example<T = Record<string, unknown>>(name: string): T {
-  return JSON.parse(readFileSync(new URL(`./examples/${name}.json`, import.meta.url), 'utf8')) as T;
+  const parsed = JSON.parse(readFileSync(new URL(`./examples/${name}.json`, import.meta.url), 'utf8')) as {
+    header?: { message_id?: string };
+  };
+  if (name.endsWith('-request') && parsed.header?.message_id) {
+    parsed.header.message_id = `${parsed.header.message_id}-${randomBytes(4).toString('hex')}`;
+  }
+  return parsed as T;
 }
 
 /** A DCI request message, loosely typed so that tests can break it. */
@@ -117,3 +164,25 @@ export const idType = (recordType: string, type: string, value: string) => ({
   query_type: 'idtype-value',
   query: { type, value },
 });
+
+/**
+ * A txn status message (the minimal example, fresh ids) asking about a transaction by
+ * transaction_id, correlation_id or reference_id_list.
+ */
+export function txnStatusMessage(
+  attributeType: string,
+  attributeValue: unknown,
+  txnType = 'search',
+): TestMessage {
+  const base = example<TestMessage>('sr-txn-status-request');
+  sequence += 1;
+  base.message.transaction_id = `txn-status-${sequence}`;
+  base.message['txnstatus_request'] = {
+    reference_id: `ref-status-${sequence}`,
+    txn_type: txnType,
+    attribute_type: attributeType,
+    attribute_value: attributeValue,
+    locale: 'eng',
+  };
+  return base;
+}

@@ -95,6 +95,37 @@ describe('the DCI spec validators', () => {
   });
 });
 
+describe('the DCI response validators', () => {
+  it('read the shared ACK response of the async paths (components.responses.Response)', () => {
+    for (const path of ['/registry/search', '/registry/txn/status']) {
+      expect(validateResponse({ registry: 'social', path }, example('ack'))).toEqual([]);
+      expect(validateResponse({ registry: 'ibr', path }, example('ack-err'))).toEqual([]);
+      expect(validateResponse({ registry: 'social', path }, { message: { ack_status: 'OK' } })).not.toEqual([]);
+    }
+  });
+
+  it('read the bare schemas the IBR enrolment paths declare as their default response', () => {
+    const enrolled: Operation = { registry: 'ibr', path: '/registry/sync/enrolled' };
+    expect(validateResponse(enrolled, example('ibr-sync-enrolled-response-message'))).toEqual([]);
+    expect(validateResponse(enrolled, { transaction_id: 't' })).toEqual([
+      expect.objectContaining({ pointer: '/correlation_id' }),
+      expect.objectContaining({ pointer: '/enrolled_response' }),
+    ]);
+  });
+
+  it('accept the minimal IBR enrolment requests', () => {
+    expect(
+      validateRequest({ registry: 'ibr', path: '/registry/sync/enrolled' }, example('ibr-sync-enrolled-request')),
+    ).toEqual([]);
+    expect(
+      validateRequest(
+        { registry: 'ibr', path: '/registry/sync/enrollment/updates' },
+        example('ibr-sync-enrollment-updates-request'),
+      ),
+    ).toEqual([]);
+  });
+});
+
 describe('the DCI code lists', () => {
   it.each(['social', 'ibr'] as const)('equal the enums of the %s spec', (registry) => {
     const s = schemas(registry);

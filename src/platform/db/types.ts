@@ -191,6 +191,73 @@ export interface SchemaMigrationTable {
   applied_at: Timestamp;
 }
 
+export interface DciClientSettingsTable {
+  client_id: string;
+  callback_origins: Defaulted<string[]>;
+  callback_uri: string | null;
+  allow_private_addresses: Defaulted<boolean>;
+  updated_by: string | null;
+  updated_at: Timestamp;
+}
+
+export interface DciExchangeTable {
+  id: string;
+  client_id: string;
+  key_id: string;
+  registry: string;
+  operation: string;
+  mode: string;
+  message_id: string;
+  sender_id: string;
+  transaction_id: string;
+  correlation_id: string;
+  reference_ids: Defaulted<string[]>;
+  status: string;
+  status_reason_code: string | null;
+  status_reason_message: string | null;
+  summary: ColumnType<unknown, string | undefined, string>;
+  request: ColumnType<unknown, string | null | undefined, string | null>;
+  response: ColumnType<unknown, string | null | undefined, string | null>;
+  callback_uri: string | null;
+  request_id: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface DciDeliveryTable {
+  id: string;
+  exchange_id: string;
+  client_id: string;
+  action: string;
+  message_id: string;
+  callback_uri: string;
+  status: string;
+  attempts: Defaulted<number>;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  delivered_at: Date | null;
+}
+
+export interface DciExchangeLogTable {
+  id: Generated<number>;
+  at: Timestamp;
+  direction: string;
+  client_id: string | null;
+  exchange_id: string | null;
+  delivery_id: string | null;
+  peer_origin: string;
+  action: string;
+  message_id: string;
+  attempt: number;
+  outcome: string;
+  status_code: number | null;
+  duration_ms: number;
+  error: string | null;
+  request_id: string | null;
+}
+
 export interface DB {
   admin_areas: AdminAreaTable;
   households: HouseholdTable;
@@ -206,4 +273,8 @@ export interface DB {
   audit_log: AuditLogTable;
   jobs: JobTable;
   schema_migrations: SchemaMigrationTable;
+  dci_client_settings: DciClientSettingsTable;
+  dci_exchanges: DciExchangeTable;
+  dci_deliveries: DciDeliveryTable;
+  dci_exchange_log: DciExchangeLogTable;
 }

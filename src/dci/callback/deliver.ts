@@ -1,0 +1,115 @@
+import type { Kysely } from 'kysely';
+import type { DB } from '#platform/db/types';
+import { PermanentJobError } from '#platform/jobs/queue';
+import { DciError } from '../errors.ts';
+import {
+  endDeliveryAttempt,
+  FINAL_DELIVERY_STATUSES,
+  logOutgoing,
+  type AttemptResult,
+  type DeliveryRow,
+  type DeliveryStatus,
+} from '../exchange/deliveries.ts';
+import { resolveCallbackHost, type Resolve } from './address.ts';
+import { checkTarget, findCallbackSettings, parseHttpUrl } from './policy.ts';
+import { postJson } from './send.ts';
+
+/**
+ * One attempt to deliver a callback message, as a readable list of steps: skip a finished delivery,
+ * check the target against the client's settings as they are now (origin, then the addresses the
+ * host resolves to), POST, record the outcome and log the attempt. A failed attempt throws so that
+ * the job queue retries it (exponential backoff with jitter); the last one leaves the delivery dead.
+ */
+
+export interface DeliveryDeps {
+  db: Kysely<DB>;
+  resolve: Resolve;
+  timeoutMs: number;
+}
+
+export interface AttemptContext {
+  attempt: number;
+  /** No retry follows this attempt. */
+  last: boolean;
+  signal: AbortSignal;
+  requestId?: string | undefined;
+}
+
+export type DeliveryOutcome = Extract<DeliveryStatus, 'delivered' | 'refused'> | 'already-finished';
+
+export async function deliver(
+  delivery: DeliveryRow,
+  message: unknown,
+  ctx: AttemptContext,
+  deps: DeliveryDeps,
+): Promise<DeliveryOutcome> {
+  if ((FINAL_DELIVERY_STATUSES as string[]).includes(delivery.status)) {
+    return 'already-finished'; // nothing is sent twice for the same message id
+  }
+  const url = parseHttpUrl(delivery.callback_uri)!;
+  const started = performance.now();
+  const record = async (result: AttemptResult, outcome: 'delivered' | 'failed' | 'refused') => {
+    await endDeliveryAttempt(deps.db, delivery.id, result);
+    await logOutgoing(deps.db, {
+      clientId: delivery.client_id,
+      exchangeId: delivery.exchange_id,
+      deliveryId: delivery.id,
+      peerOrigin: url.origin,
+      action: delivery.action,
+      messageId: delivery.message_id,
+      attempt: ctx.attempt,
+      outcome,
+      statusCode: result.statusCode,
+      durationMs: performance.now() - started,
+      error: result.error,
+      requestId: ctx.requestId,
+    });
+  };
+  try {
+    const statusCode = await post(url, delivery.client_id, message, ctx, deps);
+    await record({ status: 'delivered', statusCode }, 'delivered');
+    return 'delivered';
+  } catch (error) {
+    if (error instanceof DciError) {
+      // The target fails the callback policy: retrying cannot help, and nothing was sent.
+      await record({ status: 'refused', error: error.message }, 'refused');
+      return 'refused';
+    }
+    const statusCode = error instanceof HttpStatusError ? error.statusCode : undefined;
+    const reason = error instanceof Error ? error.message : String(error);
+    await record({ status: ctx.last ? 'dead' : 'retrying', statusCode, error: reason }, 'failed');
+    const failed = `${delivery.action} delivery attempt ${ctx.attempt} failed: ${reason}`;
+    throw ctx.last ? new PermanentJobError(`${failed}; no retries left (dead)`) : new Error(failed);
+  }
+}
+
+/**
+ * Checks the target against the client's settings as they are now, then POSTs to the checked
+ * address. Resolves with a 2xx status; throws a DciError (refused), or any other error (failed).
+ */
+async function post(
+  url: URL,
+  clientId: string,
+  message: unknown,
+  ctx: AttemptContext,
+  deps: DeliveryDeps,
+): Promise<number> {
+  const settings = await findCallbackSettings(deps.db, clientId);
+  checkTarget(url, settings);
+  const address = await resolveCallbackHost(url, settings.allowPrivateAddresses, deps.resolve);
+  const { statusCode } = await postJson(url, message, {
+    address,
+    timeoutMs: deps.timeoutMs,
+    signal: ctx.signal,
+  });
+  if (statusCode < 200 || statusCode > 299) {
+    throw new HttpStatusError(statusCode);
+  }
+  return statusCode;
+}
+
+class HttpStatusError extends Error {
+  constructor(readonly statusCode: number) {
+    super(`the callback answered HTTP ${statusCode}`);
+  }
+}

@@ -1,0 +1,82 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import { bareHost } from './address.ts';
+
+/**
+ * One HTTP POST of a JSON message to a callback URL, connected to the address the SSRF guard
+ * checked (a custom `lookup` pins it; TLS still verifies the certificate against the host name).
+ * No redirects are followed: a 3xx is an answer like any other non-2xx.
+ */
+
+export interface PostOptions {
+  /** The checked address to connect to. */
+  address: { address: string; family: number };
+  timeoutMs: number;
+  signal: AbortSignal;
+  headers?: Record<string, string>;
+}
+
+/** Bytes of the peer's answer read at most; the rest is discarded unread. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+/** POSTs `body` and resolves with the HTTP status; rejects on network errors, timeout or abort. */
+export function postJson(url: URL, body: unknown, options: PostOptions): Promise<{ statusCode: number }> {
+  const payload = Buffer.from(JSON.stringify(body));
+  const pinned: LookupFunction = (_host, lookupOptions, callback) => {
+    const { address, family } = options.address;
+    if (lookupOptions.all) {
+      (callback as unknown as (e: null, all: { address: string; family: number }[]) => void)(null, [
+        { address, family },
+      ]);
+    } else {
+      callback(null, address, family);
+    }
+  };
+  const signal = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);
+  const client = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const request = client.request(
+      {
+        method: 'POST',
+        protocol: url.protocol,
+        hostname: bareHost(url),
+        port: url.port || undefined,
+        path: `${url.pathname}${url.search}`,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': String(payload.length),
+          ...options.headers,
+        },
+        lookup: pinned,
+        signal,
+        agent: false,
+      },
+      (response) => {
+        let read = 0;
+        response.on('data', (chunk: Buffer) => {
+          read += chunk.length;
+          if (read > MAX_ANSWER_BYTES) {
+            response.destroy();
+          }
+        });
+        response.on('close', () => resolve({ statusCode: response.statusCode ?? 0 }));
+        response.on('error', () => resolve({ statusCode: response.statusCode ?? 0 }));
+      },
+    );
+    request.on('error', (error) => reject(describe(error, signal)));
+    request.end(payload);
+  });
+}
+
+/** A short reason without personal data: the network error code, or the timeout. */
+function describe(error: Error, signal: AbortSignal): Error {
+  if (signal.aborted) {
+    const reason = signal.reason as Error | undefined;
+    return new Error(
+      reason?.name === 'TimeoutError' ? 'the callback timed out' : (reason?.message ?? 'aborted'),
+    );
+  }
+  const code = (error as NodeJS.ErrnoException).code;
+  return new Error(code ? `callback failed: ${code}` : `callback failed: ${error.message}`);
+}

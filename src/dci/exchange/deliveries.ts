@@ -1,0 +1,105 @@
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { DB, DciDeliveryTable } from '#platform/db/types';
+
+/**
+ * Outgoing callbacks (`dci_deliveries`) and the log of every attempt (`dci_exchange_log`). A
+ * delivery is one message with one message id, whatever the number of attempts: the receiver can
+ * recognise a repeat, and a delivered message is never sent again.
+ */
+
+export type DeliveryRow = Selectable<DciDeliveryTable>;
+export type DeliveryStatus = 'pending' | 'retrying' | 'delivered' | 'refused' | 'dead';
+
+/** Finished deliveries: nothing is sent for them any more. */
+export const FINAL_DELIVERY_STATUSES: readonly DeliveryStatus[] = ['delivered', 'refused', 'dead'];
+
+export interface NewDelivery {
+  id: string;
+  exchangeId: string;
+  clientId: string;
+  action: string;
+  messageId: string;
+  callbackUri: string;
+}
+
+/** The delivery of this exchange's callback, created on first use (a retried job finds the first one). */
+export async function ensureDelivery(db: Kysely<DB>, d: NewDelivery): Promise<DeliveryRow> {
+  await db
+    .insertInto('dci_deliveries')
+    .values({
+      id: d.id,
+      exchange_id: d.exchangeId,
+      client_id: d.clientId,
+      action: d.action,
+      message_id: d.messageId,
+      callback_uri: d.callbackUri,
+      status: 'pending',
+    })
+    .onConflict((oc) => oc.columns(['exchange_id', 'action']).doNothing())
+    .execute();
+  return db
+    .selectFrom('dci_deliveries')
+    .selectAll()
+    .where('exchange_id', '=', d.exchangeId)
+    .where('action', '=', d.action)
+    .executeTakeFirstOrThrow();
+}
+
+export interface AttemptResult {
+  status: Exclude<DeliveryStatus, 'pending'>;
+  statusCode?: number | undefined;
+  error?: string | undefined;
+}
+
+/** Records the end of an attempt on the delivery. */
+export async function endDeliveryAttempt(db: Kysely<DB>, id: string, result: AttemptResult): Promise<void> {
+  await db
+    .updateTable('dci_deliveries')
+    .set((eb) => ({
+      status: result.status,
+      attempts: eb('attempts', '+', 1),
+      last_status_code: result.statusCode ?? null,
+      last_error: result.error ?? null,
+      updated_at: sql`now()`,
+      ...(result.status === 'delivered' ? { delivered_at: sql`now()` } : {}),
+    }))
+    .where('id', '=', id)
+    .execute();
+}
+
+export interface ExchangeLogEntry {
+  clientId: string;
+  exchangeId: string;
+  deliveryId: string;
+  peerOrigin: string;
+  action: string;
+  messageId: string;
+  attempt: number;
+  outcome: 'delivered' | 'failed' | 'refused';
+  statusCode?: number | undefined;
+  durationMs: number;
+  error?: string | undefined;
+  requestId?: string | undefined;
+}
+
+/** Appends one outgoing attempt to the exchange log (no personal data: origin, ids, status, timing). */
+export async function logOutgoing(db: Kysely<DB>, entry: ExchangeLogEntry): Promise<void> {
+  await db
+    .insertInto('dci_exchange_log')
+    .values({
+      direction: 'out',
+      client_id: entry.clientId,
+      exchange_id: entry.exchangeId,
+      delivery_id: entry.deliveryId,
+      peer_origin: entry.peerOrigin,
+      action: entry.action,
+      message_id: entry.messageId,
+      attempt: entry.attempt,
+      outcome: entry.outcome,
+      status_code: entry.statusCode ?? null,
+      duration_ms: Math.round(entry.durationMs),
+      error: entry.error ?? null,
+      request_id: entry.requestId ?? null,
+    })
+    .execute();
+}

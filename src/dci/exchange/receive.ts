@@ -1,0 +1,123 @@
+import type { Kysely } from 'kysely';
+import { principalFor, type Principal } from '#platform/auth/principal';
+import { isRole } from '#platform/auth/roles';
+import type { DB } from '#platform/db/types';
+import type { Receiver, RequestHeader } from '../envelope.ts';
+import { DciError } from '../errors.ts';
+import type { Registry } from '../spec.ts';
+import { finishExchange, insertExchange, type ExchangeOperation, type NewExchange } from './store.ts';
+
+/**
+ * Receiving a DCI message: it is recorded under the client that sent it, and a message id the
+ * client already used for an accepted message is refused (spec MsgHeaderStatusReasonCode
+ * `rjct.message_id.duplicate`).
+ */
+
+export interface Incoming {
+  registry: Registry;
+  operation: ExchangeOperation;
+  mode: 'sync' | 'async';
+  header: RequestHeader;
+  transactionId: string;
+  referenceIds?: string[];
+  summary: Record<string, unknown>;
+  principal: Principal;
+  requestId: string;
+  receiver: Receiver;
+}
+
+export interface Received {
+  id: string;
+  correlationId: string;
+}
+
+/** The extra columns of an async message, or of one refused as a whole. */
+type Extra = Pick<NewExchange, 'status' | 'reason' | 'request' | 'callbackUri'>;
+
+/** Records the message; undefined when its message id was already accepted from this client. */
+export async function receive(
+  db: Kysely<DB>,
+  incoming: Incoming,
+  extra: Extra = { status: 'rcvd' },
+): Promise<Received | undefined> {
+  const id = incoming.receiver.newId();
+  const correlationId = incoming.receiver.newId();
+  const inserted = await insertExchange(db, {
+    id,
+    clientId: incoming.principal.clientId,
+    keyId: incoming.principal.keyId,
+    registry: incoming.registry,
+    operation: incoming.operation,
+    mode: incoming.mode,
+    messageId: incoming.header.message_id,
+    // Optional in the callback-style header of IBR enrollment/updates.
+    senderId: incoming.header.sender_id ?? '',
+    transactionId: incoming.transactionId,
+    correlationId,
+    referenceIds: incoming.referenceIds ?? [],
+    summary: incoming.summary,
+    requestId: incoming.requestId,
+    ...extra,
+  });
+  return inserted ? { id, correlationId } : undefined;
+}
+
+/**
+ * Runs the answer to a received sync message. Should it fail (a server error), the message is
+ * marked rejected, so that the client may send it again with the same message id.
+ */
+export async function answering<T>(db: Kysely<DB>, received: Received, answer: () => Promise<T>): Promise<T> {
+  try {
+    return await answer();
+  } catch (error) {
+    await finishExchange(db, received.id, { status: 'rjct', reason: { message: 'the answer failed' } });
+    throw error;
+  }
+}
+
+export const duplicateReason = (messageId: string) => ({
+  code: 'rjct.message_id.duplicate' as const,
+  message: `message_id ${clip(messageId)} was already received from this client`,
+});
+
+/**
+ * A duplicate as an error, for answers without a DCI header to carry it (ACKs, IBR bare responses):
+ * the code leads the message, since those bodies only hold err.* codes. HTTP 409.
+ */
+export function duplicateMessage(messageId: string): DciError {
+  const { code, message } = duplicateReason(messageId);
+  return new DciError(code, `${code}: ${message}`, undefined, 409);
+}
+
+const clip = (s: string) => (s.length > 100 ? `${s.slice(0, 100)}...` : s);
+
+/**
+ * The principal an async message is answered for: its sender, as it stands now. A client disabled,
+ * or a key revoked or expired, since the message was accepted gets no answer.
+ */
+export async function principalOf(
+  db: Kysely<DB>,
+  exchange: { client_id: string; key_id: string },
+): Promise<Principal | undefined> {
+  const row = await db
+    .selectFrom('api_keys as k')
+    .innerJoin('api_clients as c', 'c.id', 'k.client_id')
+    .select(['k.id', 'k.scopes', 'k.expires_at', 'k.revoked_at', 'c.id as client_id', 'c.name', 'c.role'])
+    .select('c.disabled_at')
+    .where('k.id', '=', exchange.key_id)
+    .where('c.id', '=', exchange.client_id)
+    .executeTakeFirst();
+  if (
+    !row ||
+    row.revoked_at ||
+    row.disabled_at ||
+    (row.expires_at && row.expires_at.getTime() <= Date.now()) ||
+    !isRole(row.role)
+  ) {
+    return undefined;
+  }
+  return principalFor(
+    { id: row.client_id, name: row.name, role: row.role },
+    { id: row.id, scopes: row.scopes },
+  );
+}

@@ -1,0 +1,128 @@
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { DB, DciExchangeTable } from '#platform/db/types';
+import type { DciStatus } from '../errors.ts';
+import type { Registry } from '../spec.ts';
+
+/**
+ * The DCI messages clients sent us (`dci_exchanges`), one small query each. Every lookup made on a
+ * client's behalf names the client: another client's message is never found.
+ */
+
+export type ExchangeOperation = 'search' | 'txn-status' | 'enrolled' | 'enrollment-updates';
+export type ExchangeRow = Selectable<DciExchangeTable>;
+
+export interface NewExchange {
+  id: string;
+  clientId: string;
+  keyId: string;
+  registry: Registry;
+  operation: ExchangeOperation;
+  mode: 'sync' | 'async';
+  messageId: string;
+  senderId: string;
+  transactionId: string;
+  correlationId: string;
+  referenceIds: string[];
+  status: DciStatus;
+  reason?: { code?: string | undefined; message: string } | undefined;
+  /** What was asked, without values. */
+  summary: Record<string, unknown>;
+  /** Async only: the message to answer later. */
+  request?: unknown;
+  callbackUri?: string | undefined;
+  requestId?: string | undefined;
+}
+
+// jsonb values are sent as text: `pg` would turn a top-level array into a PostgreSQL array.
+const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
+
+/**
+ * Records a received message. False when the client's message id was already accepted (the
+ * partial unique index on accepted messages decides, so two racing copies cannot both pass).
+ */
+export async function insertExchange(db: Kysely<DB>, x: NewExchange): Promise<boolean> {
+  const inserted = await db
+    .insertInto('dci_exchanges')
+    .values({
+      id: x.id,
+      client_id: x.clientId,
+      key_id: x.keyId,
+      registry: x.registry,
+      operation: x.operation,
+      mode: x.mode,
+      message_id: x.messageId,
+      sender_id: x.senderId,
+      transaction_id: x.transactionId,
+      correlation_id: x.correlationId,
+      reference_ids: x.referenceIds,
+      status: x.status,
+      status_reason_code: x.reason?.code ?? null,
+      status_reason_message: x.reason?.message ?? null,
+      summary: JSON.stringify(x.summary),
+      request: json(x.request),
+      callback_uri: x.callbackUri ?? null,
+      request_id: x.requestId ?? null,
+    })
+    .onConflict((oc) => oc.columns(['client_id', 'message_id']).where('status', '<>', 'rjct').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return inserted !== undefined;
+}
+
+export interface ExchangeEnd {
+  status: DciStatus;
+  reason?: { code?: string | undefined; message: string } | undefined;
+  /** The response envelope to keep (txn status, callbacks). */
+  response?: unknown;
+}
+
+/** Stores how a message was answered, and drops the request it no longer needs. */
+export async function finishExchange(db: Kysely<DB>, id: string, end: ExchangeEnd): Promise<void> {
+  await db
+    .updateTable('dci_exchanges')
+    .set({
+      status: end.status,
+      status_reason_code: end.reason?.code ?? null,
+      status_reason_message: end.reason?.message ?? null,
+      response: json(end.response),
+      request: null,
+      updated_at: sql`now()`,
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+export const findExchange = (db: Kysely<DB>, id: string): Promise<ExchangeRow | undefined> =>
+  db.selectFrom('dci_exchanges').selectAll().where('id', '=', id).executeTakeFirst();
+
+/** How a txn status request names the transaction it asks about (`TxnStatusRequest.attribute_type`). */
+export type TransactionLookup =
+  | { by: 'transaction_id'; value: string }
+  | { by: 'correlation_id'; value: string }
+  | { by: 'reference_id_list'; value: string[] };
+
+/** The client's latest message of this operation matching the lookup, on this registry. */
+export async function findOwnExchange(
+  db: Kysely<DB>,
+  scope: { clientId: string; registry: Registry; operation: ExchangeOperation },
+  lookup: TransactionLookup,
+): Promise<ExchangeRow | undefined> {
+  let query = db
+    .selectFrom('dci_exchanges')
+    .selectAll()
+    .where('client_id', '=', scope.clientId)
+    .where('registry', '=', scope.registry)
+    .where('operation', '=', scope.operation);
+  switch (lookup.by) {
+    case 'transaction_id':
+      query = query.where('transaction_id', '=', lookup.value);
+      break;
+    case 'correlation_id':
+      query = query.where('correlation_id', '=', lookup.value);
+      break;
+    case 'reference_id_list':
+      query = query.where(sql<boolean>`reference_ids && ${sql.val(lookup.value)}::text[]`);
+      break;
+  }
+  return query.orderBy('created_at', 'desc').orderBy('id').limit(1).executeTakeFirst();
+}

@@ -1,0 +1,89 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Principal } from '#platform/auth/principal';
+import type { DB } from '#platform/db/types';
+import type { App } from '#platform/http/types';
+import type { JobQueue } from '#platform/jobs/queue';
+import type { Receiver, RequestHeader } from '../envelope.ts';
+import { HttpErrorSchema } from '../errors.ts';
+import type { Incoming } from '../exchange/receive.ts';
+import type { SearchLimits } from '../query/criteria.ts';
+import type { Registry } from '../spec.ts';
+
+/** What every DCI route of one registry mount shares. */
+export interface RouteContext {
+  db: Kysely<DB>;
+  registry: Registry;
+  receiver: Receiver;
+  limits: SearchLimits;
+  maxBatch: number;
+  jobs: JobQueue;
+}
+
+export const SPEC_FILES: Record<Registry, string> = {
+  social: 'spec/dci/social_api_v1.0.0.yaml',
+  ibr: 'spec/dci/ibr_api_v1.0.0.yaml',
+};
+const TITLES: Record<Registry, string> = {
+  social: 'Social Registry',
+  ibr: 'Integrated Beneficiary Registry',
+};
+
+export interface DciRoute {
+  path: string;
+  /** Audit action after `dci.<registry>.`, e.g. `search`. */
+  audit: string;
+  summary: string;
+  description: string;
+  /** Documented answers besides 401/403 (the spec's HttpErrorResponse); their bodies are checked against the spec file. */
+  answers: Record<number, string>;
+}
+
+/**
+ * A DCI POST route: access declared (registry:read, audited as a DCI transaction), body and answers
+ * validated against the spec file by the core rather than by Fastify, and 401/403 in the spec's
+ * HttpErrorResponse shape instead of the RFC 9457 problems access control declares by default.
+ */
+export function dciPost(
+  app: App,
+  registry: Registry,
+  route: DciRoute,
+  handler: (request: FastifyRequest, reply: FastifyReply, principal: Principal) => Promise<FastifyReply>,
+): void {
+  const response: Record<number, TSchema> = { 401: HttpErrorSchema, 403: HttpErrorSchema };
+  for (const [status, description] of Object.entries(route.answers)) {
+    response[Number(status)] = Type.Unknown({ description });
+  }
+  app.post(
+    route.path,
+    {
+      config: {
+        access: {
+          permission: 'registry:read',
+          audit: { action: `dci.${registry}.${route.audit}`, resourceType: 'dci_transaction' },
+        },
+      },
+      schema: {
+        tags: ['dci'],
+        summary: `DCI ${TITLES[registry]}: ${route.summary}`,
+        description: `Body and answers as \`POST ${route.path}\` of ${SPEC_FILES[registry]}. ${route.description}`,
+        response,
+      },
+    },
+    (request, reply) => handler(request, reply, request.principal!),
+  );
+}
+
+/** The part of an exchange record every route fills the same way. */
+export function incoming(
+  ctx: RouteContext,
+  request: FastifyRequest,
+  principal: Principal,
+  message: Pick<Incoming, 'operation' | 'mode' | 'summary' | 'referenceIds'> & {
+    header: RequestHeader;
+    transactionId: string;
+  },
+): Incoming {
+  return { ...message, registry: ctx.registry, principal, requestId: request.id, receiver: ctx.receiver };
+}

@@ -1,0 +1,130 @@
+import type { App } from '#platform/http/types';
+import { acceptAsync } from '../async/accept.ts';
+import { SEARCH_JOB } from '../async/search-job.ts';
+import { rejectedEnvelope, type Envelope, type ResponseHeader } from '../envelope.ts';
+import { answering, duplicateReason, receive } from '../exchange/receive.ts';
+import { finishExchange } from '../exchange/store.ts';
+import {
+  answerSearch,
+  ASYNC_SEARCH,
+  ON_SEARCH,
+  parseSearch,
+  SYNC_SEARCH,
+  type ParsedSearch,
+  type SearchResponseMessage,
+} from '../search.ts';
+import { dciPost, incoming, type RouteContext } from './kit.ts';
+
+/** `/registry/sync/search` and async `/registry/search` (answered on the sender's `/registry/on-search`). */
+export function searchRoutes(app: App, ctx: RouteContext): void {
+  const { db, registry, receiver } = ctx;
+  dciPost(
+    app,
+    registry,
+    {
+      path: SYNC_SEARCH,
+      audit: 'search',
+      summary: 'sync search',
+      description:
+        'Each search_request item is answered with its own status; a malformed envelope gets HTTP 400 with err.request.bad; ' +
+        'a message id already used gets HTTP 409 with header status rjct.message_id.duplicate.',
+      answers: {
+        200: 'on-search envelope: the default response of the spec',
+        400: 'HttpErrorResponse (err.*), or an on-search envelope rejected as a whole',
+        409: 'on-search envelope rejected as a whole: rjct.message_id.duplicate',
+      },
+    },
+    async (request, reply, principal) => {
+      const parsed = parseSearch(request.body, { registry, path: SYNC_SEARCH }, receiver);
+      const received = await receive(
+        db,
+        incoming(ctx, request, principal, { ...described(parsed), operation: 'search', mode: 'sync' }),
+      );
+      if (!received) {
+        const duplicate = duplicateReason(parsed.header.message_id);
+        return reply.code(409).send(rejectedEnvelope(parsed.header, receiver, 'on-search', duplicate));
+      }
+      const result = await answering(db, received, () =>
+        answerSearch(parsed, { ...ctx, principal, correlationId: received.correlationId }),
+      );
+      const { header } = result.envelope;
+      await finishExchange(db, received.id, {
+        status: result.rejected ? 'rjct' : 'succ',
+        reason: header.status_reason_message
+          ? { code: header.status_reason_code, message: header.status_reason_message }
+          : undefined,
+        response: withoutRecords(result.envelope),
+      });
+      request.auditNote = {
+        recordCount: result.recordCount,
+        ...(result.transactionId ? { resourceId: result.transactionId } : {}),
+      };
+      // The spec's `default` response covers every status: a message rejected as a whole is a 400.
+      return reply.code(result.rejected ? 400 : 200).send(result.envelope);
+    },
+  );
+}
+
+/** The async search; registered where errors are answered as ERR acknowledgements. */
+export function asyncSearchRoute(app: App, ctx: RouteContext): void {
+  const { db, registry, receiver } = ctx;
+  dciPost(
+    app,
+    registry,
+    {
+      path: ASYNC_SEARCH,
+      audit: 'search.async',
+      summary: 'async search',
+      description:
+        'Validated like the sync search, then acknowledged (ACK with the correlation id of the answer); the answer ' +
+        `is POSTed to header.sender_uri, or to the client's registered callback URI + ${ON_SEARCH}, inside the ` +
+        "client's registered callback origins only. Refusals are ERR acknowledgements (HTTP 400, 409).",
+      answers: {
+        202: 'ACK (spec components.responses.Response)',
+        400: 'ERR acknowledgement',
+        409: 'ERR acknowledgement: rjct.message_id.duplicate',
+      },
+    },
+    async (request, reply, principal) => {
+      const parsed = parseSearch(request.body, { registry, path: ASYNC_SEARCH }, receiver);
+      const answer = await acceptAsync(db, ctx.jobs, {
+        ...incoming(ctx, request, principal, { ...described(parsed), operation: 'search', mode: 'async' }),
+        body: request.body,
+        callbackPath: ON_SEARCH,
+        job: SEARCH_JOB,
+      });
+      request.auditNote = { resourceId: parsed.transactionId };
+      return reply.code(202).send(answer);
+    },
+  );
+}
+
+/** What a search asked, without its values: for the exchange record. */
+function described(parsed: ParsedSearch) {
+  const distinct = (values: unknown[]) => [...new Set(values.filter((v) => typeof v === 'string'))];
+  const criteria = parsed.items.map((item) => item.search_criteria ?? {});
+  return {
+    header: parsed.header,
+    transactionId: parsed.transactionId,
+    referenceIds: parsed.items.map((item) => item.reference_id).filter((ref) => typeof ref === 'string'),
+    summary: {
+      items: parsed.items.length,
+      query_types: distinct(criteria.map((c) => c.query_type)),
+      record_types: distinct(criteria.map((c) => c.reg_record_type)),
+    },
+  };
+}
+
+/** A sync answer as kept for txn status: item statuses, not the records the caller already holds. */
+function withoutRecords(envelope: Envelope<ResponseHeader, SearchResponseMessage>) {
+  const { message } = envelope;
+  return message
+    ? {
+        ...envelope,
+        message: {
+          ...message,
+          search_response: message.search_response.map(({ data: _data, ...item }) => item),
+        },
+      }
+    : envelope;
+}
