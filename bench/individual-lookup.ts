@@ -32,6 +32,7 @@ export async function benchIndividualLookup(options: LookupBenchOptions): Promis
     logLevel: 'warn' as const,
     databaseUrl: options.databaseUrl,
     databaseSchema: options.databaseUrl ? schema : 'public',
+    jobsSchema: `${schema}_q`,
     demoHouseholds: options.households,
     jobsEnabled: false,
   };
@@ -59,7 +60,9 @@ export async function benchIndividualLookup(options: LookupBenchOptions): Promis
     return `engine: ${gateway.database.engine}, ${options.households} households, ${options.connections} connections, ${options.seconds} s each\n\n${table}`;
   } finally {
     if (options.databaseUrl) {
-      await gateway.database.executeSql(`drop schema if exists ${schema} cascade`);
+      await gateway.database.executeSql(
+        `drop schema if exists ${schema} cascade; drop schema if exists ${schema}_q cascade`,
+      );
     }
     await gateway.shutdown();
     rmSync(dir, { recursive: true, force: true });
