@@ -8,7 +8,8 @@ const memberCount = sql<number>`(select count(*)::int from individuals m where m
   'member_count',
 );
 
-const identifiersOf = sql<{ type: string; value: string }[]>`coalesce((
+/** A person's identifiers as a JSON array, as every individual read returns them. */
+export const identifiersOf = sql<{ type: string; value: string }[]>`coalesce((
   select json_agg(json_build_object('type', x.id_type, 'value', x.id_value) order by x.id_type, x.id_value)
   from identifiers x where x.individual_id = i.id), '[]'::json)`.as('identifiers');
 

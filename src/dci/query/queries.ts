@@ -1,5 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DB } from '#platform/db/types';
+import { identifiersOf } from '#registry/queries';
 import type { EnrollmentRow, HouseholdRow, IndividualRow } from '#registry/views';
 import type { Entity, Where } from './attributes.ts';
 
@@ -43,10 +44,6 @@ export async function pageOfIds(
     where ${where} order by ${order} limit ${page.size} offset ${page.offset}`.execute(db);
   return rows.map((row) => row.id);
 }
-
-const identifiersOf = sql<IndividualRow['identifiers']>`coalesce((
-  select json_agg(json_build_object('type', x.id_type, 'value', x.id_value) order by x.id_type, x.id_value)
-  from identifiers x where x.individual_id = i.id), '[]'::json)`.as('identifiers');
 
 export async function individualsByIds(db: Kysely<DB>, ids: readonly string[]): Promise<IndividualRow[]> {
   if (ids.length === 0) {
