@@ -28,7 +28,10 @@ describe('bad input on every route', () => {
     t.app.inject({
       method: method as 'GET',
       url,
-      headers: { authorization: `Bearer ${t.adminKey}`, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${t.adminKey}`,
+        ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(payload === undefined ? {} : { payload }),
     });
 
@@ -40,23 +43,37 @@ describe('bad input on every route', () => {
 
   it('answers a malformed path id with a 400 problem naming the parameter', async () => {
     for (const { method, path } of operations.filter((o) => o.path.includes('{id}'))) {
-      const res = await call(method, path.replace('{id}', 'not-an-id'), method === 'GET' || method === 'DELETE' ? undefined : '{}');
+      const res = await call(
+        method,
+        path.replace('{id}', 'not-an-id'),
+        method === 'GET' || method === 'DELETE' ? undefined : '{}',
+      );
       expect(res.statusCode, `${method} ${path}`).toBe(400);
       expect(res.json().errors?.[0]?.pointer, `${method} ${path}`).toBe('id');
     }
   });
 
   it('answers an unknown query parameter with a 400 problem', async () => {
-    for (const { method, path, op } of operations.filter((o) => o.op.parameters?.some((p) => p.in === 'query'))) {
+    for (const { method, path, op } of operations.filter((o) =>
+      o.op.parameters?.some((p) => p.in === 'query'),
+    )) {
       const res = await call(method, `${concrete(path)}?no_such_filter=1`);
       expect(res.statusCode, `${method} ${path}`).toBe(400);
-      expect(res.json().errors, `${method} ${path}`).toContainEqual({ pointer: 'no_such_filter', detail: 'is not a known property' });
+      expect(res.json().errors, `${method} ${path}`).toContainEqual({
+        pointer: 'no_such_filter',
+        detail: 'is not a known property',
+      });
       expect(op.parameters!.length).toBeGreaterThan(0);
     }
   });
 
   it('answers a malformed or wrongly typed JSON body with a 400 problem and writes nothing', async () => {
-    const count = async () => (await t.database.executeSql<{ n: number }>('select (select count(*) from api_clients) + (select count(*) from api_keys) as n')).rows[0]!.n;
+    const count = async () =>
+      (
+        await t.database.executeSql<{ n: number }>(
+          'select (select count(*) from api_clients) + (select count(*) from api_keys) as n',
+        )
+      ).rows[0]!.n;
     const before = await count();
     for (const { method, path } of operations.filter((o) => o.op.requestBody)) {
       for (const payload of ['{"unterminated', '[1,2,3]', '"text"']) {

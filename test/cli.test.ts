@@ -22,7 +22,10 @@ describe('spx command', () => {
   };
   const spx = async (...args: string[]) => {
     try {
-      const { stdout, stderr } = await run(process.execPath, ['bin/spx.js', ...args], { env, timeout: 60_000 });
+      const { stdout, stderr } = await run(process.execPath, ['bin/spx.js', ...args], {
+        env,
+        timeout: 60_000,
+      });
       return { code: 0, stdout, stderr };
     } catch (error) {
       const failed = error as { code: number; stdout: string; stderr: string };
@@ -45,7 +48,16 @@ describe('spx command', () => {
   });
 
   it('creates, lists and revokes keys, showing the secret once', async () => {
-    const created = await spx('keys', 'create', '--client', 'mis-north', '--role', 'integrator', '--days', '30');
+    const created = await spx(
+      'keys',
+      'create',
+      '--client',
+      'mis-north',
+      '--role',
+      'integrator',
+      '--days',
+      '30',
+    );
     expect(created.code).toBe(0);
     const key = created.stdout.trim().split('\n').at(-1)!;
     expect(key).toMatch(/^spx_[a-z0-9]{12}_/);
@@ -76,7 +88,9 @@ describe('spx command', () => {
   });
 
   it('stops on a bad setting with one line naming the variable', async () => {
-    const { code, stderr } = await run(process.execPath, ['bin/spx.js', 'start'], { env: { ...env, SPX_PORT: 'eighty' } }).then(
+    const { code, stderr } = await run(process.execPath, ['bin/spx.js', 'start'], {
+      env: { ...env, SPX_PORT: 'eighty' },
+    }).then(
       () => ({ code: 0, stderr: '' }),
       (error: { code: number; stderr: string }) => error,
     );

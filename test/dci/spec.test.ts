@@ -9,13 +9,7 @@ import {
   TRANSPORT_ERROR_CODES,
   DciError,
 } from '#dci/errors';
-import {
-  specDocument,
-  validateRequest,
-  validateResponse,
-  type Operation,
-  type Registry,
-} from '#dci/spec';
+import { specDocument, validateRequest, validateResponse, type Operation, type Registry } from '#dci/spec';
 import { example, predicate, searchMessage } from './harness.ts';
 
 const srSearch: Operation = { registry: 'social', path: '/registry/sync/search' };
@@ -100,7 +94,9 @@ describe('the DCI response validators', () => {
     for (const path of ['/registry/search', '/registry/txn/status']) {
       expect(validateResponse({ registry: 'social', path }, example('ack'))).toEqual([]);
       expect(validateResponse({ registry: 'ibr', path }, example('ack-err'))).toEqual([]);
-      expect(validateResponse({ registry: 'social', path }, { message: { ack_status: 'OK' } })).not.toEqual([]);
+      expect(validateResponse({ registry: 'social', path }, { message: { ack_status: 'OK' } })).not.toEqual(
+        [],
+      );
     }
   });
 
@@ -115,7 +111,10 @@ describe('the DCI response validators', () => {
 
   it('accept the minimal IBR enrolment requests', () => {
     expect(
-      validateRequest({ registry: 'ibr', path: '/registry/sync/enrolled' }, example('ibr-sync-enrolled-request')),
+      validateRequest(
+        { registry: 'ibr', path: '/registry/sync/enrolled' },
+        example('ibr-sync-enrolled-request'),
+      ),
     ).toEqual([]);
     expect(
       validateRequest(
