@@ -23,7 +23,10 @@ export default tseslint.config(
       curly: ['error', 'all'],
       'no-restricted-syntax': [
         'error',
-        { selector: "CallExpression[callee.object.name=/^(it|describe|test)$/][callee.property.name='only']", message: 'no focused tests' },
+        {
+          selector: "CallExpression[callee.object.name=/^(it|describe|test)$/][callee.property.name='only']",
+          message: 'no focused tests',
+        },
       ],
       'no-console': 'off',
     },
