@@ -42,11 +42,27 @@ export function hashEntry(fields: HashedFields): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
+type UnchainedFields = Omit<HashedFields, 'prev_hash'>;
+
+const fieldsOf = (entry: AuditEntry): UnchainedFields => ({
+  at: new Date(),
+  request_id: entry.requestId ?? null,
+  client_id: entry.clientId ?? null,
+  client_name: entry.clientName ?? null,
+  action: entry.action,
+  purpose: entry.purpose ?? null,
+  resource_type: entry.resourceType ?? null,
+  resource_id: entry.resourceId ?? null,
+  record_count: entry.recordCount ?? 0,
+  outcome: entry.outcome,
+  status_code: entry.statusCode ?? null,
+});
+
 /**
- * Appends an entry to the hash chain. A transaction-scoped advisory lock serialises writers so that
- * each entry links to the one before it, even with several gateways on one PostgreSQL server.
+ * Appends entries to the hash chain in one transaction. A transaction-scoped advisory lock serialises
+ * writers so that each entry links to the one before it, even with several gateways on one server.
  */
-export async function recordAudit(db: Kysely<DB>, entry: AuditEntry): Promise<void> {
+async function appendChained(db: Kysely<DB>, entries: readonly UnchainedFields[]): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(hashtext(current_schema() || '.audit_log'))`.execute(trx);
     const last = await trx
@@ -55,25 +71,60 @@ export async function recordAudit(db: Kysely<DB>, entry: AuditEntry): Promise<vo
       .orderBy('seq', 'desc')
       .limit(1)
       .executeTakeFirst();
-    const fields: HashedFields = {
-      at: new Date(),
-      request_id: entry.requestId ?? null,
-      client_id: entry.clientId ?? null,
-      client_name: entry.clientName ?? null,
-      action: entry.action,
-      purpose: entry.purpose ?? null,
-      resource_type: entry.resourceType ?? null,
-      resource_id: entry.resourceId ?? null,
-      record_count: entry.recordCount ?? 0,
-      outcome: entry.outcome,
-      status_code: entry.statusCode ?? null,
-      prev_hash: last?.hash ?? GENESIS_HASH,
-    };
-    await trx
-      .insertInto('audit_log')
-      .values({ ...fields, hash: hashEntry(fields) })
-      .execute();
+    let previous = last?.hash ?? GENESIS_HASH;
+    const rows = entries.map((entry) => {
+      const fields: HashedFields = { ...entry, prev_hash: previous };
+      previous = hashEntry(fields);
+      return { ...fields, hash: previous };
+    });
+    // Identity values follow the order of the VALUES list, so seq order is chain order.
+    await trx.insertInto('audit_log').values(rows).execute();
   });
+}
+
+/** Appends one entry to the hash chain (jobs and CLI; the HTTP path batches through AuditWriter). */
+export const recordAudit = (db: Kysely<DB>, entry: AuditEntry): Promise<void> =>
+  appendChained(db, [fieldsOf(entry)]);
+
+const MAX_BATCH = 500;
+
+/**
+ * Appends entries in batches: entries recorded while a batch is being written wait and go together in
+ * the next one, so concurrent requests share one lock and one transaction instead of queueing for the
+ * chain one by one. `record` resolves only once its entry is committed, so a response never leaves
+ * before its audit entry is durable.
+ */
+export class AuditWriter {
+  #pending: { fields: UnchainedFields; done: (error?: unknown) => void }[] = [];
+  #draining = false;
+
+  constructor(private readonly db: Kysely<DB>) {}
+
+  record(entry: AuditEntry): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ fields: fieldsOf(entry), done: (error) => (error ? reject(error) : resolve()) });
+      if (!this.#draining) {
+        this.#draining = true;
+        void this.#drain();
+      }
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0, MAX_BATCH);
+      try {
+        await appendChained(
+          this.db,
+          batch.map((item) => item.fields),
+        );
+        batch.forEach((item) => item.done());
+      } catch (error) {
+        batch.forEach((item) => item.done(error ?? new Error('audit write failed')));
+      }
+    }
+    this.#draining = false;
+  }
 }
 
 export interface ChainVerification {

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
 import { insertHousehold, insertIndividual } from '#test/factories';
-import { recordAudit, verifyAuditChain } from './audit-log.ts';
+import { AuditWriter, recordAudit, verifyAuditChain } from './audit-log.ts';
 
 describe('audit trail', () => {
   let t: TestApp;
@@ -71,6 +71,23 @@ describe('audit trail', () => {
         recordAudit(t.database.db, { action: 'test.concurrent', outcome: 'success', resourceId: String(i) }),
       ),
     );
+    expect((await verifyAuditChain(t.database.db)).ok).toBe(true);
+  });
+
+  it('keeps the chain linear when concurrent requests are written in batches', async () => {
+    const writer = new AuditWriter(t.database.db);
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        writer.record({ action: 'test.batched', outcome: 'success', resourceId: String(i) }),
+      ),
+    );
+    const rows = await entries('test.batched');
+    expect(rows).toHaveLength(30);
+    expect((await verifyAuditChain(t.database.db)).ok).toBe(true);
+    const concurrentRequests = await Promise.all(
+      Array.from({ length: 12 }, () => t.get('/api/v1/programs', t.adminKey)),
+    );
+    expect(concurrentRequests.every((r) => r.statusCode === 200)).toBe(true);
     expect((await verifyAuditChain(t.database.db)).ok).toBe(true);
   });
 

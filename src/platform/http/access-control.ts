@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { Kysely } from 'kysely';
 import { authenticateKey } from '#platform/auth/clients';
-import { recordAudit, type AuditOutcome } from '#platform/audit/audit-log';
+import { AuditWriter, type AuditOutcome } from '#platform/audit/audit-log';
 import type { DB } from '#platform/db/types';
 import { forbidden, unauthorized, badRequest } from './problem.ts';
 import type { App, RouteAccess } from './types.ts';
@@ -15,6 +15,7 @@ const PURPOSE = /^[\p{L}\p{N} _.,:/()-]{1,200}$/u;
  * route is authenticated by API key, checked against the declared permission, and audited.
  */
 export function installAccessControl(app: App, db: Kysely<DB>): void {
+  const audit = new AuditWriter(db);
   app.addHook('onRoute', (route: RouteOptions) => {
     const access = route.config?.access;
     if (!access && !route.url.startsWith(DOCS_PREFIX)) {
@@ -55,7 +56,7 @@ export function installAccessControl(app: App, db: Kysely<DB>): void {
     if (!access || 'public' in access || access.audit === false) {
       return;
     }
-    await recordAudit(db, {
+    await audit.record({
       requestId: request.id,
       clientId: request.principal?.clientId,
       clientName: request.principal?.clientName,
