@@ -4,14 +4,20 @@ import type { EnrollmentRow, HouseholdRow, IndividualRow } from './views.ts';
 
 /** One small typed query per need (STYLE habit 5). Callers apply the field policy to the rows. */
 
-const memberCount = sql<number>`(select count(*)::int from individuals m where m.household_id = h.id)`.as(
-  'member_count',
-);
+/** How many members household `h` has (shared with the DCI query attributes). */
+export const memberCountOf = sql<number>`(select count(*)::int from individuals m where m.household_id = h.id)`;
+export const memberCount = memberCountOf.as('member_count');
 
 /** A person's identifiers as a JSON array, as every individual read returns them. */
 export const identifiersOf = sql<{ type: string; value: string }[]>`coalesce((
   select json_agg(json_build_object('type', x.id_type, 'value', x.id_value) order by x.id_type, x.id_value)
   from identifiers x where x.individual_id = i.id), '[]'::json)`.as('identifiers');
+
+/** An enrolment's status changes, oldest first, as a JSON array. */
+export const statusHistoryOf = sql<EnrollmentRow['history']>`coalesce((
+        select json_agg(json_build_object('from_status', s.from_status, 'to_status', s.to_status, 'reason', s.reason,
+          'changed_at', to_char(s.changed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) order by s.changed_at, s.id)
+        from enrollment_status_history s where s.enrollment_id = e.id), '[]'::json)`.as('history');
 
 /** An admin area and everything below it: codes are hierarchical (R01, R01-D03, R01-D03-V012). */
 const inArea = (column: Expression<string>, code: string): Expression<SqlBool> =>
@@ -163,12 +169,7 @@ export async function listEnrollmentsOfIndividual(
     .innerJoin('programs as p', 'p.id', 'e.program_id')
     .selectAll('e')
     .select(['p.code as program_code', 'p.name as program_name'])
-    .select(
-      sql<EnrollmentRow['history']>`coalesce((
-        select json_agg(json_build_object('from_status', s.from_status, 'to_status', s.to_status, 'reason', s.reason,
-          'changed_at', to_char(s.changed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) order by s.changed_at, s.id)
-        from enrollment_status_history s where s.enrollment_id = e.id), '[]'::json)`.as('history'),
-    )
+    .select(statusHistoryOf)
     .where((eb) => eb.or([eb('e.individual_id', '=', individualId), eb('e.household_id', '=', householdId)]))
     .orderBy('e.enrolled_at')
     .orderBy('e.id')

@@ -1,4 +1,5 @@
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
+import { memberCountOf } from '#registry/queries';
 import type { fieldClassOf } from '#registry/views';
 import { BENEFIT_TYPE, ENROLLMENT_STATUS, GROUP_TYPE, MARITAL_STATUS, SEX } from '../codes.ts';
 import type { Operator } from './condition.ts';
@@ -167,8 +168,6 @@ export function identifier(entity: Entity, type: string): Attribute {
 /** Identifier types queryable by name in expressions (DCI IdentifierTypeEnum, plus local ones). */
 export const IDENTIFIER_TYPES = ['UIN', 'BRN', 'MRN', 'DRN', 'VOTER_ID'] as const;
 
-const memberCount = sql`(select count(*) from individuals m where m.household_id = h.id)`;
-
 function common(entity: Entity): [string, Attribute][] {
   return [
     ['location', area(entity)],
@@ -211,8 +210,8 @@ const group = new Map<string, Attribute>([
       policy: household('member_count'),
       value: values.integer,
       operators: ALL,
-      where: (op, list) => compare(memberCount, values.integer, op, list),
-      sort: memberCount,
+      where: (op, list) => compare(memberCountOf, values.integer, op, list),
+      sort: memberCountOf,
     },
   ],
   ['group_type', column('h.group_type', values.oneOf(GROUP_TYPE), household('group_type'), EQUALITY)],

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DB } from '#platform/db/types';
-import { identifiersOf } from '#registry/queries';
+import { identifiersOf, memberCount, statusHistoryOf } from '#registry/queries';
 import type { EnrollmentRow, HouseholdRow, IndividualRow } from '#registry/views';
 import type { Entity, Where } from './attributes.ts';
 
@@ -84,9 +84,7 @@ export async function householdsByIds(db: Kysely<DB>, ids: readonly string[]): P
   return db
     .selectFrom('households as h')
     .selectAll('h')
-    .select(
-      sql<number>`(select count(*)::int from individuals m where m.household_id = h.id)`.as('member_count'),
-    )
+    .select(memberCount)
     .where('h.id', 'in', ids)
     .execute();
 }
@@ -103,12 +101,7 @@ export async function enrollmentsByIds(db: Kysely<DB>, ids: readonly string[]): 
     .innerJoin('programs as p', 'p.id', 'e.program_id')
     .selectAll('e')
     .select(['p.code as program_code', 'p.name as program_name', 'p.benefit_type', 'p.benefit_frequency'])
-    .select(
-      sql<EnrollmentRow['history']>`coalesce((
-        select json_agg(json_build_object('from_status', s.from_status, 'to_status', s.to_status, 'reason', s.reason,
-          'changed_at', to_char(s.changed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) order by s.changed_at, s.id)
-        from enrollment_status_history s where s.enrollment_id = e.id), '[]'::json)`.as('history'),
-    )
+    .select(statusHistoryOf)
     .where('e.id', 'in', ids)
     .execute();
 }
