@@ -10,6 +10,9 @@ import type { TSchema } from '@sinclair/typebox';
 import type { App } from '#platform/http/types';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 
+/** The secret part of an API key `spx_<prefix>_<secret>` (the secret itself may contain '_'). */
+export const secretOf = (key: string): string => key.split('_').slice(2).join('_');
+
 export interface TestApp extends TestDatabase {
   app: App;
   config: Config;
