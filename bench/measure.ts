@@ -1,4 +1,45 @@
-/** Shared measurement helpers: a closed-loop driver for in-process baselines, and result printing. */
+/**
+ * Shared measurement helpers: the load generator in its own process, a closed-loop driver for
+ * in-process baselines, and result printing.
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** What load-generator.ts runs. */
+export interface LoadSpec {
+  /** http://host:port */
+  origin: string;
+  method: 'GET' | 'POST';
+  /** The path; `{{value}}` is replaced by the request's value. */
+  path: string;
+  /**
+   * The JSON body, if any: `{{value}}` is replaced by the request's value (inserted as is, so a value
+   * is a JSON fragment), `{{n}}` by a token unique to the request (DCI message ids may be used once).
+   */
+  body?: string;
+  /** One per request, in order, round and round: every run reads the same spread of records. */
+  values: string[];
+  headers: Record<string, string>;
+  seconds: number;
+  warmupSeconds: number;
+  connections: number;
+}
+
+export interface LoadResult {
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  total: number;
+  non2xx: number;
+  errors: number;
+  /** Non-2xx responses and errors during the warm-up. */
+  warmupFailures: number;
+}
 
 export interface Figures {
   name: string;
@@ -53,4 +94,23 @@ export function printTable(rows: Figures[], baseline: Figures): string {
     ),
   ];
   return lines.join('\n');
+}
+
+/**
+ * Runs the load generator (load-generator.ts) in its own process with this spec and returns its
+ * figures; any non-2xx answer or connection error, in the warm-up too, fails the benchmark.
+ */
+export async function loadFromOtherProcess(name: string, spec: LoadSpec, dir: string): Promise<Figures> {
+  const specFile = join(dir, `load-${randomUUID()}.json`);
+  writeFileSync(specFile, JSON.stringify(spec));
+  const { stdout } = await run(process.execPath, ['bin/run-ts.js', 'bench/load-generator.ts', specFile], {
+    maxBuffer: 1 << 20,
+  });
+  const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadResult;
+  if (result.non2xx > 0 || result.errors > 0 || result.warmupFailures > 0) {
+    throw new Error(
+      `${name}: ${result.non2xx} non-2xx responses and ${result.errors} errors during the benchmark (${result.warmupFailures} during the warm-up)`,
+    );
+  }
+  return { name, ...result };
 }

@@ -1,29 +1,74 @@
 /**
- * `npm run bench`: every benchmark, each reported as a ratio to a baseline measured in the same run.
- * BENCH_HOUSEHOLDS (default 100000), BENCH_SECONDS (10), BENCH_CONNECTIONS (10); DATABASE_URL runs the
- * same on a PostgreSQL server (in a schema of its own, dropped afterwards).
+ * `npm run bench`: every benchmark, each reported as a ratio to a baseline measured in the same run,
+ * on one gateway and registry. BENCH_HOUSEHOLDS (default 100000), BENCH_SECONDS (10),
+ * BENCH_WARMUP_SECONDS (3, DCI search only), BENCH_CONNECTIONS (each benchmark's own: 10 for the
+ * individual lookup, 16 for the DCI search), BENCH_ONLY (names to run, e.g. `dci-search`).
+ * DATABASE_URL runs the same on a PostgreSQL server, in a schema of its own, dropped afterwards, also
+ * when the run fails or is interrupted with Ctrl-C.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { benchDciSearch } from './dci-search.ts';
+import { startBenchGateway, type BenchGateway, type BenchSettings } from './gateway.ts';
 import { benchIndividualLookup } from './individual-lookup.ts';
 
-const numberFrom = (name: string, fallback: number) => {
+const numberFrom = (name: string, fallback: number, minimum = 1) => {
   const value = Number(process.env[name] ?? fallback);
-  if (!Number.isFinite(value) || value <= 0) {
-    console.error(`${name} must be a positive number`);
+  if (!Number.isFinite(value) || value < minimum) {
+    console.error(`${name} must be a number of at least ${minimum}`);
     process.exit(2);
   }
   return value;
 };
 
-const report = await benchIndividualLookup({
+const settings: BenchSettings = {
   households: numberFrom('BENCH_HOUSEHOLDS', 100_000),
   seconds: numberFrom('BENCH_SECONDS', 10),
-  connections: numberFrom('BENCH_CONNECTIONS', 10),
+  warmupSeconds: numberFrom('BENCH_WARMUP_SECONDS', 3, 0),
+  connections: process.env['BENCH_CONNECTIONS'] ? numberFrom('BENCH_CONNECTIONS', 10) : undefined,
   databaseUrl: process.env['DATABASE_URL'] || undefined,
-});
-console.log(`\n## Individual lookup\n\n${report}\n`);
+};
+
+const benchmarks: { title: string; file: string; run: (bench: BenchGateway) => Promise<string> }[] = [
+  {
+    title: 'Individual lookup',
+    file: 'individual-lookup',
+    run: (bench) => benchIndividualLookup(bench, settings),
+  },
+  { title: 'DCI sync search', file: 'dci-search', run: (bench) => benchDciSearch(bench, settings) },
+];
+
+const only = process.env['BENCH_ONLY']?.split(',').map((name) => name.trim());
+const selected = benchmarks.filter((b) => !only || only.includes(b.file));
+if (selected.length === 0) {
+  console.error(`BENCH_ONLY names none of ${benchmarks.map((b) => b.file).join(', ')}`);
+  process.exit(2);
+}
+
+const bench = await startBenchGateway(settings);
+// An interrupted run still drops its schemas: the PostgreSQL server may be shared.
+const onSignal = () => {
+  console.error('interrupted: removing the benchmark registry');
+  bench.close().then(
+    () => process.exit(130),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+};
+process.once('SIGINT', onSignal);
+process.once('SIGTERM', onSignal);
+
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 mkdirSync('bench/results', { recursive: true });
-writeFileSync(
-  `bench/results/individual-lookup-${new Date().toISOString().replace(/[:.]/g, '-')}.md`,
-  report + '\n',
-);
+try {
+  for (const benchmark of selected) {
+    const report = await benchmark.run(bench);
+    console.log(`\n## ${benchmark.title}\n\n${report}\n`);
+    writeFileSync(`bench/results/${benchmark.file}-${stamp}.md`, report + '\n');
+  }
+} finally {
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  await bench.close();
+}

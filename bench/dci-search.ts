@@ -1,0 +1,290 @@
+/**
+ * Benchmark of the DCI Social Registry sync search (DCI issue): POST /dci/sr/registry/sync/search on
+ * the real gateway, against a bare Fastify route running the same SQL (dci-baseline.ts), both over
+ * HTTP from the load generator in its own process, in the same run, on the same database. Two
+ * searches, each answered with Group records (households with their members):
+ *  - ID lookup: idtype-value by national ID (UIN), a different one per request;
+ *  - district + PMT: expression `admin_area_code $eq <district> and poverty_score $lt <threshold>`,
+ *    page of 100, a different district and threshold per request.
+ * The ratio is the cost of the DCI path over the same SQL: API key check, signature policy (and the
+ * signature of the answer), schema validation of the message, envelope, exchange record (insert and
+ * update), consent settings, field policy, DCI record shaping, serialisation, audit entry. Each run
+ * lists the statements of one request of each path (sql-tap.ts) and fails if the SQL differs.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Database } from '#platform/db/database';
+import { DEFAULT_LIMITS } from '#dci/query/criteria';
+import { BASELINE_PATH, startBaseline } from './dci-baseline.ts';
+import type { BenchGateway, BenchSettings } from './gateway.ts';
+import { loadFromOtherProcess, printTable, type Figures, type LoadSpec } from './measure.ts';
+import { flat, difference, type Statement } from './sql-tap.ts';
+
+/** Connections when BENCH_CONNECTIONS does not say (the DCI issue's figure). */
+const CONNECTIONS = 16;
+const SYNC_SEARCH = '/dci/sr/registry/sync/search';
+/** Requests checked (same SQL, successful answer) before each scenario's load. */
+const CHECKED = 5;
+/** Goals of the DCI issue: share of the baseline's requests/s kept, p99 of the ID lookup. */
+const GOALS = { ratio: 0.6, lookupP99Ms: 25 };
+
+interface Scenario {
+  name: string;
+  /** search_criteria with `{{value}}` in place of the query. */
+  criteria: Record<string, unknown>;
+  /** Queries (JSON), one per request in turn. */
+  values: string[];
+}
+
+export async function benchDciSearch(bench: BenchGateway, settings: BenchSettings): Promise<string> {
+  const connections = settings.connections ?? CONNECTIONS;
+  const key = await bench.keyFor('integrator', 'bench-dci-integrator');
+  const baseline = await startBaseline(async (sql, values) => {
+    bench.tap.note(sql, values);
+    return (await bench.database.executeSql(sql, values)).rows;
+  });
+  try {
+    const sections = [];
+    for (const scenario of [await idLookup(bench.database), await districtAndScore(bench.database)]) {
+      const body = messageTemplate(scenario.criteria);
+      const check = await checkSameSql(bench, baseline.url, body, scenario, key);
+      const spec = (origin: string, path: string): LoadSpec => ({
+        origin,
+        method: 'POST',
+        path,
+        body,
+        values: scenario.values,
+        // The same headers to both: the baseline ignores them.
+        headers: { authorization: `Bearer ${key}`, 'x-purpose': 'benchmark' },
+        seconds: settings.seconds,
+        warmupSeconds: settings.warmupSeconds,
+        connections,
+      });
+      const base = await loadFromOtherProcess(
+        'baseline: bare Fastify route, same SQL',
+        spec(baseline.url, BASELINE_PATH),
+        bench.dir,
+      );
+      await bench.tap.quiet();
+      const dci = await loadFromOtherProcess(
+        `DCI: POST ${SYNC_SEARCH}`,
+        spec(bench.url, SYNC_SEARCH),
+        bench.dir,
+      );
+      await bench.tap.quiet();
+      sections.push(section(scenario, check, base, dci));
+    }
+    return [
+      `engine: ${bench.database.engine}, ${settings.households} households, ${connections} connections, ` +
+        `${settings.warmupSeconds} s warm-up then ${settings.seconds} s each`,
+      ...sections,
+    ].join('\n\n');
+  } finally {
+    await baseline.close();
+  }
+}
+
+/** idtype-value by national ID (the seed's UIN), on Group records: the spec's minimal example. */
+async function idLookup(database: Database): Promise<Scenario> {
+  const { rows } = await database.executeSql<{ value: string }>(
+    `select id_value as value from identifiers where id_type = 'UIN' order by md5(id_value) limit $1`,
+    [20_000],
+  );
+  return {
+    name: 'ID lookup: idtype-value UIN, Group records, page_size 10',
+    criteria: {
+      query_type: 'idtype-value',
+      query: '{{value}}',
+      pagination: { page_size: 10, page_number: 1 },
+    },
+    values: rows.map((row) => JSON.stringify({ type: 'UIN', value: row.value })),
+  };
+}
+
+const THRESHOLDS = [25, 30, 35];
+
+/**
+ * Expression on Group records: a district (admin area of level 2, with the villages below it) and a
+ * PMT score below a threshold, page of 100. Every district and threshold with at least one match and
+ * no more than the search limit (DEFAULT_LIMITS.maxRecords), in turn.
+ */
+async function districtAndScore(database: Database): Promise<Scenario> {
+  const { rows } = await database.executeSql<{ code: string; threshold: number; n: number }>(
+    // A district's code is the first two parts of its villages' codes (R01-D03-V012).
+    `select code, threshold, n from (
+       select substring(h.admin_area_code from '^[^-]+-[^-]+') as code, t.threshold, count(*)::int as n
+         from households h join unnest($1::int[]) t(threshold) on h.pmt_score < t.threshold
+        where h.admin_area_code like '%-%' group by 1, 2) pairs
+      where n <= $2 order by md5(code || threshold)`,
+    [THRESHOLDS, DEFAULT_LIMITS.maxRecords],
+  );
+  const expression = (code: string, threshold: number) => ({
+    type: 'ns:org:QueryType:expression',
+    value: {
+      expression: {
+        collection: 'Group',
+        query: { $and: [{ admin_area_code: { $eq: code } }, { poverty_score: { $lt: threshold } }] },
+      },
+    },
+  });
+  const mean = rows.reduce((sum, row) => sum + row.n, 0) / Math.max(1, rows.length);
+  return {
+    name: `district + PMT: expression, Group records, page_size 100 (${rows.length} district/threshold pairs, ${mean.toFixed(0)} matches on average)`,
+    criteria: {
+      query_type: 'expression',
+      query: '{{value}}',
+      pagination: { page_size: 100, page_number: 1 },
+    },
+    values: rows.map((row) => JSON.stringify(expression(row.code, row.threshold))),
+  };
+}
+
+/** A sync search message (DCI envelope) with one search_request; `{{n}}` makes its ids unique. */
+function messageTemplate(criteria: Record<string, unknown>): string {
+  const now = new Date().toISOString();
+  const message = {
+    header: {
+      version: '1.0.0',
+      message_id: 'bench-msg-{{n}}',
+      message_ts: now,
+      action: 'search',
+      sender_id: 'bench.spx.example',
+      total_count: 1,
+      is_msg_encrypted: false,
+    },
+    message: {
+      transaction_id: 'bench-txn-{{n}}',
+      search_request: [
+        {
+          reference_id: 'bench-ref-{{n}}',
+          timestamp: now,
+          search_criteria: {
+            version: '1.0.0',
+            reg_type: 'ns:org:RegistryType:Social',
+            reg_record_type: 'Group',
+            ...criteria,
+          },
+          locale: 'eng',
+        },
+      ],
+    },
+  };
+  return JSON.stringify(message).replace('"{{value}}"', '{{value}}');
+}
+
+interface Check {
+  /** The statements of one request that both paths run. */
+  search: Statement[];
+  /** The statements only the DCI path runs (key, exchange record, consent settings, audit). */
+  gatewayOnly: Statement[];
+  /** Records per answer and answer sizes, over the checked requests. */
+  records: number;
+  dciBytes: number;
+  baselineBytes: number;
+}
+
+/** Statements on the gateway's own tables, which the baseline leaves out by design. */
+const isGatewayOwn = (s: Statement) =>
+  /\b(api_keys|api_clients|audit_log|dci_[a-z_]+|pg_advisory_xact_lock)\b/.test(s.sql);
+
+/**
+ * Sends the first requests of the scenario to both, one at a time: each DCI answer must succeed,
+ * and the baseline must run exactly the statements (text and parameters) the DCI path ran on the
+ * registry's tables. Fails the benchmark otherwise, naming the difference.
+ */
+async function checkSameSql(
+  bench: BenchGateway,
+  baselineUrl: string,
+  template: string,
+  scenario: Scenario,
+  key: string,
+): Promise<Check> {
+  const totals = { records: 0, dciBytes: 0, baselineBytes: 0 };
+  let shown: Pick<Check, 'search' | 'gatewayOnly'> | undefined;
+  const values = scenario.values.slice(0, CHECKED);
+  for (const value of values) {
+    const body = template.replaceAll('{{n}}', `check-${randomUUID()}`).replace('{{value}}', () => value);
+    let dciAnswer = '';
+    const dciStatements = await bench.tap.record(async () => {
+      dciAnswer = await post(`${bench.url}${SYNC_SEARCH}`, body, key);
+    });
+    const item = (JSON.parse(dciAnswer) as { message?: { search_response?: SearchItem[] } }).message
+      ?.search_response?.[0];
+    if (item?.status !== 'succ') {
+      throw new Error(`${scenario.name}: the DCI search did not succeed: ${dciAnswer.slice(0, 500)}`);
+    }
+    let baselineAnswer = '';
+    const baselineStatements = await bench.tap.record(async () => {
+      baselineAnswer = await post(`${baselineUrl}${BASELINE_PATH}`, body, key);
+    });
+    // The gateway's background rounds (notification outbox, retention) touch only its own tables.
+    const search = dciStatements.filter((s) => !isGatewayOwn(s));
+    const drift = difference(
+      search,
+      baselineStatements.filter((s) => !isGatewayOwn(s)),
+    );
+    if (drift) {
+      throw new Error(
+        `${scenario.name}: the baseline no longer runs the DCI search's SQL (update bench/dci-baseline.ts): ${drift}`,
+      );
+    }
+    totals.records += item.data?.reg_records.length ?? 0;
+    totals.dciBytes += Buffer.byteLength(dciAnswer);
+    totals.baselineBytes += Buffer.byteLength(baselineAnswer);
+    // The shortest list: the one no background round ran into.
+    const gatewayOnly = dciStatements.filter(isGatewayOwn);
+    if (!shown || gatewayOnly.length < shown.gatewayOnly.length) {
+      shown = { search, gatewayOnly };
+    }
+  }
+  const n = Math.max(1, values.length);
+  return {
+    ...shown!,
+    records: totals.records / n,
+    dciBytes: totals.dciBytes / n,
+    baselineBytes: totals.baselineBytes / n,
+  };
+}
+
+interface SearchItem {
+  status: string;
+  data?: { reg_records: unknown[] };
+}
+
+async function post(url: string, body: string, key: string): Promise<string> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, 'x-purpose': 'benchmark' },
+    body,
+  });
+  const text = await response.text();
+  if (!response.ok) {
+    throw new Error(`POST ${url} answered ${response.status}: ${text.slice(0, 500)}`);
+  }
+  return text;
+}
+
+function section(scenario: Scenario, check: Check, base: Figures, dci: Figures): string {
+  const ratio = dci.requestsPerSecond / base.requestsPerSecond;
+  const goals = [
+    `ratio ${ratio.toFixed(3)} (goal >= ${GOALS.ratio}: ${ratio >= GOALS.ratio ? 'met' : 'NOT met'})`,
+  ];
+  if (scenario.name.startsWith('ID lookup')) {
+    const met = dci.p99 < GOALS.lookupP99Ms;
+    goals.push(
+      `DCI p99 ${dci.p99.toFixed(2)} ms (goal < ${GOALS.lookupP99Ms} ms: ${met ? 'met' : 'NOT met'})`,
+    );
+  }
+  const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+  const list = (statements: Statement[]) =>
+    statements.map((s, i) => `${i + 1}. ${clip(flat(s.sql))}`).join('\n');
+  return [
+    `### ${scenario.name}`,
+    printTable([base, dci], base),
+    `${goals.join('; ')}. Per answer (first ${CHECKED} requests): ${check.records.toFixed(1)} records, ` +
+      `DCI ${kb(check.dciBytes)}, baseline ${kb(check.baselineBytes)}.`,
+    `Statements of one request, run by both (checked equal, parameters too):\n\n${list(check.search)}`,
+    `Run by the DCI path only (besides BEGIN/COMMIT):\n\n${list(check.gatewayOnly)}`,
+  ].join('\n\n');
+}
+
+const clip = (sql: string) => (sql.length > 160 ? `${sql.slice(0, 157)}...` : sql);
