@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerAuditCommand } from './audit.ts';
 import { registerConfigCommand } from './config.ts';
 import { exitOnError } from './context.ts';
+import { registerDciCommand } from './dci.ts';
 import { registerKeysCommand } from './keys.ts';
 import { registerMigrateCommand } from './migrate.ts';
 import { registerSeedCommand } from './seed.ts';
@@ -15,5 +16,6 @@ registerSeedCommand(program);
 registerKeysCommand(program);
 registerAuditCommand(program);
 registerConfigCommand(program);
+registerDciCommand(program);
 
 program.parseAsync(process.argv).catch(exitOnError);
