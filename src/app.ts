@@ -18,8 +18,15 @@ import { createJobQueue, type JobKind, type JobQueue } from '#platform/jobs/queu
 import { jobRoutes } from '#platform/jobs/routes';
 import { registryRoutes } from '#registry/routes';
 import { dciRoutes } from '#dci/routes';
-import { dciJobKinds } from '#dci/jobs';
+import { dciJobKinds, REPLAY_JOBS } from '#dci/jobs';
+import { dciDeliveryRoutes } from '#dci/http/deliveries';
+import { purgeAnswersPeriodically } from '#dci/exchange/retention';
+import type { Periodic } from '#platform/jobs/periodic';
 import { dciClientSettingsRoutes } from '#dci/http/client-settings';
+import { dciNotifications } from '#dci/subscriptions/notifier';
+import { dciSubscriptionAdminRoutes } from '#dci/http/subscription-admin';
+import { dciJwksRoute, dciSignatureRoutes } from '#dci/signature/routes';
+import { createDciSignatures } from '#dci/signature/service';
 
 export const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -89,11 +96,15 @@ export async function buildApp({ config, database, logger, jobKinds = [] }: AppD
     logger: app.log,
   });
   app.decorate('jobs', jobs);
-  [...jobKinds, ...dciJobKinds({ db })].forEach((kind) => jobs.define(kind));
+  // One signer and verifier for the DCI routes, the callbacks and the JWKS route (shared caches).
+  const signatures = createDciSignatures({ db });
+  [...jobKinds, ...dciJobKinds({ db, signatures })].forEach((kind) => jobs.define(kind));
   // Job kinds are defined by the capabilities below, before the queue starts.
   app.addHook('onReady', () => jobs.start());
   // onClose runs once the server has stopped and in-flight requests are done.
   app.addHook('onClose', () => jobs.stop({ graceful: true, timeoutMs: config.shutdownTimeoutMs }));
+  // DCI notifications: registry changes matched against subscriptions (after the queue starts, stopped before it).
+  dciNotifications(app, { db, intervalMs: config.dciNotifyIntervalMs });
 
   await installOpenApi(app, VERSION);
   installAccessControl(app, db);
@@ -103,11 +114,22 @@ export async function buildApp({ config, database, logger, jobKinds = [] }: AppD
   await app.register(registryRoutes, { prefix: '/api/v1', db });
   await app.register(accessRoutes, { prefix: '/api/v1', db, config });
   await app.register(dciClientSettingsRoutes, { prefix: '/api/v1', db });
+  await app.register(dciSubscriptionAdminRoutes, { prefix: '/api/v1', db });
+  await app.register(dciSignatureRoutes, { prefix: '/api/v1', db });
+  await app.register(dciJwksRoute, { signatures });
+  await app.register(dciDeliveryRoutes, { prefix: '/api/v1', db, jobs, replayJobs: REPLAY_JOBS });
   await app.register(auditRoutes, { prefix: '/api/v1', db });
   await app.register(jobRoutes, { prefix: '/api/v1', jobs });
   // DCI Social Registry and IBR APIs, each under its own base path (DCI issue).
-  await app.register(dciRoutes, { prefix: '/dci/sr', db, registry: 'social' });
-  await app.register(dciRoutes, { prefix: '/dci/ibr', db, registry: 'ibr' });
+  await app.register(dciRoutes, { prefix: '/dci/sr', db, registry: 'social', signatures });
+  await app.register(dciRoutes, { prefix: '/dci/ibr', db, registry: 'ibr', signatures });
+  let purge: Periodic | undefined;
+  app.addHook('onReady', async () => {
+    purge = purgeAnswersPeriodically(db, config.dciAnswerRetentionHours, (error) =>
+      app.log.error({ error: String(error) }, 'purging stored DCI answers failed'),
+    );
+  });
+  app.addHook('onClose', async () => purge?.stop());
   return app;
 }
 

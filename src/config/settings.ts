@@ -117,6 +117,20 @@ export const settings = {
     default: 2,
     description: 'How often idle job workers look for new work, in seconds.',
   },
+  dciAnswerRetentionHours: {
+    env: 'SPX_DCI_ANSWER_RETENTION_HOURS',
+    schema: Type.Number({ minimum: 0.01, maximum: 8760 }),
+    default: 72,
+    description:
+      'Hours an async DCI answer keeps its records after its last delivery attempt (dead letters can be replayed until then).',
+  },
+  dciNotifyIntervalMs: {
+    env: 'SPX_DCI_NOTIFY_INTERVAL_MS',
+    schema: Type.Integer({ minimum: 100, maximum: 600_000 }),
+    default: 2000,
+    description:
+      'How often registry changes are matched against DCI subscriptions, in ms (at once while work waits).',
+  },
   apiKeyTtlDays: {
     env: 'SPX_API_KEY_TTL_DAYS',
     schema: Type.Integer({ minimum: 1, maximum: 3650 }),

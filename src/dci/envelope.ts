@@ -41,7 +41,7 @@ export interface ResponseHeader {
 }
 
 export interface Envelope<H, M> {
-  /** Signature of header+message; we do not verify or produce signatures yet. */
+  /** Signature of header+message (src/dci/signature/): verified on input, added to what we send. */
   signature?: string;
   header: H;
   message?: M;
@@ -56,6 +56,12 @@ export interface Receiver {
 }
 
 export const defaultReceiver = (id?: string): Receiver => ({ id, now: () => new Date(), newId: randomUUID });
+
+/** Our `sender_id` (and the first part of our signatures' kid) when no receiver id is configured. */
+export const DEFAULT_SENDER_ID = 'spx';
+
+/** Our id in the messages we send: the configured receiver id, else DEFAULT_SENDER_ID. */
+export const senderIdOf = (receiver: Pick<Receiver, 'id'>): string => receiver.id ?? DEFAULT_SENDER_ID;
 
 /** ISO 8601 with offset, as `SubscriptionInfo.timestamp` (format date-time) requires. */
 export const timestamp = (receiver: Receiver): string => receiver.now().toISOString();
@@ -86,6 +92,44 @@ export function checkHeader(header: RequestHeader, receiver: Receiver): void {
   }
 }
 
+/** How old, and how far in the future, a request's `header.message_ts` may be. */
+export interface MessageTimeWindow {
+  maxAgeSeconds: number;
+  skewSeconds: number;
+}
+
+export const DEFAULT_MESSAGE_TIME_WINDOW: MessageTimeWindow = { maxAgeSeconds: 86_400, skewSeconds: 300 };
+
+/**
+ * Refuses a message whose `message_ts` lies outside the window: spec MsgHeaderStatusReasonCode
+ * `rjct.message_ts.invalid`. It is checked once, when the message arrives (the DCI POST routes,
+ * src/dci/http/kit.ts), before it is recorded, so it does not use up the message id; the answer has
+ * no header to carry the code (an HttpErrorResponse, or an ERR ack on the async endpoints), so the
+ * code leads the message, as for a duplicate message id, with HTTP 400. A message_ts that is not a
+ * date is left to the schema validation (err.request.bad).
+ */
+export function checkMessageTime(
+  header: { message_ts?: unknown },
+  now: Date,
+  window: MessageTimeWindow,
+): void {
+  const sent = typeof header.message_ts === 'string' ? Date.parse(header.message_ts) : NaN;
+  if (Number.isNaN(sent)) {
+    return;
+  }
+  const ageSeconds = Math.round((now.getTime() - sent) / 1000);
+  const problem =
+    ageSeconds > window.maxAgeSeconds
+      ? `is ${ageSeconds} s old; messages older than ${window.maxAgeSeconds} s are refused`
+      : -ageSeconds > window.skewSeconds
+        ? `lies ${-ageSeconds} s in the future; at most ${window.skewSeconds} s are tolerated`
+        : undefined;
+  if (problem) {
+    const code = 'rjct.message_ts.invalid';
+    throw new DciError(code, `${code}: header.message_ts ${problem}`, undefined, 400);
+  }
+}
+
 interface Outcome {
   action: string;
   status: DciStatus;
@@ -107,7 +151,8 @@ export function responseHeader(request: RequestHeader, receiver: Receiver, outco
       : {}),
     total_count: outcome.total,
     completed_count: outcome.completed,
-    ...(receiver.id === undefined ? {} : { sender_id: receiver.id }),
+    // Named always, so that the kid of our signature (`<sender_id>|...`) matches the header.
+    sender_id: senderIdOf(receiver),
     receiver_id: request.sender_id,
     is_msg_encrypted: false,
   };

@@ -54,7 +54,31 @@ export const SEARCH_REASON_CODES = [
 ] as const;
 export type SearchReasonCode = (typeof SEARCH_REASON_CODES)[number];
 
-export type DciCode = TransportErrorCode | HeaderReasonCode | SearchReasonCode;
+/** `SubscribeStatusReasonCode` (SR and IBR): one `subscribe_request` item was rejected. */
+export const SUBSCRIBE_REASON_CODES = [
+  'rjct.reference_id.invalid',
+  'rjct.reference_id.duplicate',
+  'rjct.timestamp.invalid',
+  'rjct.notify_types.invalid',
+  'rjct.notify_details.invalid',
+  'rjct.person_id.invalid',
+  'rjct.event.already_subscribed',
+] as const;
+export type SubscribeReasonCode = (typeof SUBSCRIBE_REASON_CODES)[number];
+
+/** `UnSubscribeStatusReasonCode` (SR and IBR): an unsubscribe message was rejected. */
+export const UNSUBSCRIBE_REASON_CODES = [
+  'rjct.reference_id.invalid',
+  'rjct.reference_id.duplicate',
+  'rjct.timestamp.invalid',
+  'rjct.subscription_code.invalid',
+  'rjct.requester.invalid',
+  'rjct.event.already_unsubscribed',
+] as const;
+export type UnsubscribeReasonCode = (typeof UNSUBSCRIBE_REASON_CODES)[number];
+
+export type DciCode =
+  TransportErrorCode | HeaderReasonCode | SearchReasonCode | SubscribeReasonCode | UnsubscribeReasonCode;
 
 /** Request (item or message) status, `UnSubscribeResponse.properties.status` in the spec. */
 export type DciStatus = 'rcvd' | 'pdng' | 'succ' | 'rjct';

@@ -2,14 +2,16 @@ import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
 import type { App } from '#platform/http/types';
 import { ackErrorHandler } from './async/ack.ts';
-import { defaultReceiver, type Receiver } from './envelope.ts';
+import { defaultReceiver, senderIdOf, type Receiver } from './envelope.ts';
 import { handleDciError } from './errors.ts';
 import { ibrRoutes } from './http/ibr.ts';
 import type { RouteContext } from './http/kit.ts';
 import { asyncSearchRoute, searchRoutes } from './http/search.ts';
+import { subscriptionRoutes } from './http/subscriptions.ts';
 import { asyncTxnStatusRoute, txnStatusRoutes } from './http/txn-status.ts';
 import { DEFAULT_LIMITS, type SearchLimits } from './query/criteria.ts';
 import { DEFAULT_MAX_BATCH } from './search.ts';
+import { createDciSignatures, type DciSignatures } from './signature/service.ts';
 import type { Registry } from './spec.ts';
 
 export interface DciRouteOptions {
@@ -23,6 +25,8 @@ export interface DciRouteOptions {
   receiverId?: string;
   /** Clock and id source (tests pin them). */
   receiver?: Receiver;
+  /** Message signatures (shared with the jobs and the JWKS route); by default this mount's own. */
+  signatures?: DciSignatures;
 }
 
 /**
@@ -30,7 +34,8 @@ export interface DciRouteOptions {
  * are search.ts, txn-status.ts and ibr/. Errors leave as the spec's HttpErrorResponse
  * (`{ errors: [{ code, message }] }`), also for authentication failures of these routes, except on
  * the async endpoints, which answer ERR acknowledgements. The async endpoints queue their answers on
- * the gateway's job queue (`app.jobs`, with the kinds of dciJobKinds defined on it).
+ * the gateway's job queue (`app.jobs`, with the kinds of dciJobKinds defined on it). Every route
+ * verifies signatures and signs its envelopes through `app.dciSignatures` (see http/kit.ts).
  */
 export async function dciRoutes(app: App, options: DciRouteOptions): Promise<void> {
   if (!app.hasDecorator('jobs')) {
@@ -45,6 +50,11 @@ export async function dciRoutes(app: App, options: DciRouteOptions): Promise<voi
     maxBatch: options.maxBatch ?? DEFAULT_MAX_BATCH,
     jobs: app.jobs,
   };
+  app.decorate(
+    'dciSignatures',
+    options.signatures ??
+      createDciSignatures({ db: options.db, senderId: senderIdOf(receiver), now: receiver.now }),
+  );
   app.setErrorHandler(handleDciError);
   searchRoutes(app, ctx);
   txnStatusRoutes(app, ctx);
@@ -55,5 +65,6 @@ export async function dciRoutes(app: App, options: DciRouteOptions): Promise<voi
     acked.setErrorHandler(ackErrorHandler(receiver));
     asyncSearchRoute(acked, ctx);
     asyncTxnStatusRoute(acked, ctx);
+    subscriptionRoutes(acked, ctx);
   });
 }

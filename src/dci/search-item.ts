@@ -1,8 +1,10 @@
+import { sql, type SqlBool } from 'kysely';
 import type { FieldError } from '#platform/http/problem';
+import { consentCondition, statedPurpose } from './consent.ts';
 import { timestamp } from './envelope.ts';
 import { clipMessage, DciError, searchRejection, type SearchReasonCode } from './errors.ts';
 import { loadRecords } from './load.ts';
-import { planSearch, type SearchCriteria } from './query/criteria.ts';
+import { planSearch, type SearchCriteria, type SearchPlan } from './query/criteria.ts';
 import { countMatches, pageOfIds } from './query/queries.ts';
 import type { SearchContext, SearchRequestItem, SearchResponseItem } from './search.ts';
 
@@ -52,41 +54,44 @@ const referenceOf = (item: unknown): string => {
   return typeof ref === 'string' ? ref : '';
 };
 
+/** One item answered, with what the audit trail keeps of it. */
+export interface ItemAnswer {
+  item: SearchResponseItem;
+  /** Ids of the records returned. */
+  subjectIds: string[];
+  /** The purpose the item stated, if any. */
+  purpose?: string | undefined;
+}
+
 /** The answer to one item: its schema errors, a duplicate reference, a rejected search, or a page of records. */
 export async function answerItem(
   item: SearchRequestItem,
   errors: FieldError[] | undefined,
   duplicates: Set<string>,
   ctx: SearchContext,
-): Promise<SearchResponseItem> {
+): Promise<ItemAnswer> {
   const reference_id = referenceOf(item);
   const base = { reference_id, timestamp: timestamp(ctx.receiver), ...localeOf(item) };
+  const rejected = (code: SearchReasonCode, message: string): ItemAnswer => ({
+    item: { ...base, status: 'rjct', status_reason_code: code, status_reason_message: message },
+    subjectIds: [],
+  });
   if (errors) {
-    return {
-      ...base,
-      status: 'rjct',
-      status_reason_code: reasonFor(errors),
-      status_reason_message: describe(errors),
-    };
+    return rejected(reasonFor(errors), describe(errors));
   }
   if (duplicates.has(reference_id)) {
-    return {
-      ...base,
-      status: 'rjct',
-      status_reason_code: 'rjct.reference_id.duplicate',
-      status_reason_message: `reference_id ${reference_id} is used more than once in this message`,
-    };
+    return rejected(
+      'rjct.reference_id.duplicate',
+      `reference_id ${reference_id} is used more than once in this message`,
+    );
   }
   try {
-    return { ...base, status: 'succ', ...(await runSearch(item.search_criteria, ctx)) };
+    const purpose = statedPurpose(item.search_criteria) ?? ctx.purpose;
+    const { ids, ...answer } = await runSearch(item.search_criteria, purpose, ctx);
+    return { item: { ...base, status: 'succ', ...answer }, subjectIds: ids, purpose };
   } catch (error) {
     if (error instanceof DciError && error.code.startsWith('rjct.')) {
-      return {
-        ...base,
-        status: 'rjct',
-        status_reason_code: error.code as SearchReasonCode,
-        status_reason_message: clipMessage(error.message),
-      };
+      return rejected(error.code as SearchReasonCode, clipMessage(error.message));
     }
     throw error;
   }
@@ -94,31 +99,47 @@ export async function answerItem(
 
 async function runSearch(
   criteria: SearchCriteria,
+  purpose: string | undefined,
   ctx: SearchContext,
-): Promise<Pick<SearchResponseItem, 'data' | 'pagination'>> {
+): Promise<Pick<SearchResponseItem, 'data' | 'pagination'> & { ids: string[] }> {
   const plan = planSearch(criteria, ctx.registry, ctx.principal, ctx.limits);
-  const total = await countMatches(ctx.db, plan.entity, plan.where, ctx.limits.maxRecords);
-  if (total > ctx.limits.maxRecords) {
-    throw searchRejection(
-      'rjct.search.too_many_records_found',
-      `more than ${ctx.limits.maxRecords} records match; narrow the search`,
-    );
+  if (ctx.consentRequired) {
+    plan.where = sql<SqlBool>`(${plan.where}) and ${consentCondition(plan.entity, purpose)}`;
   }
-  const { size, number } = plan.page;
-  const ids =
-    total === 0
-      ? []
-      : await pageOfIds(ctx.db, plan.entity, plan.where, plan.order, { size, offset: (number - 1) * size });
+  const { ids, total } = await pageAndTotal(plan, ctx);
   const records = await loadRecords(ctx.db, plan.shape, ids, ctx.principal);
   return {
+    ids,
     data: {
       version: '1.0.0',
       reg_type: plan.regType,
       reg_record_type: plan.recordType,
       reg_records: records,
     },
-    pagination: { page_size: size, page_number: number, total_count: total },
+    pagination: { page_size: plan.page.size, page_number: plan.page.number, total_count: total },
   };
+}
+
+/**
+ * The page's ids and the number of matches. A first page that is not full already tells the total
+ * (most ID lookups): the count, which runs the condition a second time, is needed only otherwise.
+ */
+async function pageAndTotal(plan: SearchPlan, ctx: SearchContext): Promise<{ ids: string[]; total: number }> {
+  const { size, number } = plan.page;
+  const { maxRecords } = ctx.limits;
+  const page = (offset: number) => pageOfIds(ctx.db, plan.entity, plan.where, plan.order, { size, offset });
+  const first = number === 1 ? await page(0) : undefined;
+  if (first && first.length < size && first.length <= maxRecords) {
+    return { ids: first, total: first.length };
+  }
+  const total = await countMatches(ctx.db, plan.entity, plan.where, maxRecords);
+  if (total > maxRecords) {
+    throw searchRejection(
+      'rjct.search.too_many_records_found',
+      `more than ${maxRecords} records match; narrow the search`,
+    );
+  }
+  return { ids: total === 0 ? [] : (first ?? (await page((number - 1) * size))), total };
 }
 
 /** The reason code for schema errors inside an item, by where the first of them lies. */

@@ -12,6 +12,7 @@ import {
 } from './envelope.ts';
 import type { DciStatus, HeaderReasonCode, SearchReasonCode } from './errors.ts';
 import type { SearchCriteria, SearchLimits } from './query/criteria.ts';
+import { consentRequired } from './consent.ts';
 import type { DciRecord } from './records.ts';
 import { answerItem, duplicateReferences, splitErrors } from './search-item.ts';
 import { validateRequest, type Operation, type Registry } from './spec.ts';
@@ -39,6 +40,10 @@ export interface SearchContext {
   receiver: Receiver;
   /** The correlation id announced in the ACK of an async search. */
   correlationId?: string | undefined;
+  /** The purpose the caller declared outside the message (X-Purpose), for items that state none. */
+  purpose?: string | undefined;
+  /** Set by answerSearch from the client's settings: records only with their subjects' consent. */
+  consentRequired?: boolean;
 }
 
 /** Most `search_request` items per message, unless the routes are told otherwise. */
@@ -79,6 +84,9 @@ export interface SearchResult {
   rejected: boolean;
   /** Records returned over all items, for the audit trail. */
   recordCount: number;
+  /** Their ids, and the purposes the items stated, for the audit trail. */
+  subjectIds: string[];
+  purpose?: string | undefined;
   transactionId?: string | undefined;
 }
 
@@ -114,12 +122,17 @@ export async function answerSearch(parsed: ParsedSearch, ctx: SearchContext): Pr
     return reject(header, transactionId, rejection, ctx);
   }
   const duplicates = duplicateReferences(items);
+  const consent = { ...ctx, consentRequired: await consentRequired(ctx.db, ctx.principal.clientId) };
   const search_response: SearchResponseItem[] = [];
-  let recordCount = 0;
+  const subjectIds: string[] = [];
+  const purposes = new Set<string>();
   for (const [index, item] of items.entries()) {
-    const answer = await answerItem(item, parsed.itemErrors.get(index), duplicates, ctx);
-    recordCount += answer.data?.reg_records.length ?? 0;
-    search_response.push(answer);
+    const answer = await answerItem(item, parsed.itemErrors.get(index), duplicates, consent);
+    search_response.push(answer.item);
+    subjectIds.push(...answer.subjectIds);
+    if (answer.purpose !== undefined) {
+      purposes.add(answer.purpose);
+    }
   }
   const envelope = {
     header: responseHeader(header, ctx.receiver, {
@@ -130,7 +143,14 @@ export async function answerSearch(parsed: ParsedSearch, ctx: SearchContext): Pr
     }),
     message: { transaction_id: transactionId, correlation_id: correlationOf(ctx), search_response },
   };
-  return { envelope, rejected: false, recordCount, transactionId };
+  return {
+    envelope,
+    rejected: false,
+    recordCount: subjectIds.length,
+    subjectIds,
+    purpose: purposes.size > 0 ? [...purposes].join(',') : undefined,
+    transactionId,
+  };
 }
 
 /** The correlation id of the answer: the one the ACK announced (async), or a new one. */
@@ -172,5 +192,5 @@ function reject(
     }),
     message: { transaction_id: transactionId, correlation_id: correlationOf(ctx), search_response: [] },
   };
-  return { envelope, rejected: true, recordCount: 0, transactionId };
+  return { envelope, rejected: true, recordCount: 0, subjectIds: [], transactionId };
 }

@@ -4,7 +4,7 @@ import { validateResponse } from '#dci/spec';
 import { deadOrigin, startCallbackServer, until, type CallbackServer } from './callback-server.ts';
 import { asyncSearch, attemptsOf, exchangeOf, settled } from './exchanges.ts';
 import { seedRegistry } from './fixtures.ts';
-import { createDciApp, idType, type DciTestApp } from './harness.ts';
+import { createDciApp, idType, type DciTestApp, type TestSigner } from './harness.ts';
 
 const ASYNC = '/dci/sr/registry/search';
 
@@ -12,12 +12,15 @@ describe('DCI async callbacks: the SSRF guard, retries and the dead-letter state
   let t: DciTestApp;
   let client: { id: string; key: string };
   let callbacks: CallbackServer;
+  /** Async messages must be signed (the default signature policy): this client's key. */
+  let sign: TestSigner;
 
   beforeAll(async () => {
     t = await createDciApp();
     await seedRegistry(t.database.db);
     callbacks = await startCallbackServer();
     client = await t.clientFor('integrator');
+    sign = await t.signerFor(client.id);
     // The test bench is on 127.0.0.1: this client may receive callbacks on private addresses.
     await t.setCallbacks(client.id, { callback_origins: [callbacks.origin], allow_private_addresses: true });
   });
@@ -35,7 +38,7 @@ describe('DCI async callbacks: the SSRF guard, retries and the dead-letter state
     const other = await startCallbackServer();
     try {
       const message = asyncSearch(`${other.origin}/on-search`, idType('Group', 'UIN', 'UIN-A1'));
-      const res = await t.post(ASYNC, message, client.key);
+      const res = await t.post(ASYNC, sign(message), client.key);
       expect(res.statusCode).toBe(400);
       expect(validateResponse({ registry: 'social', path: '/registry/search' }, res.json())).toEqual([]);
       expect(res.json().message).toMatchObject({
@@ -51,7 +54,7 @@ describe('DCI async callbacks: the SSRF guard, retries and the dead-letter state
       expect(other.received).toEqual([]);
       // Refused messages do not use up their message id: once fixed, the same message is accepted.
       message.header['sender_uri'] = `${callbacks.origin}/fixed`;
-      expect((await t.post(ASYNC, message, client.key)).statusCode).toBe(202);
+      expect((await t.post(ASYNC, sign(message), client.key)).statusCode).toBe(202);
       await settledAs((await exchangeFor(message.message.transaction_id)).id, 'delivered');
     } finally {
       await other.close();
@@ -60,13 +63,14 @@ describe('DCI async callbacks: the SSRF guard, retries and the dead-letter state
 
   it('refuses private callback hosts unless the client is allowed them, also behind a DNS name', async () => {
     const strict = await t.clientFor('integrator');
+    const signStrict = await t.signerFor(strict.id);
     const port = new URL(callbacks.origin).port;
     await t.setCallbacks(strict.id, {
       callback_origins: [callbacks.origin, `http://localhost:${port}`],
     });
     const literal = await t.post(
       ASYNC,
-      asyncSearch(`${callbacks.origin}/x`, idType('Group', 'UIN', 'UIN-A1')),
+      signStrict(asyncSearch(`${callbacks.origin}/x`, idType('Group', 'UIN', 'UIN-A1'))),
       strict.key,
     );
     expect(literal.statusCode).toBe(400);
@@ -74,7 +78,7 @@ describe('DCI async callbacks: the SSRF guard, retries and the dead-letter state
 
     // A host name passes the request-time check; its addresses are checked when connecting.
     const message = asyncSearch(`http://localhost:${port}/by-name`, idType('Group', 'UIN', 'UIN-A1'));
-    expect((await t.post(ASYNC, message, strict.key)).statusCode).toBe(202);
+    expect((await t.post(ASYNC, signStrict(message), strict.key)).statusCode).toBe(202);
     const exchange = await exchangeFor(message.message.transaction_id, strict.id);
     const delivery = await settledAs(exchange.id, 'refused');
     expect(delivery.last_error).toMatch(/private or loopback/);
@@ -87,9 +91,10 @@ describe('DCI async callbacks: the SSRF guard, retries and the dead-letter state
   it('retries a callback server that is down, then leaves the delivery dead', async () => {
     const down = await deadOrigin();
     const flaky = await t.clientFor('integrator');
+    const signFlaky = await t.signerFor(flaky.id);
     await t.setCallbacks(flaky.id, { callback_origins: [down], allow_private_addresses: true });
     const message = asyncSearch(`${down}/on-search`, idType('Group', 'UIN', 'UIN-A1'));
-    expect((await t.post(ASYNC, message, flaky.key)).statusCode).toBe(202);
+    expect((await t.post(ASYNC, signFlaky(message), flaky.key)).statusCode).toBe(202);
     const exchange = await exchangeFor(message.message.transaction_id, flaky.id);
     const delivery = await settledAs(exchange.id, 'dead');
     expect(delivery).toMatchObject({ attempts: 2, last_error: expect.stringMatching(/ECONNREFUSED/) });
@@ -120,9 +125,10 @@ describe('DCI async callbacks: the SSRF guard, retries and the dead-letter state
     try {
       server.answerWith(503);
       const patient = await t.clientFor('integrator');
+      const signPatient = await t.signerFor(patient.id);
       await t.setCallbacks(patient.id, { callback_origins: [server.origin], allow_private_addresses: true });
       const message = asyncSearch(`${server.origin}/on-search`, idType('Group', 'UIN', 'UIN-B1'));
-      expect((await t.post(ASYNC, message, patient.key)).statusCode).toBe(202);
+      expect((await t.post(ASYNC, signPatient(message), patient.key)).statusCode).toBe(202);
       await server.waitFor(1);
       server.answerWith(200);
       const exchange = await exchangeFor(message.message.transaction_id, patient.id);

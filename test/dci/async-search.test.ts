@@ -3,7 +3,7 @@ import { validateRequest, validateResponse } from '#dci/spec';
 import { startCallbackServer, until, type CallbackServer } from './callback-server.ts';
 import { asyncSearch, attemptsOf, exchangeOf, settled } from './exchanges.ts';
 import { groupNumbers, seedRegistry, type ResponseItem } from './fixtures.ts';
-import { createDciApp, idType, predicate, type DciTestApp } from './harness.ts';
+import { createDciApp, idType, predicate, type DciTestApp, type TestSigner } from './harness.ts';
 
 const ASYNC = '/dci/sr/registry/search';
 const ON_SEARCH = { registry: 'social' as const, path: '/registry/on-search' };
@@ -12,12 +12,15 @@ describe('DCI async search: ACK now, on-search callback later', () => {
   let t: DciTestApp;
   let client: { id: string; key: string };
   let callbacks: CallbackServer;
+  /** Async messages must be signed (the default signature policy): this client's key. */
+  let sign: TestSigner;
 
   beforeAll(async () => {
     t = await createDciApp();
     await seedRegistry(t.database.db);
     callbacks = await startCallbackServer();
     client = await t.clientFor('integrator');
+    sign = await t.signerFor(client.id);
     // The test bench is on 127.0.0.1: this client may receive callbacks on private addresses.
     await t.setCallbacks(client.id, {
       callback_origins: [callbacks.origin],
@@ -42,7 +45,7 @@ describe('DCI async search: ACK now, on-search callback later', () => {
       idType('Group', 'UIN', 'UIN-A1'),
       predicate('Group', ['poverty_score', 'lt', '5']),
     );
-    const res = await t.post(ASYNC, message, client.key);
+    const res = await t.post(ASYNC, sign(message), client.key);
     expect(res.statusCode, res.body).toBe(202);
     const ack = res.json();
     expect(validateResponse({ registry: 'social', path: '/registry/search' }, ack)).toEqual([]);
@@ -98,7 +101,11 @@ describe('DCI async search: ACK now, on-search callback later', () => {
 
   it("sends to the client's registered callback URI when the header has no sender_uri", async () => {
     const before = callbacks.received.length;
-    const res = await t.post(ASYNC, asyncSearch(undefined, idType('Group', 'UIN', 'UIN-C1')), client.key);
+    const res = await t.post(
+      ASYNC,
+      sign(asyncSearch(undefined, idType('Group', 'UIN', 'UIN-C1'))),
+      client.key,
+    );
     expect(res.statusCode, res.body).toBe(202);
     const [call] = (await callbacks.waitFor(before + 1)).slice(before);
     expect(call!.path).toBe('/dci/registry/on-search');
@@ -110,7 +117,7 @@ describe('DCI async search: ACK now, on-search callback later', () => {
       `${callbacks.origin}/ibr/on-search`,
       predicate('Beneficiary', ['programme_identifier', 'eq', 'NONE']),
     );
-    expect((await t.post('/dci/ibr/registry/search', message, client.key)).statusCode).toBe(202);
+    expect((await t.post('/dci/ibr/registry/search', sign(message), client.key)).statusCode).toBe(202);
     const exchange = await exchangeFor(message.message.transaction_id);
     await settledAs(exchange.id, 'delivered');
     const call = callbacks.received.find((c) => c.path === '/ibr/on-search')!;
@@ -120,7 +127,7 @@ describe('DCI async search: ACK now, on-search callback later', () => {
 
   it('never sends a delivered message again, even when its job runs again', async () => {
     const message = asyncSearch(`${callbacks.origin}/once`, idType('Group', 'UIN', 'UIN-D1'));
-    expect((await t.post(ASYNC, message, client.key)).statusCode).toBe(202);
+    expect((await t.post(ASYNC, sign(message), client.key)).statusCode).toBe(202);
     const exchange = await exchangeFor(message.message.transaction_id);
     await settledAs(exchange.id, 'delivered');
     const calls = () => callbacks.received.filter((c) => c.path === '/once').length;
@@ -142,7 +149,7 @@ describe('DCI async search: ACK now, on-search callback later', () => {
     it('answers a malformed envelope with an ERR ack (err.request.bad) naming the fields', async () => {
       const message = asyncSearch(`${callbacks.origin}/x`, idType('Group', 'UIN', 'UIN-A1'));
       delete message.header['message_ts'];
-      const res = await t.post(ASYNC, message, client.key);
+      const res = await t.post(ASYNC, sign(message), client.key);
       expect(res.statusCode).toBe(400);
       expect(validateResponse({ registry: 'social', path: '/registry/search' }, res.json())).toEqual([]);
       expect(res.json().message.error).toEqual({
@@ -152,7 +159,7 @@ describe('DCI async search: ACK now, on-search callback later', () => {
     });
 
     it('answers a message id used twice with an ERR ack naming rjct.message_id.duplicate (409)', async () => {
-      const message = asyncSearch(`${callbacks.origin}/dup`, idType('Group', 'UIN', 'UIN-A1'));
+      const message = sign(asyncSearch(`${callbacks.origin}/dup`, idType('Group', 'UIN', 'UIN-A1')));
       expect((await t.post(ASYNC, message, client.key)).statusCode).toBe(202);
       const again = await t.post(ASYNC, message, client.key);
       expect(again.statusCode).toBe(409);

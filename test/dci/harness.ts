@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type LightMyRequestResponse } from 'fastify';
@@ -11,8 +11,17 @@ import { ProblemSchema } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import { createTestDatabase, type TestDatabase } from '#test/db';
 import { dciClientSettingsRoutes } from '#dci/http/client-settings';
-import { dciJobKinds, type DciJobOptions } from '#dci/jobs';
+import { auditRoutes } from '#platform/audit/routes';
+import { dciDeliveryRoutes } from '#dci/http/deliveries';
+import { dciJobKinds, REPLAY_JOBS, type DciJobOptions } from '#dci/jobs';
 import { dciRoutes, type DciRouteOptions } from '#dci/routes';
+import { dciNotifications } from '#dci/subscriptions/notifier';
+import { dciSubscriptionAdminRoutes } from '#dci/http/subscription-admin';
+import { senderIdOf } from '#dci/envelope';
+import type { SignatureAlgorithm } from '#dci/signature/format';
+import { dciJwksRoute, dciSignatureRoutes } from '#dci/signature/routes';
+import { createDciSignatures } from '#dci/signature/service';
+import { signEnvelope, type Signable, type SignOptions, type SigningKey } from '#dci/signature/sign';
 
 /**
  * The DCI routes on a fresh database, behind the real access control and error handler, mounted as
@@ -30,14 +39,33 @@ export interface DciTestApp extends TestDatabase {
   post(url: string, body: unknown, key: string | undefined): Promise<LightMyRequestResponse>;
   /** Sets a client's DCI callback settings through the admin route (PUT /api/v1/clients/{id}/dci). */
   setCallbacks(clientId: string, settings: Record<string, unknown>): Promise<void>;
+  /** Sets a client's signature policy / JWKS URL (PUT /api/v1/clients/{id}/dci/signature). */
+  setSignature(clientId: string, settings: Record<string, unknown>): Promise<void>;
+  /**
+   * A fresh key pair, its public key registered for the client through the admin route
+   * (POST /api/v1/clients/{id}/dci/keys): a function that signs messages as that client.
+   */
+  signerFor(clientId: string, algorithm?: SignatureAlgorithm): Promise<TestSigner>;
+  /** As an admin: PUT, POST, GET or DELETE any path. */
+  asAdmin(
+    method: 'GET' | 'PUT' | 'POST' | 'DELETE',
+    url: string,
+    body?: unknown,
+  ): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
 type Options = Partial<Omit<DciRouteOptions, 'db' | 'registry'>> &
-  Pick<DciJobOptions, 'retry' | 'timeoutMs' | 'resolve'>;
+  Pick<DciJobOptions, 'retry' | 'timeoutMs' | 'resolve'> & {
+    /** A database to build on instead of a fresh one: a restarted gateway (close the first app only). */
+    on?: TestDatabase;
+  };
 
 export async function createDciApp(options: Options = {}): Promise<DciTestApp> {
-  const test = await createTestDatabase();
+  const { on, ...rest } = options;
+  const test = on
+    ? { database: on.database, url: on.url, schema: on.schema, drop: on.drop }
+    : await createTestDatabase();
   const db = test.database.db;
   const app = Fastify({
     logger: process.env['SPX_TEST_LOG'] ? { level: 'error' } : false,
@@ -46,7 +74,7 @@ export async function createDciApp(options: Options = {}): Promise<DciTestApp> {
   app.setErrorHandler(handleError);
   app.addSchema(ProblemSchema);
   installAccessControl(app, db);
-  const { retry, timeoutMs, resolve, ...routeOptions } = options;
+  const { retry, timeoutMs, resolve, ...routeOptions } = rest;
   const jobs = createJobQueue({
     database: test.database,
     url: test.url,
@@ -56,27 +84,56 @@ export async function createDciApp(options: Options = {}): Promise<DciTestApp> {
   });
   app.decorate('jobs', jobs);
   // Quick retries, so that a delivery runs out of them within a test.
-  const jobOptions = { db, ...routeOptions, retry: { retryLimit: 1, retryDelaySeconds: 1, ...retry } };
+  // One signer and verifier for routes, jobs and the JWKS route, as buildApp shares it.
+  const signatures =
+    routeOptions.signatures ??
+    createDciSignatures({
+      db,
+      senderId: senderIdOf({ id: routeOptions.receiverId ?? routeOptions.receiver?.id }),
+      ...(routeOptions.receiver ? { now: routeOptions.receiver.now } : {}),
+    });
+  const jobOptions = {
+    db,
+    ...routeOptions,
+    signatures,
+    retry: { retryLimit: 1, retryDelaySeconds: 1, ...retry },
+  };
   dciJobKinds({ ...jobOptions, timeoutMs: timeoutMs ?? 2_000, ...(resolve ? { resolve } : {}) }).forEach(
     (kind) => jobs.define(kind),
   );
   app.addHook('onReady', () => jobs.start());
   app.addHook('onClose', () => jobs.stop({ graceful: true, timeoutMs: 2_000 }));
-  await app.register(dciRoutes, { prefix: '/dci/sr', db, registry: 'social', ...routeOptions });
-  await app.register(dciRoutes, { prefix: '/dci/ibr', db, registry: 'ibr', ...routeOptions });
+  dciNotifications(app, { db, intervalMs: 200 });
+  await app.register(dciRoutes, { prefix: '/dci/sr', db, registry: 'social', ...routeOptions, signatures });
+  await app.register(dciRoutes, { prefix: '/dci/ibr', db, registry: 'ibr', ...routeOptions, signatures });
   await app.register(dciClientSettingsRoutes, { prefix: '/api/v1', db });
+  await app.register(dciSubscriptionAdminRoutes, { prefix: '/api/v1', db });
+  await app.register(dciSignatureRoutes, { prefix: '/api/v1', db });
+  await app.register(dciJwksRoute, { signatures });
+  await app.register(dciDeliveryRoutes, { prefix: '/api/v1', db, jobs, replayJobs: REPLAY_JOBS });
+  await app.register(auditRoutes, { prefix: '/api/v1', db });
   await app.ready();
   const clientFor = async (role: Role, scopes?: string[]) => {
     const client = await createClient(db, { name: `${role}-${randomBytes(4).toString('hex')}`, role });
     return { id: client.id, key: (await createKey(db, client, { scopes, expiresInDays: 1 })).key };
   };
-  const send = (method: 'POST' | 'PUT', url: string, body: unknown, key: string | undefined) =>
-    app.inject({
+  const send = (
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    url: string,
+    body: unknown,
+    key: string | undefined,
+  ) => {
+    const json = body !== undefined || method === 'POST' || method === 'PUT';
+    return app.inject({
       method,
       url,
-      headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-      payload: typeof body === 'string' ? body : JSON.stringify(body),
+      headers: {
+        ...(json ? { 'content-type': 'application/json' } : {}),
+        ...(key ? { authorization: `Bearer ${key}` } : {}),
+      },
+      ...(json ? { payload: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
     });
+  };
   const post = (url: string, body: unknown, key: string | undefined) => send('POST', url, body, key);
   const admin = await clientFor('admin');
   return {
@@ -92,6 +149,26 @@ export async function createDciApp(options: Options = {}): Promise<DciTestApp> {
         throw new Error(`setting callbacks failed: ${res.body}`);
       }
     },
+    setSignature: async (clientId, settings) => {
+      const res = await send('PUT', `/api/v1/clients/${clientId}/dci/signature`, settings, admin.key);
+      if (res.statusCode !== 200) {
+        throw new Error(`setting the signature policy failed: ${res.body}`);
+      }
+    },
+    signerFor: async (clientId, algorithm = 'ed25519') => {
+      const signer = newSigner(algorithm);
+      const res = await send(
+        'POST',
+        `/api/v1/clients/${clientId}/dci/keys`,
+        { key_id: signer.keyId, jwk: signer.publicKey.export({ format: 'jwk' }) },
+        admin.key,
+      );
+      if (res.statusCode !== 201) {
+        throw new Error(`registering a key failed: ${res.body}`);
+      }
+      return signer;
+    },
+    asAdmin: (method, url, body) => send(method, url, body, admin.key),
     close: async () => {
       await app.close();
       await test.drop();
@@ -99,9 +176,39 @@ export async function createDciApp(options: Options = {}): Promise<DciTestApp> {
   };
 }
 
+/** Signs messages as a client would: kid `<header.sender_id>|<keyId>|<algorithm>`. */
+export interface TestSigner {
+  <T extends object>(message: T, options?: SignOptions): T & { signature: string };
+  keyId: string;
+  algorithm: SignatureAlgorithm;
+  publicKey: KeyObject;
+  /** The private key as the DCI client takes it, signing as `senderId`. */
+  signingKey(senderId: string): SigningKey;
+}
+
+/** A new key pair that signs messages (not registered anywhere: see DciTestApp.signerFor). */
+export function newSigner(algorithm: SignatureAlgorithm = 'ed25519', keyId?: string): TestSigner {
+  const { publicKey, privateKey } =
+    algorithm === 'ed25519'
+      ? generateKeyPairSync('ed25519')
+      : generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const id = keyId ?? `test-${randomBytes(6).toString('hex')}`;
+  const sign = <T extends object>(message: T, options?: SignOptions) => {
+    const envelope = message as T & Signable;
+    const senderId = String((envelope.header as { sender_id?: unknown } | undefined)?.sender_id);
+    return signEnvelope(envelope, { kid: { senderId, keyId: id, algorithm }, privateKey }, options);
+  };
+  const signingKey = (senderId: string): SigningKey => ({
+    kid: { senderId, keyId: id, algorithm },
+    privateKey,
+  });
+  return Object.assign(sign, { keyId: id, algorithm, publicKey, signingKey });
+}
+
 /**
  * One of the minimal DCI example messages (test/dci/examples, copied from the reference set). A
- * request gets a fresh message id each time: a client may use one only once (rjct.message_id.duplicate).
+ * request gets a fresh message id each time (a client may use one only once: rjct.message_id.duplicate)
+ * and the time of now as its message_ts.
  */
 export function example<T = Record<string, unknown>>(name: string): T {
   const parsed = JSON.parse(readFileSync(new URL(`./examples/${name}.json`, import.meta.url), 'utf8')) as {
@@ -109,6 +216,8 @@ export function example<T = Record<string, unknown>>(name: string): T {
   };
   if (name.endsWith('-request') && parsed.header?.message_id) {
     parsed.header.message_id = `${parsed.header.message_id}-${randomBytes(4).toString('hex')}`;
+    // Sent now: a message_ts older than a day is refused (rjct.message_ts.invalid).
+    (parsed.header as { message_ts?: string }).message_ts = new Date().toISOString();
   }
   return parsed as T;
 }

@@ -10,6 +10,7 @@ import {
   txnStatusMessage,
   type DciTestApp,
   type TestMessage,
+  type TestSigner,
 } from './harness.ts';
 
 const SYNC_STATUS = '/dci/sr/registry/sync/txn/status';
@@ -25,12 +26,15 @@ describe('DCI message ids and transaction status', () => {
   let mine: { id: string; key: string };
   let other: { id: string; key: string };
   let callbacks: CallbackServer;
+  /** Async messages must be signed (the default signature policy): my client's key. */
+  let sign: TestSigner;
 
   beforeAll(async () => {
     t = await createDciApp();
     await seedRegistry(t.database.db);
     mine = await t.clientFor('integrator');
     other = await t.clientFor('integrator');
+    sign = await t.signerFor(mine.id);
     callbacks = await startCallbackServer();
     await t.setCallbacks(mine.id, {
       callback_origins: [callbacks.origin],
@@ -158,7 +162,7 @@ describe('DCI message ids and transaction status', () => {
 
     it('answers the records of an async search, kept for its callback', async () => {
       const asyncSearch = searchMessage(idType('Group', 'UIN', 'UIN-E1'));
-      const ack = await t.post('/dci/sr/registry/search', asyncSearch, mine.key);
+      const ack = await t.post('/dci/sr/registry/search', sign(asyncSearch), mine.key);
       expect(ack.statusCode).toBe(202);
       await callbacks.waitFor(1);
       const body = await status(
@@ -178,7 +182,7 @@ describe('DCI message ids and transaction status', () => {
       const before = callbacks.received.length;
       const message = txnStatusMessage('transaction_id', search.message.transaction_id);
       delete message.header['sender_uri'];
-      const res = await t.post('/dci/sr/registry/txn/status', message, mine.key);
+      const res = await t.post('/dci/sr/registry/txn/status', sign(message), mine.key);
       expect(res.statusCode, res.body).toBe(202);
       expect(validateResponse({ registry: 'social', path: '/registry/txn/status' }, res.json())).toEqual([]);
       const [call] = (await callbacks.waitFor(before + 1)).slice(before);

@@ -25,8 +25,10 @@ export const ExchangePayload = Type.Object(
 export interface Answer {
   envelope: Envelope<ResponseHeader, unknown>;
   rejected: boolean;
-  /** Records in the answer, for the audit trail. */
+  /** Records in the answer, for the audit trail, with their ids and the purpose stated. */
   recordCount: number;
+  subjectIds?: string[] | undefined;
+  purpose?: string | undefined;
   reason?: { code?: HeaderReasonCode | undefined; message: string } | undefined;
 }
 
@@ -113,6 +115,8 @@ async function answerOnce(
     resourceType: 'dci_transaction',
     resourceId: exchange.transaction_id,
     recordCount: answer.recordCount,
+    subjectIds: answer.subjectIds,
+    purpose: answer.purpose,
     outcome: answer.rejected ? 'invalid' : 'success',
   });
   return answer.envelope;

@@ -2,9 +2,10 @@ import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
 import { systemResolve, type Resolve } from '../callback/address.ts';
 import type { DeliveryDeps } from '../callback/deliver.ts';
-import { defaultReceiver, type Receiver } from '../envelope.ts';
+import { defaultReceiver, senderIdOf, type Receiver } from '../envelope.ts';
 import { DEFAULT_LIMITS, type SearchLimits } from '../query/criteria.ts';
 import { DEFAULT_MAX_BATCH } from '../search.ts';
+import { createDciSignatures, type DciSignatures } from '../signature/service.ts';
 import type { RetryPolicy } from './job.ts';
 
 /** What the DCI job kinds need; everything but the database has a default. */
@@ -22,6 +23,8 @@ export interface DciJobOptions {
   timeoutMs?: number;
   /** Default: 5 retries, from 30 s (about 30 s, 1, 2, 4, 8 minutes, with jitter). */
   retry?: Partial<RetryPolicy>;
+  /** Signs the callbacks (shared with the routes); by default the jobs' own, on the same keys. */
+  signatures?: DciSignatures;
 }
 
 export interface ResolvedJobOptions extends DeliveryDeps {
@@ -32,13 +35,17 @@ export interface ResolvedJobOptions extends DeliveryDeps {
 }
 
 export function resolveJobOptions(options: DciJobOptions): ResolvedJobOptions {
+  const receiver = options.receiver ?? defaultReceiver(options.receiverId);
   return {
     db: options.db,
-    receiver: options.receiver ?? defaultReceiver(options.receiverId),
+    receiver,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     maxBatch: options.maxBatch ?? DEFAULT_MAX_BATCH,
     resolve: options.resolve ?? systemResolve,
     timeoutMs: options.timeoutMs ?? 10_000,
     retry: { retryLimit: 5, retryDelaySeconds: 30, ...options.retry },
+    signatures:
+      options.signatures ??
+      createDciSignatures({ db: options.db, senderId: senderIdOf(receiver), now: receiver.now }),
   };
 }

@@ -31,6 +31,8 @@ export function searchJob(options: ResolvedJobOptions): JobKind<typeof ExchangeP
           envelope: result.envelope,
           rejected: result.rejected,
           recordCount: result.recordCount,
+          subjectIds: result.subjectIds,
+          purpose: result.purpose,
           reason: header.status_reason_message
             ? { code: header.status_reason_code, message: header.status_reason_message }
             : undefined,

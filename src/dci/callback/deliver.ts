@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
 import { PermanentJobError } from '#platform/jobs/queue';
 import { DciError } from '../errors.ts';
+import type { DciSignatures } from '../signature/service.ts';
 import {
   endDeliveryAttempt,
   FINAL_DELIVERY_STATUSES,
@@ -17,7 +18,8 @@ import { postJson } from './send.ts';
 /**
  * One attempt to deliver a callback message, as a readable list of steps: skip a finished delivery,
  * check the target against the client's settings as they are now (origin, then the addresses the
- * host resolves to), POST, record the outcome and log the attempt. A failed attempt throws so that
+ * host resolves to), sign the envelope (afresh on each attempt: created/expires are of the attempt,
+ * the message id stays the same), POST, record the outcome and log the attempt. A failed attempt throws so that
  * the job queue retries it (exponential backoff with jitter); the last one leaves the delivery dead.
  */
 
@@ -25,6 +27,8 @@ export interface DeliveryDeps {
   db: Kysely<DB>;
   resolve: Resolve;
   timeoutMs: number;
+  /** Signs every envelope we send with our current key. */
+  signatures: Pick<DciSignatures, 'sign'>;
 }
 
 export interface AttemptContext {
@@ -97,7 +101,7 @@ async function post(
   const settings = await findCallbackSettings(deps.db, clientId);
   checkTarget(url, settings);
   const address = await resolveCallbackHost(url, settings.allowPrivateAddresses, deps.resolve);
-  const { statusCode } = await postJson(url, message, {
+  const { statusCode } = await postJson(url, await deps.signatures.sign(message), {
     address,
     timeoutMs: deps.timeoutMs,
     signal: ctx.signal,

@@ -6,7 +6,8 @@ import { bareHost } from './address.ts';
 /**
  * One HTTP POST of a JSON message to a callback URL, connected to the address the SSRF guard
  * checked (a custom `lookup` pins it; TLS still verifies the certificate against the host name).
- * No redirects are followed: a 3xx is an answer like any other non-2xx.
+ * No redirects are followed: a 3xx is an answer like any other non-2xx. `getBody` is the same for a
+ * GET whose answer is read (a client's JWKS).
  */
 
 export interface PostOptions {
@@ -23,16 +24,7 @@ const MAX_ANSWER_BYTES = 64 * 1024;
 /** POSTs `body` and resolves with the HTTP status; rejects on network errors, timeout or abort. */
 export function postJson(url: URL, body: unknown, options: PostOptions): Promise<{ statusCode: number }> {
   const payload = Buffer.from(JSON.stringify(body));
-  const pinned: LookupFunction = (_host, lookupOptions, callback) => {
-    const { address, family } = options.address;
-    if (lookupOptions.all) {
-      (callback as unknown as (e: null, all: { address: string; family: number }[]) => void)(null, [
-        { address, family },
-      ]);
-    } else {
-      callback(null, address, family);
-    }
-  };
+  const pinned = pinnedLookup(options.address);
   const signal = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
@@ -69,14 +61,72 @@ export function postJson(url: URL, body: unknown, options: PostOptions): Promise
   });
 }
 
+/** A DNS lookup that answers the checked address, whatever the host name. */
+function pinnedLookup({ address, family }: { address: string; family: number }): LookupFunction {
+  return (_host, lookupOptions, callback) => {
+    if (lookupOptions.all) {
+      (callback as unknown as (e: null, all: { address: string; family: number }[]) => void)(null, [
+        { address, family },
+      ]);
+    } else {
+      callback(null, address, family);
+    }
+  };
+}
+
+/**
+ * GETs `url` from the checked address and resolves with the status and the body, which may be at
+ * most `maxBytes` long (a longer answer rejects); rejects on network errors, timeout or abort.
+ */
+export function getBody(
+  url: URL,
+  options: Omit<PostOptions, 'headers'> & { maxBytes: number; accept: string },
+): Promise<{ statusCode: number; body: Buffer }> {
+  const signal = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);
+  const client = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const request = client.request(
+      {
+        method: 'GET',
+        protocol: url.protocol,
+        hostname: bareHost(url),
+        port: url.port || undefined,
+        path: `${url.pathname}${url.search}`,
+        headers: { accept: options.accept },
+        lookup: pinnedLookup(options.address),
+        signal,
+        agent: false,
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        let read = 0;
+        response.on('data', (chunk: Buffer) => {
+          read += chunk.length;
+          if (read > options.maxBytes) {
+            response.destroy(new Error(`the answer is longer than ${options.maxBytes} bytes`));
+          } else {
+            chunks.push(chunk);
+          }
+        });
+        response.on('end', () =>
+          resolve({ statusCode: response.statusCode ?? 0, body: Buffer.concat(chunks) }),
+        );
+        response.on('error', (error) => reject(describe(error, signal, 'request')));
+      },
+    );
+    request.on('error', (error) => reject(describe(error, signal, 'request')));
+    request.end();
+  });
+}
+
 /** A short reason without personal data: the network error code, or the timeout. */
-function describe(error: Error, signal: AbortSignal): Error {
+function describe(error: Error, signal: AbortSignal, what = 'callback'): Error {
   if (signal.aborted) {
     const reason = signal.reason as Error | undefined;
     return new Error(
-      reason?.name === 'TimeoutError' ? 'the callback timed out' : (reason?.message ?? 'aborted'),
+      reason?.name === 'TimeoutError' ? `the ${what} timed out` : (reason?.message ?? 'aborted'),
     );
   }
   const code = (error as NodeJS.ErrnoException).code;
-  return new Error(code ? `callback failed: ${code}` : `callback failed: ${error.message}`);
+  return new Error(code ? `${what} failed: ${code}` : `${what} failed: ${error.message}`);
 }

@@ -8,10 +8,16 @@ import type { DB, DciDeliveryTable } from '#platform/db/types';
  */
 
 export type DeliveryRow = Selectable<DciDeliveryTable>;
-export type DeliveryStatus = 'pending' | 'retrying' | 'delivered' | 'refused' | 'dead';
+/** cancelled (notifications only, migration 0006): dropped unsent, e.g. after an unsubscribe. */
+export type DeliveryStatus = 'pending' | 'retrying' | 'delivered' | 'refused' | 'dead' | 'cancelled';
 
 /** Finished deliveries: nothing is sent for them any more. */
-export const FINAL_DELIVERY_STATUSES: readonly DeliveryStatus[] = ['delivered', 'refused', 'dead'];
+export const FINAL_DELIVERY_STATUSES: readonly DeliveryStatus[] = [
+  'delivered',
+  'refused',
+  'dead',
+  'cancelled',
+];
 
 export interface NewDelivery {
   id: string;
@@ -35,7 +41,8 @@ export async function ensureDelivery(db: Kysely<DB>, d: NewDelivery): Promise<De
       callback_uri: d.callbackUri,
       status: 'pending',
     })
-    .onConflict((oc) => oc.columns(['exchange_id', 'action']).doNothing())
+    // The unique index on (exchange_id, action) covers callbacks, not notifications (migration 0006).
+    .onConflict((oc) => oc.columns(['exchange_id', 'action']).where('event_id', 'is', null).doNothing())
     .execute();
   return db
     .selectFrom('dci_deliveries')
@@ -43,6 +50,16 @@ export async function ensureDelivery(db: Kysely<DB>, d: NewDelivery): Promise<De
     .where('exchange_id', '=', d.exchangeId)
     .where('action', '=', d.action)
     .executeTakeFirstOrThrow();
+}
+
+/** Drops an unfinished delivery unsent, saying why (no attempt is made or logged). */
+export async function cancelDelivery(db: Kysely<DB>, id: string, reason: string): Promise<void> {
+  await db
+    .updateTable('dci_deliveries')
+    .set({ status: 'cancelled', last_error: reason, updated_at: sql`now()` })
+    .where('id', '=', id)
+    .where('status', 'in', ['pending', 'retrying'])
+    .execute();
 }
 
 export interface AttemptResult {

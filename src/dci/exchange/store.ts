@@ -8,7 +8,8 @@ import type { Registry } from '../spec.ts';
  * client's behalf names the client: another client's message is never found.
  */
 
-export type ExchangeOperation = 'search' | 'txn-status' | 'enrolled' | 'enrollment-updates';
+export type ExchangeOperation =
+  'search' | 'txn-status' | 'enrolled' | 'enrollment-updates' | 'subscribe' | 'unsubscribe';
 export type ExchangeRow = Selectable<DciExchangeTable>;
 
 export interface NewExchange {

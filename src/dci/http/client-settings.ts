@@ -10,6 +10,7 @@ import {
   saveCallbackSettings,
   type CallbackSettings,
 } from '../callback/policy.ts';
+import { consentRequired, saveConsentRequired } from '../consent.ts';
 
 /**
  * Admin routes for a client's DCI callback settings (`/clients/{id}/dci`, mounted under /api/v1):
@@ -99,6 +100,62 @@ export async function dciClientSettingsRoutes(app: App, { db }: { db: Kysely<DB>
       const client = await findClient(db, request.params.id);
       request.auditNote.recordCount = 1;
       return json(client.id, await findCallbackSettings(db, client.id));
+    },
+  );
+  consentRoutes(app, db);
+}
+
+const Consent = Type.Object({
+  client_id: Type.String({ format: 'uuid' }),
+  consent_required: Type.Boolean({
+    description:
+      'The client receives only records whose subjects consented to the purpose its search states (search_criteria.consent.purpose.code)',
+  }),
+});
+const ConsentInput = Type.Object({ consent_required: Type.Boolean() }, { additionalProperties: false });
+
+/**
+ * Whether a client gets records only with their subjects' consent. Its own route, so that updating
+ * callback settings can never drop the requirement by leaving a field out.
+ */
+function consentRoutes(app: App, db: Kysely<DB>): void {
+  app.put(
+    '/clients/:id/dci/consent',
+    {
+      config: manage('client.dci_consent.update'),
+      schema: {
+        tags: ['access'],
+        summary: 'Require (or not) the subjects’ consent for the records a client receives over DCI',
+        params: IdParams,
+        body: ConsentInput,
+        response: { 200: Consent, ...problems },
+      },
+    },
+    async (request) => {
+      request.auditNote = { resourceId: request.params.id };
+      const client = await findClient(db, request.params.id);
+      await saveConsentRequired(db, client.id, request.body.consent_required, request.principal?.clientId);
+      request.auditNote.recordCount = 1;
+      return { client_id: client.id, consent_required: await consentRequired(db, client.id) };
+    },
+  );
+
+  app.get(
+    '/clients/:id/dci/consent',
+    {
+      config: manage('client.dci_consent.read'),
+      schema: {
+        tags: ['access'],
+        summary: 'Whether a client receives DCI records only with their subjects’ consent',
+        params: IdParams,
+        response: { 200: Consent, ...problems },
+      },
+    },
+    async (request) => {
+      request.auditNote = { resourceId: request.params.id };
+      const client = await findClient(db, request.params.id);
+      request.auditNote.recordCount = 1;
+      return { client_id: client.id, consent_required: await consentRequired(db, client.id) };
     },
   );
 }

@@ -20,6 +20,7 @@ export function ibrRoutes(app: App, ctx: RouteContext): void {
     {
       path: SYNC_ENROLLED,
       audit: 'enrolled',
+      signature: 'sync',
       summary: 'is this person enrolled, and in which programmes',
       description:
         'Query by person identifier (query_type expression: { person_identifier: { eq } }, optionally a programme ' +
@@ -52,6 +53,7 @@ export function ibrRoutes(app: App, ctx: RouteContext): void {
     {
       path: SYNC_ENROLLMENT_UPDATES,
       audit: 'enrollment_updates',
+      signature: 'sync',
       summary: 'enrolment changes since a time',
       description:
         'enrolled_updates: { since, cursor?, page_size? } (extension properties: the spec describes this path as a ' +

@@ -9,7 +9,15 @@ import type { Receiver, RequestHeader } from '../envelope.ts';
 import { HttpErrorSchema } from '../errors.ts';
 import type { Incoming } from '../exchange/receive.ts';
 import type { SearchLimits } from '../query/criteria.ts';
+import type { DciSignatures, SignatureMode } from '../signature/service.ts';
 import type { Registry } from '../spec.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** DCI message signatures of this DCI mount (decorated by dciRoutes; dciPost needs it). */
+    dciSignatures: DciSignatures;
+  }
+}
 
 /** What every DCI route of one registry mount shares. */
 export interface RouteContext {
@@ -38,12 +46,21 @@ export interface DciRoute {
   description: string;
   /** Documented answers besides 401/403 (the spec's HttpErrorResponse); their bodies are checked against the spec file. */
   answers: Record<number, string>;
+  /**
+   * Whether the route counts as asynchronous for the client's signature policy: 'async' (async
+   * answers, subscriptions) requires a signature unless the client's policy is 'none'; 'sync' only
+   * under the policy 'all'. A signature that is not required is not checked (signature/verify.ts).
+   */
+  signature: SignatureMode;
 }
 
 /**
  * A DCI POST route: access declared (registry:read, audited as a DCI transaction), body and answers
  * validated against the spec file by the core rather than by Fastify, and 401/403 in the spec's
  * HttpErrorResponse shape instead of the RFC 9457 problems access control declares by default.
+ * Signatures in one place for every DCI route: before the handler, the message's signature is
+ * verified as the client's policy and `route.signature` require, and its message_ts checked; an
+ * envelope the route answers with is signed with our key on its way out.
  */
 export function dciPost(
   app: App,
@@ -51,7 +68,17 @@ export function dciPost(
   route: DciRoute,
   handler: (request: FastifyRequest, reply: FastifyReply, principal: Principal) => Promise<FastifyReply>,
 ): void {
+  if (!app.hasDecorator('dciSignatures')) {
+    throw new Error(`dciPost ${route.path} needs app.dciSignatures (decorated by dciRoutes)`);
+  }
+  const signatures = app.dciSignatures;
   const response: Record<number, TSchema> = { 401: HttpErrorSchema, 403: HttpErrorSchema };
+  if (202 in route.answers) {
+    // An acknowledged route answers a refused signature with an ERR ack, HTTP 401 too (async/ack.ts).
+    response[401] = Type.Unknown({
+      description: 'HttpErrorResponse (no valid API key), or an ERR acknowledgement (err.signature.*)',
+    });
+  }
   for (const [status, description] of Object.entries(route.answers)) {
     response[Number(status)] = Type.Unknown({ description });
   }
@@ -70,6 +97,10 @@ export function dciPost(
         description: `Body and answers as \`POST ${route.path}\` of ${SPEC_FILES[registry]}. ${route.description}`,
         response,
       },
+      preHandler: async (request) => {
+        await signatures.checkIncoming(request.body, request.principal!.clientId, route.signature);
+      },
+      preSerialization: (_request, _reply, payload: unknown) => signatures.sign(payload),
     },
     (request, reply) => handler(request, reply, request.principal!),
   );

@@ -24,6 +24,7 @@ export function searchRoutes(app: App, ctx: RouteContext): void {
     {
       path: SYNC_SEARCH,
       audit: 'search',
+      signature: 'sync',
       summary: 'sync search',
       description:
         'Each search_request item is answered with its own status; a malformed envelope gets HTTP 400 with err.request.bad; ' +
@@ -45,7 +46,12 @@ export function searchRoutes(app: App, ctx: RouteContext): void {
         return reply.code(409).send(rejectedEnvelope(parsed.header, receiver, 'on-search', duplicate));
       }
       const result = await answering(db, received, () =>
-        answerSearch(parsed, { ...ctx, principal, correlationId: received.correlationId }),
+        answerSearch(parsed, {
+          ...ctx,
+          principal,
+          correlationId: received.correlationId,
+          purpose: request.purpose,
+        }),
       );
       const { header } = result.envelope;
       await finishExchange(db, received.id, {
@@ -57,6 +63,8 @@ export function searchRoutes(app: App, ctx: RouteContext): void {
       });
       request.auditNote = {
         recordCount: result.recordCount,
+        subjectIds: result.subjectIds,
+        ...(result.purpose ? { purpose: result.purpose } : {}),
         ...(result.transactionId ? { resourceId: result.transactionId } : {}),
       };
       // The spec's `default` response covers every status: a message rejected as a whole is a 400.
@@ -74,6 +82,7 @@ export function asyncSearchRoute(app: App, ctx: RouteContext): void {
     {
       path: ASYNC_SEARCH,
       audit: 'search.async',
+      signature: 'async',
       summary: 'async search',
       description:
         'Validated like the sync search, then acknowledged (ACK with the correlation id of the answer); the answer ' +

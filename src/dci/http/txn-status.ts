@@ -27,6 +27,7 @@ export function txnStatusRoutes(app: App, ctx: RouteContext): void {
     {
       path: SYNC_TXN_STATUS,
       audit: 'txn_status',
+      signature: 'sync',
       summary: 'sync transaction status',
       description: `${DESCRIPTION} HTTP 404 then, 409 for a message id already used.`,
       answers: {
@@ -73,6 +74,7 @@ export function asyncTxnStatusRoute(app: App, ctx: RouteContext): void {
     {
       path: TXN_STATUS,
       audit: 'txn_status.async',
+      signature: 'async',
       summary: 'async transaction status',
       description: `${DESCRIPTION} Acknowledged at once; the answer is POSTed to ${ON_TXN_STATUS} like an async search's.`,
       answers: {

@@ -7,9 +7,11 @@ import type { Entity, Where } from './attributes.ts';
 import { compileCondition, compileSort, restate, type SortItem } from './compile.ts';
 import { invalidCriteria, parseIdTypeValue, parsePredicates, type Condition } from './condition.ts';
 import { parseExpression } from './expression.ts';
+import type { StatedPurpose } from '../consent.ts';
 
 /** `search_criteria` of a `search_request` item (SR and IBR `SearchRequest`). */
-export interface SearchCriteria {
+/** `consent` and `authorize` are read by consent.ts. */
+export interface SearchCriteria extends StatedPurpose {
   version?: string;
   reg_type?: string;
   reg_record_type?: string;

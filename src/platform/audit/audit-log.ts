@@ -14,6 +14,8 @@ export interface AuditEntry {
   resourceType?: string | undefined;
   resourceId?: string | undefined;
   recordCount?: number | undefined;
+  /** Ids of the records returned, when the access returned registry records. */
+  subjectIds?: readonly string[] | undefined;
   outcome: AuditOutcome;
   statusCode?: number | undefined;
 }
@@ -23,9 +25,13 @@ export const GENESIS_HASH = '0'.repeat(64);
 /** The stored columns an entry's hash covers: all but its position and its own hash. */
 type HashedFields = Omit<Selectable<AuditLogTable>, 'seq' | 'hash'>;
 
-/** SHA-256 over the entry's fields in a fixed order and the previous entry's hash. */
+/**
+ * SHA-256 over the entry's fields in a fixed order and the previous entry's hash. Subject ids came
+ * later (migration 0007): they are hashed when present, so entries written before still verify.
+ */
 export function hashEntry(fields: HashedFields): string {
   const canonical = JSON.stringify([
+    ...(fields.subject_ids === null ? [] : [fields.subject_ids]),
     fields.at.toISOString(),
     fields.request_id,
     fields.client_id,
@@ -56,6 +62,7 @@ const fieldsOf = (entry: AuditEntry): UnchainedFields => ({
   record_count: entry.recordCount ?? 0,
   outcome: entry.outcome,
   status_code: entry.statusCode ?? null,
+  subject_ids: entry.subjectIds ? [...entry.subjectIds] : null,
 });
 
 /**

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
 import { decodeCursor, Page, PageQuery, toPage } from '#platform/http/pagination';
 import type { App } from '#platform/http/types';
@@ -18,6 +18,9 @@ const Entry = Type.Object({
   record_count: Type.Integer(),
   outcome: Type.String(),
   status_code: Type.Union([Type.Integer(), Type.Null()]),
+  subject_ids: Type.Union([Type.Array(Type.String()), Type.Null()], {
+    description: 'Ids of the registry records the access returned',
+  }),
   hash: Type.String(),
 });
 
@@ -41,6 +44,9 @@ export async function auditRoutes(app: App, { db }: { db: Kysely<DB> }): Promise
             action: Type.Optional(Type.String({ maxLength: 80 })),
             resource_type: Type.Optional(Type.String({ maxLength: 40 })),
             resource_id: Type.Optional(Type.String({ maxLength: 100 })),
+            subject_id: Type.Optional(
+              Type.String({ maxLength: 100, description: 'Accesses that returned this record' }),
+            ),
             outcome: Type.Optional(Type.String({ enum: ['success', 'denied', 'error', 'invalid'] })),
             from: Type.Optional(Type.String({ format: 'date-time' })),
             to: Type.Optional(Type.String({ format: 'date-time' })),
@@ -69,6 +75,9 @@ export async function auditRoutes(app: App, { db }: { db: Kysely<DB> }): Promise
       }
       if (q.resource_id) {
         query = query.where('resource_id', '=', q.resource_id);
+      }
+      if (q.subject_id) {
+        query = query.where(sql<boolean>`subject_ids @> ${sql.val([q.subject_id])}::text[]`);
       }
       if (q.outcome) {
         query = query.where('outcome', '=', q.outcome);

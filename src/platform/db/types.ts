@@ -162,6 +162,8 @@ export interface AuditLogTable {
   record_count: number;
   outcome: string;
   status_code: number | null;
+  /** Ids of the records the access returned (null: none recorded). */
+  subject_ids: string[] | null;
   prev_hash: string;
   hash: string;
 }
@@ -196,6 +198,9 @@ export interface DciClientSettingsTable {
   callback_origins: Defaulted<string[]>;
   callback_uri: string | null;
   allow_private_addresses: Defaulted<boolean>;
+  jwks_uri: string | null;
+  signature_policy: Defaulted<string>;
+  consent_required: Defaulted<boolean>;
   updated_by: string | null;
   updated_at: Timestamp;
 }
@@ -222,6 +227,7 @@ export interface DciExchangeTable {
   request_id: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
+  purged_at: Date | null;
 }
 
 export interface DciDeliveryTable {
@@ -238,6 +244,54 @@ export interface DciDeliveryTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   delivered_at: Date | null;
+  /** Notifications only: the subscription and the registry event notified (migration 0006). */
+  subscription_id: string | null;
+  event_id: number | null;
+  job_id: string | null;
+}
+
+export interface DciSubscriptionTable {
+  id: string;
+  code: string;
+  client_id: string;
+  key_id: string;
+  registry: string;
+  exchange_id: string;
+  reference_id: string;
+  status: string;
+  reg_type: string;
+  reg_event_type: string;
+  notify_record_type: string;
+  record_shape: string;
+  entity: string;
+  event_entity: string;
+  event_kind: string;
+  filter_type: string;
+  filter: ColumnType<unknown, string, string>;
+  fingerprint: string;
+  purpose: string | null;
+  starts_at: Date | null;
+  ends_at: Date | null;
+  frequency: ColumnType<unknown, string | null, string | null>;
+  locale: string | null;
+  sender_id: string;
+  notify_uri: string;
+  after_event_id: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  ended_at: Date | null;
+  end_exchange_id: string | null;
+}
+
+export interface DciRegistryEventTable {
+  id: Generated<number>;
+  entity: string;
+  kind: string;
+  individual_id: string | null;
+  household_id: string | null;
+  enrollment_id: string | null;
+  occurred_at: Timestamp;
+  dispatched_at: Date | null;
 }
 
 export interface DciExchangeLogTable {
@@ -256,6 +310,36 @@ export interface DciExchangeLogTable {
   duration_ms: number;
   error: string | null;
   request_id: string | null;
+}
+
+export interface ConsentTable {
+  individual_id: string;
+  purpose: string;
+  granted_at: Timestamp;
+  withdrawn_at: Date | null;
+  source: string | null;
+}
+
+export interface DciSigningKeyTable {
+  id: string;
+  algorithm: string;
+  public_jwk: ColumnType<unknown, string, string>;
+  private_key: Buffer;
+  status: string;
+  created_at: Timestamp;
+  retired_at: Date | null;
+  expires_at: Date | null;
+}
+
+export interface DciClientKeyTable {
+  client_id: string;
+  key_id: string;
+  algorithm: string;
+  public_jwk: ColumnType<unknown, string, string>;
+  created_by: string | null;
+  created_at: Timestamp;
+  expires_at: Date | null;
+  revoked_at: Date | null;
 }
 
 export interface DB {
@@ -277,4 +361,9 @@ export interface DB {
   dci_exchanges: DciExchangeTable;
   dci_deliveries: DciDeliveryTable;
   dci_exchange_log: DciExchangeLogTable;
+  dci_subscriptions: DciSubscriptionTable;
+  dci_registry_events: DciRegistryEventTable;
+  dci_signing_keys: DciSigningKeyTable;
+  dci_client_keys: DciClientKeyTable;
+  consents: ConsentTable;
 }

@@ -61,10 +61,11 @@ export function installAccessControl(app: App, db: Kysely<DB>): void {
       clientId: request.principal?.clientId,
       clientName: request.principal?.clientName,
       action: access.audit.action,
-      purpose: request.purpose,
+      purpose: request.purpose ?? request.auditNote?.purpose,
       resourceType: access.audit.resourceType,
       resourceId: request.auditNote?.resourceId,
       recordCount: reply.statusCode < 400 ? (request.auditNote?.recordCount ?? 0) : 0,
+      subjectIds: reply.statusCode < 400 ? request.auditNote?.subjectIds : undefined,
       outcome: outcomeOf(reply),
       statusCode: reply.statusCode,
     });

@@ -29,6 +29,10 @@ export type RouteAccess =
 export interface AuditNote {
   resourceId?: string;
   recordCount?: number;
+  /** Ids of the registry records returned. */
+  subjectIds?: readonly string[];
+  /** The purpose the message itself states (e.g. DCI consent), when the X-Purpose header is absent. */
+  purpose?: string;
 }
 
 declare module 'fastify' {

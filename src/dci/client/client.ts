@@ -1,0 +1,239 @@
+import { KeyObject, randomUUID } from 'node:crypto';
+import { createLocalJWKSet, createRemoteJWKSet, type JWK, type JSONWebKeySet } from 'jose';
+import type { Envelope, RequestHeader, ResponseHeader } from '../envelope.ts';
+import { PROTOCOL_VERSION } from '../envelope.ts';
+import type { SearchCriteria } from '../query/criteria.ts';
+import type { SearchResponseMessage } from '../search.ts';
+import type { Kid } from '../signature/format.ts';
+import { JWS_ALG } from '../signature/jwk.ts';
+import { signEnvelope, type SigningKey } from '../signature/sign.ts';
+import { DEFAULT_SIGNATURE_LIMITS, invalidSignature, verifyEnvelope } from '../signature/verify.ts';
+
+/**
+ * A typed client of the DCI SR and IBR APIs: builds the envelope (fresh message id and timestamp),
+ * signs it with the sender's key, POSTs it with the API key, and verifies the signature of what
+ * comes back (sync answers, and callbacks handed to `receive`) against the registry's JWKS. Used by
+ * the tests, and by the product to query other registries (a civil registry, the IBR from the SR).
+ */
+
+export interface DciClientOptions {
+  /** The registry's DCI base, e.g. https://sr.example.org/dci/sr (paths /registry/... follow). */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer`. */
+  apiKey: string;
+  /** Our id in `header.sender_id`; also the first part of our key id. */
+  senderId: string;
+  /** Where async answers go (`header.sender_uri`); else the registry uses the registered callback URI. */
+  senderUri?: string;
+  /** The registry's id (`header.receiver_id`), when it checks it. */
+  receiverId?: string;
+  /** Our private key; without it, messages go unsigned. */
+  signingKey?: SigningKey;
+  /** The registry's public keys: a JWKS URL, or the keys themselves. Without them nothing is verified. */
+  registryKeys?: string | JSONWebKeySet;
+  /** Default: the global fetch. */
+  fetch?: typeof fetch;
+}
+
+/** A request the registry answered with an error (HTTP 4xx/5xx): the status and the DCI body. */
+export class DciClientError extends Error {
+  override name = 'DciClientError';
+  constructor(
+    readonly statusCode: number,
+    readonly body: unknown,
+  ) {
+    super(`the registry answered HTTP ${statusCode}: ${describe(body)}`);
+  }
+}
+
+/** One `search_request` item, as the caller states it; reference ids and timestamps are filled in. */
+export interface SearchItem {
+  criteria: SearchCriteria;
+  referenceId?: string;
+  locale?: string;
+}
+
+export interface Ack {
+  message: { ack_status: 'ACK' | 'NACK' | 'ERR'; timestamp: string; correlation_id: string; error?: unknown };
+}
+
+type KeySet = ReturnType<typeof createLocalJWKSet> | ReturnType<typeof createRemoteJWKSet>;
+type Response<M> = Envelope<ResponseHeader, M> & { signature?: string };
+
+export class DciClient {
+  readonly #options: DciClientOptions;
+  readonly #fetch: typeof fetch;
+  readonly #keys: KeySet | undefined;
+
+  constructor(options: DciClientOptions) {
+    this.#options = options;
+    this.#fetch = options.fetch ?? fetch;
+    const keys = options.registryKeys;
+    this.#keys =
+      keys === undefined
+        ? undefined
+        : typeof keys === 'string'
+          ? createRemoteJWKSet(new URL(keys))
+          : createLocalJWKSet(keys);
+  }
+
+  /** `/registry/sync/search`: the answer of every item, verified. */
+  syncSearch(items: SearchItem[], transactionId = randomUUID()): Promise<Response<SearchResponseMessage>> {
+    return this.#exchange(
+      '/registry/sync/search',
+      'search',
+      searchMessage(items, transactionId),
+      items.length,
+    );
+  }
+
+  /** `/registry/search`: an ACK; the answer arrives on `<sender_uri>/registry/on-search` (see receive). */
+  search(items: SearchItem[], transactionId = randomUUID()): Promise<Ack> {
+    return this.#exchange('/registry/search', 'search', searchMessage(items, transactionId), items.length);
+  }
+
+  /** `/registry/sync/txn/status` about one of our transactions. */
+  syncTxnStatus(transactionId: string, txnType = 'search'): Promise<Response<unknown>> {
+    return this.#exchange(
+      '/registry/sync/txn/status',
+      'txn-status',
+      txnStatusMessage(transactionId, txnType),
+      1,
+    );
+  }
+
+  /** `/registry/subscribe`: an ACK; the subscription codes arrive on `/registry/on-subscribe`. */
+  subscribe(criteria: Record<string, unknown>[], transactionId = randomUUID()): Promise<Ack> {
+    const message = {
+      transaction_id: transactionId,
+      subscribe_request: criteria.map((subscribe_criteria) => ({
+        reference_id: randomUUID(),
+        timestamp: new Date().toISOString(),
+        subscribe_criteria,
+      })),
+    };
+    return this.#exchange('/registry/subscribe', 'subscribe', message, criteria.length);
+  }
+
+  /** `/registry/unsubscribe`: an ACK; the outcome arrives on `/registry/on-unsubscribe`. */
+  unsubscribe(codes: string[], transactionId = randomUUID()): Promise<Ack> {
+    const message = {
+      transaction_id: transactionId,
+      timestamp: new Date().toISOString(),
+      subscription_codes: codes,
+    };
+    return this.#exchange('/registry/unsubscribe', 'unsubscribe', message, codes.length);
+  }
+
+  /** Any other DCI operation: the message is the caller's, the envelope and signature ours. */
+  send<T>(path: string, action: string, message: object, totalCount = 1): Promise<T> {
+    return this.#exchange(path, action, message, totalCount);
+  }
+
+  /**
+   * A message the registry POSTed to us (on-search, on-status, notify...): verified against the
+   * registry's keys; throws a DciError (err.signature.*) when it does not verify.
+   */
+  async receive<M>(body: unknown): Promise<Response<M>> {
+    await this.#verify(body);
+    return body as Response<M>;
+  }
+
+  /** A signed request envelope for this message (exposed for callers that send it themselves). */
+  envelope(action: string, message: object, totalCount: number): Envelope<RequestHeader, object> {
+    const { senderId, senderUri, receiverId, signingKey } = this.#options;
+    const envelope = {
+      header: {
+        version: PROTOCOL_VERSION,
+        message_id: randomUUID(),
+        message_ts: new Date().toISOString(),
+        action,
+        sender_id: senderId,
+        ...(senderUri ? { sender_uri: senderUri } : {}),
+        ...(receiverId ? { receiver_id: receiverId } : {}),
+        total_count: totalCount,
+        is_msg_encrypted: false,
+      },
+      message,
+    };
+    return signingKey ? signEnvelope(envelope, signingKey) : envelope;
+  }
+
+  async #exchange<T>(path: string, action: string, message: object, totalCount: number): Promise<T> {
+    const response = await this.#fetch(`${this.#options.baseUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#options.apiKey}` },
+      body: JSON.stringify(this.envelope(action, message, totalCount)),
+    });
+    const text = await response.text();
+    const body: unknown = text ? JSON.parse(text) : undefined;
+    if (!response.ok) {
+      throw new DciClientError(response.status, body);
+    }
+    if (isEnvelope(body)) {
+      await this.#verify(body);
+    }
+    return body as T;
+  }
+
+  async #verify(body: unknown): Promise<void> {
+    const keys = this.#keys;
+    if (keys === undefined || !isEnvelope(body)) {
+      return;
+    }
+    await verifyEnvelope(body, {
+      required: true,
+      now: new Date(),
+      limits: DEFAULT_SIGNATURE_LIMITS,
+      findKey: (kid: Kid) => this.#registryKey(keys, kid),
+    });
+  }
+
+  /** The registry's key of this kid (its JWKS names keys by the middle part of the DCI kid). */
+  async #registryKey(keys: KeySet, kid: Kid): Promise<KeyObject> {
+    const { receiverId } = this.#options;
+    if (receiverId !== undefined && kid.senderId !== receiverId) {
+      throw invalidSignature(`it was made by ${kid.senderId}, not by the registry ${receiverId}`);
+    }
+    try {
+      // jose hands out WebCrypto keys; node:crypto verifies with KeyObjects.
+      return KeyObject.from(await keys({ alg: JWS_ALG[kid.algorithm], kid: kid.keyId }));
+    } catch {
+      throw invalidSignature(`the registry publishes no ${kid.algorithm} key ${kid.keyId}`);
+    }
+  }
+}
+
+const isEnvelope = (body: unknown): body is { header: object; message?: unknown; signature?: unknown } =>
+  typeof body === 'object' && body !== null && 'header' in body;
+
+function searchMessage(items: SearchItem[], transactionId: string) {
+  return {
+    transaction_id: transactionId,
+    search_request: items.map((item, index) => ({
+      reference_id: item.referenceId ?? `${transactionId}-${index + 1}`,
+      timestamp: new Date().toISOString(),
+      search_criteria: item.criteria,
+      ...(item.locale ? { locale: item.locale } : {}),
+    })),
+  };
+}
+
+function txnStatusMessage(transactionId: string, txnType: string) {
+  return {
+    transaction_id: randomUUID(),
+    txnstatus_request: {
+      reference_id: randomUUID(),
+      txn_type: txnType,
+      attribute_type: 'transaction_id',
+      attribute_value: transactionId,
+    },
+  };
+}
+
+function describe(body: unknown): string {
+  const text = JSON.stringify(body) ?? '';
+  return text.length > 300 ? `${text.slice(0, 300)}...` : text;
+}
+
+export type { JWK };

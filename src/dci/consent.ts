@@ -1,0 +1,91 @@
+import { sql, type Kysely, type SqlBool } from 'kysely';
+import type { DB } from '#platform/db/types';
+import { searchRejection } from './errors.ts';
+import type { Entity, Where } from './query/attributes.ts';
+
+/**
+ * Consent and purpose (DCI `search_criteria.consent` / `authorize`). Every search states, or may
+ * state, the purpose of the access (`purpose.code`); it is recorded in the audit entry with the ids
+ * of the records returned. A client whose settings require consent must state a purpose and
+ * receives only records whose subjects consented to it: a person, their own consent; a household
+ * (and its members), the consent its head gave on its behalf, as at registration; a beneficiary,
+ * the enrolled person's, or the enrolled household head's.
+ */
+
+/** The `consent` and `authorize` objects of a request: the spec gives them no schema beyond "object". */
+export interface StatedPurpose {
+  consent?: { purpose?: { code?: unknown } };
+  authorize?: { purpose?: { code?: unknown } };
+}
+
+const PURPOSE = /^[A-Za-z0-9_.:/-]{1,100}$/;
+
+/** The purpose a request states: the consent's purpose code, else the authorisation's. */
+export function statedPurpose(criteria: StatedPurpose): string | undefined {
+  for (const code of [criteria.consent?.purpose?.code, criteria.authorize?.purpose?.code]) {
+    if (code === undefined) {
+      continue;
+    }
+    if (typeof code !== 'string' || !PURPOSE.test(code)) {
+      throw searchRejection(
+        'rjct.search_criteria.invalid',
+        'purpose.code is 1 to 100 letters, digits or _.:/- (a code from the purposes the registry publishes)',
+      );
+    }
+    return code;
+  }
+  return undefined;
+}
+
+/** Whether this client may receive records only with their subjects' consent. */
+export async function consentRequired(db: Kysely<DB>, clientId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('dci_client_settings')
+    .select('consent_required')
+    .where('client_id', '=', clientId)
+    .executeTakeFirst();
+  return row?.consent_required ?? false;
+}
+
+export async function saveConsentRequired(
+  db: Kysely<DB>,
+  clientId: string,
+  required: boolean,
+  updatedBy: string | undefined,
+): Promise<void> {
+  const values = { consent_required: required, updated_by: updatedBy ?? null };
+  await db
+    .insertInto('dci_client_settings')
+    .values({ client_id: clientId, ...values })
+    .onConflict((oc) => oc.column('client_id').doUpdateSet({ ...values, updated_at: sql`now()` }))
+    .execute();
+}
+
+/**
+ * The condition a search adds for a client that needs consent. Without a stated purpose the search
+ * is rejected rather than answered with nothing: the caller learns what to fix.
+ */
+export function consentCondition(entity: Entity, purpose: string | undefined): Where {
+  if (purpose === undefined) {
+    throw searchRejection(
+      'rjct.search_criteria.invalid',
+      'this client receives records only with their subjects’ consent: state search_criteria.consent.purpose.code',
+    );
+  }
+  return sql<SqlBool>`exists (select 1 from consents c where c.individual_id = ${consentingPerson(entity)}
+    and c.purpose = ${purpose} and c.withdrawn_at is null)`;
+}
+
+/** Whose consent covers a record of this entity (aliases of query/compile.ts ALIAS). */
+function consentingPerson(entity: Entity) {
+  const headOf = (household: ReturnType<typeof sql.ref>) =>
+    sql`(select hd.id from individuals hd where hd.household_id = ${household} and hd.relationship_to_head = 'SELF' limit 1)`;
+  switch (entity) {
+    case 'person':
+      return sql.ref('i.id');
+    case 'group':
+      return headOf(sql.ref('h.id'));
+    case 'beneficiary':
+      return sql`coalesce(e.individual_id, ${headOf(sql.ref('e.household_id'))})`;
+  }
+}

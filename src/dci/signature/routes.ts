@@ -1,0 +1,317 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { JWK } from 'jose';
+import type { Kysely } from 'kysely';
+import { findClient } from '#platform/auth/clients';
+import type { DB } from '#platform/db/types';
+import { badRequest, conflict, notFound, type FieldError } from '#platform/http/problem';
+import type { App } from '#platform/http/types';
+import { findCallbackSettings } from '../callback/policy.ts';
+import { KeyError, publicKeyFromJwk, publicKeyFromPem, thumbprintOf, type PublicKey } from './jwk.ts';
+import { jwksUriProblem } from './jwks.ts';
+import {
+  countUsableClientKeys,
+  findSignatureSettings,
+  insertClientKey,
+  listClientKeys,
+  revokeClientKey,
+  saveSignatureSettings,
+  SIGNATURE_POLICIES,
+  type ClientKeyRow,
+  type SignatureSettings,
+} from './keys.ts';
+import type { DciSignatures } from './service.ts';
+
+/**
+ * Admin routes of a client's DCI signatures (mounted under /api/v1, permission clients:manage,
+ * audited, RFC 9457 problems): its signature policy and JWKS URL (`/clients/{id}/dci/signature`,
+ * beside the callback settings of `/clients/{id}/dci`), and the public keys it signs with
+ * (`/clients/{id}/dci/keys`). And the public `/.well-known/jwks.json` with ours.
+ */
+
+const KEY_ID = '^[A-Za-z0-9._~:-]{1,100}$';
+/** Keys a client may have that can still verify (not revoked, not expired). */
+const MAX_USABLE_KEYS = 20;
+
+const Settings = Type.Object({
+  client_id: Type.String({ format: 'uuid' }),
+  signature_policy: Type.String({ enum: [...SIGNATURE_POLICIES] }),
+  jwks_uri: Type.Union([Type.String(), Type.Null()]),
+  updated_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
+const SettingsInput = Type.Object(
+  {
+    signature_policy: Type.Optional(
+      Type.String({
+        enum: [...SIGNATURE_POLICIES],
+        description:
+          'Which messages of the client must be signed: all, async (async and subscription endpoints; the default) or none',
+      }),
+    ),
+    jwks_uri: Type.Optional(
+      Type.Union([Type.String({ minLength: 1, maxLength: 1000 }), Type.Null()], {
+        description: "The client's JWKS URL: https, or inside one of its callback origins",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const PublicJwk = Type.Object({
+  kty: Type.String(),
+  kid: Type.Optional(Type.String()),
+  alg: Type.Optional(Type.String()),
+  use: Type.Optional(Type.String()),
+  crv: Type.Optional(Type.String()),
+  x: Type.Optional(Type.String()),
+  n: Type.Optional(Type.String()),
+  e: Type.Optional(Type.String()),
+});
+
+const ClientKey = Type.Object({
+  client_id: Type.String({ format: 'uuid' }),
+  key_id: Type.String({ description: 'The middle part of the kid: <sender_id>|<key_id>|<algorithm>' }),
+  algorithm: Type.String({ enum: ['ed25519', 'rsa-sha256'] }),
+  jwk: PublicJwk,
+  created_at: Type.String({ format: 'date-time' }),
+  expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  revoked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
+const KeyInput = Type.Object(
+  {
+    key_id: Type.Optional(
+      Type.String({
+        pattern: KEY_ID,
+        description: "Default: the JWK's kid, else its RFC 7638 thumbprint",
+      }),
+    ),
+    jwk: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        maxProperties: 30,
+        description: 'The public key as a JWK (Ed25519: kty OKP, crv Ed25519; or RSA of 2048 bits or more)',
+      }),
+    ),
+    pem: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 10_000, description: 'Or the public key as an SPKI PEM' }),
+    ),
+    expires_at: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  { additionalProperties: false },
+);
+
+const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+const KeyParams = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  keyId: Type.String({ pattern: KEY_ID }),
+});
+const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' } };
+const manage = (action: string) => ({
+  access: { permission: 'clients:manage' as const, audit: { action, resourceType: 'client' } },
+});
+
+const settingsJson = (clientId: string, s: SignatureSettings): Static<typeof Settings> => ({
+  client_id: clientId,
+  signature_policy: s.policy,
+  jwks_uri: s.jwksUri,
+  updated_at: s.updatedAt?.toISOString() ?? null,
+});
+
+const keyJson = (row: ClientKeyRow): Static<typeof ClientKey> => ({
+  client_id: row.client_id,
+  key_id: row.key_id,
+  algorithm: row.algorithm,
+  jwk: row.public_jwk as Static<typeof PublicJwk>,
+  created_at: row.created_at.toISOString(),
+  expires_at: row.expires_at?.toISOString() ?? null,
+  revoked_at: row.revoked_at?.toISOString() ?? null,
+});
+
+export async function dciSignatureRoutes(app: App, { db }: { db: Kysely<DB> }): Promise<void> {
+  app.put(
+    '/clients/:id/dci/signature',
+    {
+      config: manage('client.dci_signature.update'),
+      schema: {
+        tags: ['access'],
+        summary: "Set which of a client's DCI messages must be signed, and its JWKS URL",
+        params: IdParams,
+        body: SettingsInput,
+        response: { 200: Settings, ...problems },
+      },
+    },
+    async (request) => {
+      request.auditNote = { resourceId: request.params.id };
+      const client = await findClient(db, request.params.id);
+      const jwksUri = request.body.jwks_uri ?? null;
+      const problem =
+        jwksUri && jwksUriProblem(jwksUri, (await findCallbackSettings(db, client.id)).callbackOrigins);
+      if (problem) {
+        throw badRequest('invalid DCI signature settings', [{ pointer: '/jwks_uri', detail: problem }]);
+      }
+      const policy = (request.body.signature_policy ?? 'async') as SignatureSettings['policy'];
+      await saveSignatureSettings(db, client.id, { policy, jwksUri }, request.principal?.clientId);
+      request.auditNote.recordCount = 1;
+      return settingsJson(client.id, await findSignatureSettings(db, client.id));
+    },
+  );
+
+  app.get(
+    '/clients/:id/dci/signature',
+    {
+      config: manage('client.dci_signature.read'),
+      schema: {
+        tags: ['access'],
+        summary: "A client's DCI signature policy and JWKS URL",
+        params: IdParams,
+        response: { 200: Settings, ...problems },
+      },
+    },
+    async (request) => {
+      request.auditNote = { resourceId: request.params.id };
+      const client = await findClient(db, request.params.id);
+      request.auditNote.recordCount = 1;
+      return settingsJson(client.id, await findSignatureSettings(db, client.id));
+    },
+  );
+
+  app.post(
+    '/clients/:id/dci/keys',
+    {
+      config: manage('client.dci_key.create'),
+      schema: {
+        tags: ['access'],
+        summary:
+          'Register a public key a client signs its DCI messages with (JWK or PEM; never a private key)',
+        params: IdParams,
+        body: KeyInput,
+        response: { 201: ClientKey, ...problems },
+      },
+    },
+    async (request, reply) => {
+      request.auditNote = { resourceId: request.params.id };
+      const client = await findClient(db, request.params.id);
+      const { key, keyId, expiresAt } = await readKeyInput(request.body);
+      if ((await countUsableClientKeys(db, client.id)) >= MAX_USABLE_KEYS) {
+        throw conflict(`a client may have at most ${MAX_USABLE_KEYS} usable keys: revoke one first`);
+      }
+      const row = await insertClientKey(db, {
+        clientId: client.id,
+        keyId,
+        algorithm: key.algorithm,
+        jwk: { ...key.jwk, kid: keyId },
+        expiresAt,
+        createdBy: request.principal?.clientId,
+      });
+      if (!row) {
+        throw conflict(`key ${keyId} is already registered for this client (a revoked key keeps its id)`);
+      }
+      request.auditNote.recordCount = 1;
+      return reply.code(201).send(keyJson(row));
+    },
+  );
+
+  app.get(
+    '/clients/:id/dci/keys',
+    {
+      config: manage('client.dci_key.list'),
+      schema: {
+        tags: ['access'],
+        summary: 'The public keys a client registered for DCI signatures',
+        params: IdParams,
+        response: { 200: Type.Object({ items: Type.Array(ClientKey) }), ...problems },
+      },
+    },
+    async (request) => {
+      request.auditNote = { resourceId: request.params.id };
+      const client = await findClient(db, request.params.id);
+      const items = await listClientKeys(db, client.id);
+      request.auditNote.recordCount = items.length;
+      return { items: items.map(keyJson) };
+    },
+  );
+
+  app.delete(
+    '/clients/:id/dci/keys/:keyId',
+    {
+      config: manage('client.dci_key.revoke'),
+      schema: {
+        tags: ['access'],
+        summary: "Revoke a client's DCI public key at once (messages signed with it are refused)",
+        params: KeyParams,
+        response: { 200: ClientKey, ...problems },
+      },
+    },
+    async (request) => {
+      request.auditNote = { resourceId: request.params.id };
+      const client = await findClient(db, request.params.id);
+      const row = await revokeClientKey(db, client.id, request.params.keyId);
+      if (!row) {
+        throw notFound('key of this client');
+      }
+      request.auditNote.recordCount = 1;
+      return keyJson(row);
+    },
+  );
+}
+
+/** The key of an upload, its id and expiry, or a 400 naming every field in error. */
+async function readKeyInput(
+  input: Static<typeof KeyInput>,
+): Promise<{ key: PublicKey; keyId: string; expiresAt: Date | null }> {
+  const errors: FieldError[] = [];
+  const expiresAt = input.expires_at === undefined ? null : new Date(input.expires_at);
+  if (expiresAt && expiresAt.getTime() <= Date.now()) {
+    errors.push({ pointer: '/expires_at', detail: 'must lie in the future' });
+  }
+  if ((input.jwk === undefined) === (input.pem === undefined)) {
+    errors.push({ pointer: '/jwk', detail: 'send the public key as exactly one of jwk and pem' });
+    throw badRequest('invalid DCI public key', errors);
+  }
+  const key = await readKey(input, errors);
+  const jwkKid = (input.jwk as JWK | undefined)?.kid;
+  if (input.key_id !== undefined && jwkKid !== undefined && jwkKid !== input.key_id) {
+    errors.push({ pointer: '/key_id', detail: `differs from the JWK's kid ${jwkKid}` });
+  }
+  const keyId = input.key_id ?? jwkKid ?? (key ? await thumbprintOf(key.jwk) : '');
+  if (input.key_id === undefined && jwkKid !== undefined && !new RegExp(KEY_ID).test(jwkKid)) {
+    errors.push({ pointer: '/jwk/kid', detail: `must match ${KEY_ID} to serve as the key id` });
+  }
+  if (errors.length > 0 || !key) {
+    throw badRequest('invalid DCI public key', errors);
+  }
+  return { key, keyId, expiresAt };
+}
+
+async function readKey(input: Static<typeof KeyInput>, errors: FieldError[]): Promise<PublicKey | undefined> {
+  try {
+    return input.jwk === undefined ? await publicKeyFromPem(input.pem!) : await publicKeyFromJwk(input.jwk);
+  } catch (error) {
+    if (error instanceof KeyError) {
+      errors.push({ pointer: input.jwk === undefined ? '/pem' : '/jwk', detail: error.message });
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+const Jwks = Type.Object({ keys: Type.Array(PublicJwk) });
+
+/** `GET /.well-known/jwks.json`: the public keys our DCI messages are signed with (public route). */
+export async function dciJwksRoute(app: App, { signatures }: { signatures: DciSignatures }): Promise<void> {
+  app.get(
+    '/.well-known/jwks.json',
+    {
+      config: { access: { public: true } },
+      schema: {
+        tags: ['dci'],
+        summary: 'Public keys of our DCI message signatures (JWKS)',
+        description:
+          'The current key and retired keys not yet expired. A signature of ours names its key in its kid: ' +
+          '<sender_id>|<kid of the JWK>|<algorithm>.',
+        response: { 200: Jwks },
+      },
+    },
+    async () => ({ keys: (await signatures.publicKeys()) as Static<typeof Jwks>['keys'] }),
+  );
+}

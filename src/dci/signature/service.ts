@@ -1,0 +1,195 @@
+import type { KeyObject } from 'node:crypto';
+import type { JWK } from 'jose';
+import type { Kysely } from 'kysely';
+import type { DB } from '#platform/db/types';
+import { systemResolve, type Resolve } from '../callback/address.ts';
+import {
+  checkMessageTime,
+  DEFAULT_MESSAGE_TIME_WINDOW,
+  DEFAULT_SENDER_ID,
+  type MessageTimeWindow,
+} from '../envelope.ts';
+import type { Kid } from './format.ts';
+import { KeyError, publicKeyFromJwk } from './jwk.ts';
+import { ClientJwks } from './jwks.ts';
+import {
+  currentSigningKey,
+  findClientKey,
+  findSignatureSettings,
+  publishedKeys,
+  type OwnKey,
+  type SignatureSettings,
+} from './keys.ts';
+import { signEnvelope, type Signable } from './sign.ts';
+import {
+  DEFAULT_SIGNATURE_LIMITS,
+  invalidSignature,
+  verifyEnvelope,
+  type SignatureLimits,
+} from './verify.ts';
+
+/**
+ * The gateway's DCI signatures in one object, shared by the routes and the jobs: incoming messages
+ * checked (signature as the client's policy requires, message_ts window), outgoing envelopes signed
+ * with our current key, our public keys for /.well-known/jwks.json.
+ */
+
+/** Whether a route counts as asynchronous (async answers, subscriptions) for the signature policy. */
+export type SignatureMode = 'async' | 'sync';
+
+export interface DciSignatures {
+  /** Throws err.signature.* or rjct.message_ts.invalid; leaves bodies that are no envelope to the route. */
+  checkIncoming(body: unknown, clientId: string, mode: SignatureMode): Promise<void>;
+  /** The payload with our signature when it is a DCI envelope (`{ header, message? }`), else as it was. */
+  sign<T>(payload: T): Promise<T>;
+  /** Our published public keys. */
+  publicKeys(): Promise<JWK[]>;
+}
+
+export interface SignatureOptions {
+  db: Kysely<DB>;
+  /** First part of our kid; must be the sender_id of our headers (senderIdOf(receiver)). */
+  senderId?: string;
+  now?: () => Date;
+  /** DNS for the JWKS fetch's SSRF guard. */
+  resolve?: Resolve;
+  limits?: Partial<SignatureLimits>;
+  messageTime?: Partial<MessageTimeWindow>;
+  /** Lifetime of our signatures (expires - created), in seconds; default 3600. */
+  lifetimeSeconds?: number;
+  /** A JWKS fetch may take this long; default 5 s. */
+  jwksTimeoutMs?: number;
+}
+
+/** Our key is read again after this long, so that a rotation by another gateway is seen. */
+const OWN_KEY_TTL_MS = 5 * 60_000;
+
+/** Is this policy's signature required on a route of this mode? */
+export const signatureRequired = (policy: SignatureSettings['policy'], mode: SignatureMode): boolean =>
+  policy === 'all' || (policy === 'async' && mode === 'async');
+
+export function createDciSignatures(options: SignatureOptions): DciSignatures {
+  const { db } = options;
+  const now = options.now ?? (() => new Date());
+  const senderId = options.senderId ?? DEFAULT_SENDER_ID;
+  const limits = { ...DEFAULT_SIGNATURE_LIMITS, ...options.limits };
+  const window = { ...DEFAULT_MESSAGE_TIME_WINDOW, ...options.messageTime };
+  const lifetimeSeconds = options.lifetimeSeconds ?? 3600;
+  const jwks = new ClientJwks({
+    db,
+    resolve: options.resolve ?? systemResolve,
+    timeoutMs: options.jwksTimeoutMs ?? 5_000,
+  });
+  let own: { key: Promise<OwnKey>; at: number } | undefined;
+
+  const ownKey = (): Promise<OwnKey> => {
+    if (!own || Date.now() - own.at > OWN_KEY_TTL_MS) {
+      const key = currentSigningKey(db);
+      own = { key, at: Date.now() };
+      key.catch(() => {
+        if (own?.key === key) {
+          own = undefined; // a failed read is tried again by the next message
+        }
+      });
+    }
+    return own.key;
+  };
+
+  return {
+    async checkIncoming(body, clientId, mode) {
+      if (!isEnvelope(body)) {
+        return;
+      }
+      const settings = await findSignatureSettings(db, clientId);
+      await verifyEnvelope(body, {
+        required: signatureRequired(settings.policy, mode),
+        now: now(),
+        limits,
+        findKey: (kid) => clientKey(db, jwks, clientId, settings, kid, now()),
+      });
+      checkMessageTime(body.header, now(), window);
+    },
+
+    async sign(payload) {
+      if (!isEnvelope(payload)) {
+        return payload;
+      }
+      const key = await ownKey();
+      const kid = { senderId, keyId: key.id, algorithm: key.algorithm };
+      const created = Math.floor(now().getTime() / 1000);
+      return signEnvelope(
+        payload,
+        { kid, privateKey: key.privateKey },
+        { created, lifetimeSeconds },
+      ) as typeof payload;
+    },
+
+    async publicKeys() {
+      await ownKey(); // generated on first use: the JWKS is never empty
+      return publishedKeys(db);
+    },
+  };
+}
+
+/** A DCI envelope: an object whose `header` is an object (the route's schema checks the rest). */
+function isEnvelope(
+  value: unknown,
+): value is Signable & { header: Record<string, unknown>; signature?: unknown } {
+  const header = (value as { header?: unknown } | null)?.header;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    typeof header === 'object' &&
+    header !== null &&
+    !Array.isArray(header)
+  );
+}
+
+/**
+ * The sender's key for `kid`: a key registered for this client (not revoked, not expired, of the
+ * kid's algorithm), else one at the client's JWKS URL. Keys of other clients are never looked at.
+ */
+async function clientKey(
+  db: Kysely<DB>,
+  jwks: ClientJwks,
+  clientId: string,
+  settings: SignatureSettings,
+  kid: Kid,
+  now: Date,
+): Promise<KeyObject> {
+  const row = await findClientKey(db, clientId, kid.keyId);
+  if (row) {
+    if (row.revoked_at) {
+      throw invalidSignature(`key ${kid.keyId} was revoked`);
+    }
+    if (row.expires_at && row.expires_at.getTime() <= now.getTime()) {
+      throw invalidSignature(`key ${kid.keyId} expired`);
+    }
+    return ofAlgorithm(row.public_jwk, kid);
+  }
+  if (settings.jwksUri) {
+    const jwk = await jwks.find(clientId, settings.jwksUri, kid.keyId).catch((error: unknown) => {
+      throw invalidSignature(`the sender's JWKS could not be read: ${(error as Error).message}`);
+    });
+    if (jwk) {
+      return ofAlgorithm(jwk, kid);
+    }
+  }
+  throw invalidSignature(`key ${kid.keyId} is not registered for this client`);
+}
+
+async function ofAlgorithm(jwk: JWK, kid: Kid): Promise<KeyObject> {
+  try {
+    const key = await publicKeyFromJwk(jwk);
+    if (key.algorithm !== kid.algorithm) {
+      throw new KeyError(`key ${kid.keyId} is an ${key.algorithm} key, the kid says ${kid.algorithm}`);
+    }
+    return key.key;
+  } catch (error) {
+    if (error instanceof KeyError) {
+      throw invalidSignature(error.message);
+    }
+    throw error;
+  }
+}

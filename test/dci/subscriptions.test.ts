@@ -1,0 +1,228 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertIndividual } from '#test/factories';
+import { keysDeep, seedRegistry, type Registry6 } from './fixtures.ts';
+import { createDciApp, type DciTestApp } from './harness.ts';
+import {
+  codeOf,
+  criteria,
+  newSubscriber,
+  notificationsTo,
+  quietly,
+  settledNotifications,
+  SR,
+  subscribe as subscribeAs,
+  where,
+  type Json,
+  type Subscriber,
+} from './subscriptions.ts';
+
+const NOTIFY = SR.notify;
+
+describe('DCI subscriptions: notifications of registry changes (Social Registry)', () => {
+  let t: DciTestApp;
+  let registry: Registry6;
+  let client: Subscriber;
+
+  beforeAll(async () => {
+    t = await createDciApp();
+    registry = await seedRegistry(t.database.db);
+    client = await newSubscriber(t);
+  });
+  afterAll(async () => {
+    await t.close();
+    await client.server.close();
+  });
+
+  const db = () => t.database.db;
+  const subscriber = (role: 'integrator' | 'analyst' = 'integrator') => newSubscriber(t, role);
+  const subscribe = (items: Json[], who = client) => subscribeAs(t, who, items);
+  const notifications = (who = client) => notificationsTo(who.server, NOTIFY, 'social');
+
+  it('subscribes, then notifies a matching new person once, in a spec-valid notify, and not a person elsewhere', async () => {
+    const [item] = await subscribe([
+      criteria('REGISTER', 'Person', 'predicate', where('location', 'eq', 'R01')),
+    ]);
+    expect(item).toMatchObject({
+      reference_id: 'sub-1',
+      status: 'succ',
+      subscriptions: [{ status: 'subscribe', reg_event_type: 'REGISTER', notify_record_type: 'Person' }],
+    });
+    const code = codeOf(item);
+    await insertIndividual(db(), registry.households.A, { given_name: 'Baraka', family_name: 'Mushi' });
+    await insertIndividual(db(), registry.households.E, { given_name: 'Elsewhere' });
+
+    const [delivery] = await settledNotifications(db(), code, 1);
+    const [notify] = notifications();
+    expect(notify!['header']).toMatchObject({
+      action: 'notify',
+      message_id: delivery!.message_id,
+      status: 'succ',
+      receiver_id: 'spmis.example.org',
+    });
+    expect(notify!['message'].notify_event).toEqual([
+      expect.objectContaining({
+        reference_id: code,
+        locale: 'eng',
+        data: expect.objectContaining({
+          reg_event_type: 'REGISTER',
+          reg_record_type: 'Person',
+          reg_records: expect.objectContaining({ name: expect.objectContaining({ given_name: 'Baraka' }) }),
+        }),
+      }),
+    ]);
+    await quietly();
+    expect(notifications()).toHaveLength(1);
+    // Every attempt is logged, without personal data; the record leaving is audited.
+    const log = await db()
+      .selectFrom('dci_exchange_log')
+      .selectAll()
+      .where('delivery_id', '=', delivery!.id)
+      .execute();
+    expect(log).toEqual([
+      expect.objectContaining({ action: 'notify', outcome: 'delivered', attempt: 1, status_code: 200 }),
+    ]);
+    const audit = await db().selectFrom('audit_log').selectAll().where('resource_id', '=', code).execute();
+    expect(audit).toEqual([
+      expect.objectContaining({
+        action: 'dci.social.notify',
+        client_id: client.id,
+        record_count: 1,
+        outcome: 'success',
+      }),
+    ]);
+  });
+
+  it('notifies updates and deaths to the subscriptions that match, Group and Person records alike', async () => {
+    const items = await subscribe([
+      criteria('UPDATE', 'Group', 'expression', {
+        type: 'ns:org:QueryType:expression',
+        value: { expression: { collection: 'Group', query: { poverty_score: { $lt: 5 } } } },
+      }),
+      criteria('DEATH', 'Person', 'idtype-value', { type: 'UIN', value: 'UIN-C1' }),
+      criteria('DEATH', 'Group', undefined, where('household_number', 'eq', 'HH-C')),
+      criteria('NewHouseHoldMember', 'Group', 'predicate', where('household_number', 'eq', 'HH-B')),
+    ]);
+    expect(items.map((item) => item['status'])).toEqual(['succ', 'succ', 'succ', 'succ']);
+    const [groupUpdates, halimaDeath, householdDeaths, newMembers] = items.map(codeOf);
+    const before = notifications().length;
+
+    await db()
+      .updateTable('households')
+      .set({ pmt_score: 4 })
+      .where('id', '=', registry.households.A)
+      .execute();
+    await db()
+      .updateTable('households')
+      .set({ pmt_score: 60 })
+      .where('id', '=', registry.households.F)
+      .execute();
+    await db()
+      .updateTable('individuals')
+      .set({ phone: '+255700000001' })
+      .where('id', '=', registry.persons['halima']!)
+      .execute();
+    await db()
+      .updateTable('individuals')
+      .set({ is_deceased: true, deceased_date: '2025-02-01' })
+      .where('id', '=', registry.persons['halima']!)
+      .execute();
+
+    await insertIndividual(db(), registry.households.B, {
+      given_name: 'Imani',
+      relationship_to_head: 'CHILD',
+    });
+
+    await settledNotifications(db(), groupUpdates!, 1);
+    await settledNotifications(db(), newMembers!, 1);
+    await settledNotifications(db(), halimaDeath!, 1);
+    await settledNotifications(db(), householdDeaths!, 1);
+    // Imani is also a new person in R01: the first story's subscription hears of her too.
+    const codes = [groupUpdates, halimaDeath, householdDeaths, newMembers];
+    const received = notifications()
+      .slice(before)
+      .filter((n) => codes.includes(n['message'].notify_event[0].reference_id));
+    expect(received).toHaveLength(4);
+    const byCode = new Map(
+      received.map((n) => [n['message'].notify_event[0].reference_id, n['message'].notify_event[0].data]),
+    );
+    expect(byCode.get(groupUpdates)).toMatchObject({ reg_event_type: 'UPDATE', reg_record_type: 'Group' });
+    expect(JSON.stringify(byCode.get(groupUpdates))).toContain('HH-A');
+    expect(byCode.get(halimaDeath)).toMatchObject({
+      reg_event_type: 'DEATH',
+      reg_records: expect.objectContaining({ death_date: '2025-02-01T00:00:00Z' }),
+    });
+    expect(byCode.get(householdDeaths)).toMatchObject({ reg_event_type: 'DEATH', reg_record_type: 'Group' });
+    expect(byCode.get(newMembers)).toMatchObject({
+      reg_event_type: 'NewHouseHoldMember',
+      reg_record_type: 'Group',
+    });
+    expect(JSON.stringify(byCode.get(newMembers))).toContain('Imani');
+  });
+
+  it('applies the field policy of the subscribing client to the filter and to the records notified', async () => {
+    const analyst = await subscriber('analyst');
+    try {
+      const [byUin] = await subscribe(
+        [criteria('REGISTER', 'Person', 'idtype-value', { type: 'UIN', value: 'UIN-X' })],
+        analyst,
+      );
+      expect(byUin).toMatchObject({
+        status: 'rjct',
+        status_reason_code: 'rjct.notify_details.invalid',
+        status_reason_message: expect.stringMatching(/may not search by UIN/),
+      });
+      const [byYear] = await subscribe(
+        [criteria('REGISTER', 'Person', 'predicate', where('birth_year', 'ge', '2000'))],
+        analyst,
+      );
+      await insertIndividual(db(), registry.households.F, { given_name: 'Hidden', birth_date: '2020-01-01' });
+      await settledNotifications(db(), codeOf(byYear), 1);
+      const [notify] = notificationsTo(analyst.server, NOTIFY, 'social');
+      const keys = keysDeep(notify!['message']);
+      for (const hidden of ['name', 'birth_date', 'identifier', 'phone_number']) {
+        expect(keys.has(hidden), hidden).toBe(false);
+      }
+    } finally {
+      await analyst.server.close();
+    }
+  });
+
+  it('notifies a client that receives consented records only of the persons who consented to its purpose', async () => {
+    const careful = await subscriber();
+    try {
+      await db()
+        .updateTable('dci_client_settings')
+        .set({ consent_required: true })
+        .where('client_id', '=', careful.id)
+        .execute();
+      const inR02 = where('location', 'eq', 'R02');
+      const [unstated] = await subscribe([criteria('REGISTER', 'Person', 'predicate', inR02)], careful);
+      expect(unstated).toMatchObject({
+        status: 'rjct',
+        status_reason_code: 'rjct.notify_details.invalid',
+        status_reason_message: expect.stringMatching(/consent/),
+      });
+      const authorize = { purpose: { code: 'cash-transfer' } };
+      const [stated] = await subscribe(
+        [criteria('REGISTER', 'Person', 'predicate', inR02, { authorize })],
+        careful,
+      );
+      // The registry records a person and their consent in one transaction.
+      await db()
+        .transaction()
+        .execute(async (trx) => {
+          const id = await insertIndividual(trx, registry.households.F, { given_name: 'Consenting' });
+          await trx.insertInto('consents').values({ individual_id: id, purpose: 'cash-transfer' }).execute();
+        });
+      await insertIndividual(db(), registry.households.F, { given_name: 'Silent' });
+      await settledNotifications(db(), codeOf(stated), 1);
+      await quietly();
+      const names = notificationsTo(careful.server, NOTIFY, 'social').map(
+        (n) => n['message'].notify_event[0].data.reg_records.name.given_name,
+      );
+      expect(names).toEqual(['Consenting']);
+    } finally {
+      await careful.server.close();
+    }
+  });
+});
