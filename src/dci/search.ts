@@ -42,8 +42,8 @@ export interface SearchContext {
   correlationId?: string | undefined;
   /** The purpose the caller declared outside the message (X-Purpose), for items that state none. */
   purpose?: string | undefined;
-  /** Set by answerSearch from the client's settings: records only with their subjects' consent. */
-  consentRequired?: boolean;
+  /** Records only with their subjects' consent; read from the client's settings when not given. */
+  consentRequired?: boolean | undefined;
 }
 
 /** Most `search_request` items per message, unless the routes are told otherwise. */
@@ -122,7 +122,10 @@ export async function answerSearch(parsed: ParsedSearch, ctx: SearchContext): Pr
     return reject(header, transactionId, rejection, ctx);
   }
   const duplicates = duplicateReferences(items);
-  const consent = { ...ctx, consentRequired: await consentRequired(ctx.db, ctx.principal.clientId) };
+  const consent = {
+    ...ctx,
+    consentRequired: ctx.consentRequired ?? (await consentRequired(ctx.db, ctx.principal.clientId)),
+  };
   const search_response: SearchResponseItem[] = [];
   const subjectIds: string[] = [];
   const purposes = new Set<string>();

@@ -31,17 +31,17 @@ export interface Received {
   correlationId: string;
 }
 
-/** The extra columns of an async message, or of one refused as a whole. */
-type Extra = Pick<NewExchange, 'status' | 'reason' | 'request' | 'callbackUri'>;
+/** The extra columns of an async message, of one refused as a whole, or of a sync one already answered. */
+type Extra = Pick<NewExchange, 'status' | 'reason' | 'request' | 'callbackUri' | 'response'>;
 
 /** Records the message; undefined when its message id was already accepted from this client. */
 export async function receive(
   db: Kysely<DB>,
   incoming: Incoming,
   extra: Extra = { status: 'rcvd' },
+  correlationId = incoming.receiver.newId(),
 ): Promise<Received | undefined> {
   const id = incoming.receiver.newId();
-  const correlationId = incoming.receiver.newId();
   const inserted = await insertExchange(db, {
     id,
     clientId: incoming.principal.clientId,

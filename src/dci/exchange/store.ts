@@ -30,6 +30,8 @@ export interface NewExchange {
   summary: Record<string, unknown>;
   /** Async only: the message to answer later. */
   request?: unknown;
+  /** A sync message recorded once answered: the answer as kept for txn status. */
+  response?: unknown;
   callbackUri?: string | undefined;
   requestId?: string | undefined;
 }
@@ -61,6 +63,7 @@ export async function insertExchange(db: Kysely<DB>, x: NewExchange): Promise<bo
       status_reason_message: x.reason?.message ?? null,
       summary: JSON.stringify(x.summary),
       request: json(x.request),
+      response: json(x.response),
       callback_uri: x.callbackUri ?? null,
       request_id: x.requestId ?? null,
     })

@@ -16,7 +16,7 @@ const BARE =
 export function ibrRoutes(app: App, ctx: RouteContext): void {
   dciPost(
     app,
-    'ibr',
+    ctx,
     {
       path: SYNC_ENROLLED,
       audit: 'enrolled',
@@ -49,7 +49,7 @@ export function ibrRoutes(app: App, ctx: RouteContext): void {
 
   dciPost(
     app,
-    'ibr',
+    ctx,
     {
       path: SYNC_ENROLLMENT_UPDATES,
       audit: 'enrollment_updates',

@@ -6,6 +6,7 @@ import type { DB } from '#platform/db/types';
 import type { App } from '#platform/http/types';
 import type { JobQueue } from '#platform/jobs/queue';
 import type { Receiver, RequestHeader } from '../envelope.ts';
+import { findClientPolicy } from '../client-policy.ts';
 import { HttpErrorSchema } from '../errors.ts';
 import type { Incoming } from '../exchange/receive.ts';
 import type { SearchLimits } from '../query/criteria.ts';
@@ -64,7 +65,7 @@ export interface DciRoute {
  */
 export function dciPost(
   app: App,
-  registry: Registry,
+  { db, registry }: Pick<RouteContext, 'db' | 'registry'>,
   route: DciRoute,
   handler: (request: FastifyRequest, reply: FastifyReply, principal: Principal) => Promise<FastifyReply>,
 ): void {
@@ -98,7 +99,9 @@ export function dciPost(
         response,
       },
       preHandler: async (request) => {
-        await signatures.checkIncoming(request.body, request.principal!.clientId, route.signature);
+        const clientId = request.principal!.clientId;
+        request.dciPolicy = await findClientPolicy(db, clientId);
+        await signatures.checkIncoming(request.body, clientId, route.signature, request.dciPolicy.signature);
       },
       preSerialization: (_request, _reply, payload: unknown) => signatures.sign(payload),
     },

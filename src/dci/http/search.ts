@@ -2,8 +2,7 @@ import type { App } from '#platform/http/types';
 import { acceptAsync } from '../async/accept.ts';
 import { SEARCH_JOB } from '../async/search-job.ts';
 import { rejectedEnvelope, type Envelope, type ResponseHeader } from '../envelope.ts';
-import { answering, duplicateReason, receive } from '../exchange/receive.ts';
-import { finishExchange } from '../exchange/store.ts';
+import { duplicateReason, receive } from '../exchange/receive.ts';
 import {
   answerSearch,
   ASYNC_SEARCH,
@@ -20,7 +19,7 @@ export function searchRoutes(app: App, ctx: RouteContext): void {
   const { db, registry, receiver } = ctx;
   dciPost(
     app,
-    registry,
+    ctx,
     {
       path: SYNC_SEARCH,
       audit: 'search',
@@ -37,30 +36,33 @@ export function searchRoutes(app: App, ctx: RouteContext): void {
     },
     async (request, reply, principal) => {
       const parsed = parseSearch(request.body, { registry, path: SYNC_SEARCH }, receiver);
+      // Answered first, recorded once with its outcome: one statement instead of an insert and an
+      // update. A duplicate message id is found by that insert; its answer is then discarded.
+      const correlationId = receiver.newId();
+      const result = await answerSearch(parsed, {
+        ...ctx,
+        principal,
+        correlationId,
+        purpose: request.purpose,
+        consentRequired: request.dciPolicy?.consentRequired,
+      });
+      const { header } = result.envelope;
       const received = await receive(
         db,
         incoming(ctx, request, principal, { ...described(parsed), operation: 'search', mode: 'sync' }),
+        {
+          status: result.rejected ? 'rjct' : 'succ',
+          reason: header.status_reason_message
+            ? { code: header.status_reason_code, message: header.status_reason_message }
+            : undefined,
+          response: withoutRecords(result.envelope),
+        },
+        correlationId,
       );
       if (!received) {
         const duplicate = duplicateReason(parsed.header.message_id);
         return reply.code(409).send(rejectedEnvelope(parsed.header, receiver, 'on-search', duplicate));
       }
-      const result = await answering(db, received, () =>
-        answerSearch(parsed, {
-          ...ctx,
-          principal,
-          correlationId: received.correlationId,
-          purpose: request.purpose,
-        }),
-      );
-      const { header } = result.envelope;
-      await finishExchange(db, received.id, {
-        status: result.rejected ? 'rjct' : 'succ',
-        reason: header.status_reason_message
-          ? { code: header.status_reason_code, message: header.status_reason_message }
-          : undefined,
-        response: withoutRecords(result.envelope),
-      });
       request.auditNote = {
         recordCount: result.recordCount,
         subjectIds: result.subjectIds,
@@ -78,7 +80,7 @@ export function asyncSearchRoute(app: App, ctx: RouteContext): void {
   const { db, registry, receiver } = ctx;
   dciPost(
     app,
-    registry,
+    ctx,
     {
       path: ASYNC_SEARCH,
       audit: 'search.async',

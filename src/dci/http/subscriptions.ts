@@ -29,7 +29,7 @@ export function subscriptionRoutes(app: App, ctx: RouteContext): void {
   const { db, registry, receiver } = ctx;
   dciPost(
     app,
-    registry,
+    ctx,
     {
       path: SUBSCRIBE,
       audit: 'subscribe',
@@ -60,7 +60,7 @@ export function subscriptionRoutes(app: App, ctx: RouteContext): void {
 
   dciPost(
     app,
-    registry,
+    ctx,
     {
       path: UNSUBSCRIBE,
       audit: 'unsubscribe',

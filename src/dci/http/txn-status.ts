@@ -23,7 +23,7 @@ export function txnStatusRoutes(app: App, ctx: RouteContext): void {
   const { db, registry, receiver } = ctx;
   dciPost(
     app,
-    registry,
+    ctx,
     {
       path: SYNC_TXN_STATUS,
       audit: 'txn_status',
@@ -70,7 +70,7 @@ export function asyncTxnStatusRoute(app: App, ctx: RouteContext): void {
   const { db, registry, receiver } = ctx;
   dciPost(
     app,
-    registry,
+    ctx,
     {
       path: TXN_STATUS,
       audit: 'txn_status.async',

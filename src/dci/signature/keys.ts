@@ -31,6 +31,13 @@ export async function findSignatureSettings(db: Kysely<DB>, clientId: string): P
     .select(['signature_policy', 'jwks_uri', 'updated_at'])
     .where('client_id', '=', clientId)
     .executeTakeFirst();
+  return signatureSettingsOf(row);
+}
+
+/** The signature settings of a `dci_client_settings` row (the defaults without one). */
+export function signatureSettingsOf(
+  row: { signature_policy: string; jwks_uri: string | null; updated_at: Date } | undefined,
+): SignatureSettings {
   if (!row) {
     return DEFAULT_SIGNATURE_SETTINGS;
   }

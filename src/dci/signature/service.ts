@@ -39,7 +39,12 @@ export type SignatureMode = 'async' | 'sync';
 
 export interface DciSignatures {
   /** Throws err.signature.* or rjct.message_ts.invalid; leaves bodies that are no envelope to the route. */
-  checkIncoming(body: unknown, clientId: string, mode: SignatureMode): Promise<void>;
+  checkIncoming(
+    body: unknown,
+    clientId: string,
+    mode: SignatureMode,
+    settings?: SignatureSettings,
+  ): Promise<void>;
   /** The payload with our signature when it is a DCI envelope (`{ header, message? }`), else as it was. */
   sign<T>(payload: T): Promise<T>;
   /** Our published public keys. */
@@ -96,11 +101,11 @@ export function createDciSignatures(options: SignatureOptions): DciSignatures {
   };
 
   return {
-    async checkIncoming(body, clientId, mode) {
+    async checkIncoming(body, clientId, mode, known) {
       if (!isEnvelope(body)) {
         return;
       }
-      const settings = await findSignatureSettings(db, clientId);
+      const settings = known ?? (await findSignatureSettings(db, clientId));
       await verifyEnvelope(body, {
         required: signatureRequired(settings.policy, mode),
         now: now(),
