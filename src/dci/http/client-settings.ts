@@ -1,6 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
-import { findClient } from '#platform/auth/clients';
 import type { DB } from '#platform/db/types';
 import { badRequest, type FieldError } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
@@ -11,6 +10,7 @@ import {
   type CallbackSettings,
 } from '../callback/policy.ts';
 import { consentRequired, saveConsentRequired } from '../consent.ts';
+import { settingsSection } from './settings-resource.ts';
 
 /**
  * Admin routes for a client's DCI callback settings (`/clients/{id}/dci`, mounted under /api/v1):
@@ -48,12 +48,6 @@ const SettingsInput = Type.Object(
   { additionalProperties: false },
 );
 
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
-const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' } };
-const manage = (action: string) => ({
-  access: { permission: 'clients:manage' as const, audit: { action, resourceType: 'client' } },
-});
-
 const json = (clientId: string, s: CallbackSettings): Static<typeof Settings> => ({
   client_id: clientId,
   callback_origins: s.callbackOrigins,
@@ -63,46 +57,33 @@ const json = (clientId: string, s: CallbackSettings): Static<typeof Settings> =>
 });
 
 export async function dciClientSettingsRoutes(app: App, { db }: { db: Kysely<DB> }): Promise<void> {
-  app.put(
-    '/clients/:id/dci',
-    {
-      config: manage('client.dci_settings.update'),
-      schema: {
-        tags: ['access'],
-        summary: "Set a client's DCI callback origins and default callback URI",
-        params: IdParams,
-        body: SettingsInput,
-        response: { 200: Settings, ...problems },
-      },
+  settingsSection(app, db, {
+    path: '/dci',
+    audit: 'client.dci_settings',
+    summaries: {
+      update: "Set a client's DCI callback origins and default callback URI",
+      read: "A client's DCI callback settings",
     },
-    async (request) => {
-      request.auditNote = { resourceId: request.params.id };
-      const client = await findClient(db, request.params.id);
-      await saveCallbackSettings(db, client.id, checked(request.body), request.principal?.clientId);
-      request.auditNote.recordCount = 1;
-      return json(client.id, await findCallbackSettings(db, client.id));
+    input: SettingsInput,
+    output: Settings,
+    save: (db, clientId, input, by) => saveCallbackSettings(db, clientId, checked(input), by),
+    read: async (db, clientId) => json(clientId, await findCallbackSettings(db, clientId)),
+  });
+  settingsSection(app, db, {
+    path: '/dci/consent',
+    audit: 'client.dci_consent',
+    summaries: {
+      update: 'Require (or not) the subjects’ consent for the records a client receives over DCI',
+      read: 'Whether a client receives DCI records only with their subjects’ consent',
     },
-  );
-
-  app.get(
-    '/clients/:id/dci',
-    {
-      config: manage('client.dci_settings.read'),
-      schema: {
-        tags: ['access'],
-        summary: "A client's DCI callback settings",
-        params: IdParams,
-        response: { 200: Settings, ...problems },
-      },
-    },
-    async (request) => {
-      request.auditNote = { resourceId: request.params.id };
-      const client = await findClient(db, request.params.id);
-      request.auditNote.recordCount = 1;
-      return json(client.id, await findCallbackSettings(db, client.id));
-    },
-  );
-  consentRoutes(app, db);
+    input: ConsentInput,
+    output: Consent,
+    save: (db, clientId, input, by) => saveConsentRequired(db, clientId, input.consent_required, by),
+    read: async (db, clientId) => ({
+      client_id: clientId,
+      consent_required: await consentRequired(db, clientId),
+    }),
+  });
 }
 
 const Consent = Type.Object({
@@ -113,52 +94,6 @@ const Consent = Type.Object({
   }),
 });
 const ConsentInput = Type.Object({ consent_required: Type.Boolean() }, { additionalProperties: false });
-
-/**
- * Whether a client gets records only with their subjects' consent. Its own route, so that updating
- * callback settings can never drop the requirement by leaving a field out.
- */
-function consentRoutes(app: App, db: Kysely<DB>): void {
-  app.put(
-    '/clients/:id/dci/consent',
-    {
-      config: manage('client.dci_consent.update'),
-      schema: {
-        tags: ['access'],
-        summary: 'Require (or not) the subjects’ consent for the records a client receives over DCI',
-        params: IdParams,
-        body: ConsentInput,
-        response: { 200: Consent, ...problems },
-      },
-    },
-    async (request) => {
-      request.auditNote = { resourceId: request.params.id };
-      const client = await findClient(db, request.params.id);
-      await saveConsentRequired(db, client.id, request.body.consent_required, request.principal?.clientId);
-      request.auditNote.recordCount = 1;
-      return { client_id: client.id, consent_required: await consentRequired(db, client.id) };
-    },
-  );
-
-  app.get(
-    '/clients/:id/dci/consent',
-    {
-      config: manage('client.dci_consent.read'),
-      schema: {
-        tags: ['access'],
-        summary: 'Whether a client receives DCI records only with their subjects’ consent',
-        params: IdParams,
-        response: { 200: Consent, ...problems },
-      },
-    },
-    async (request) => {
-      request.auditNote = { resourceId: request.params.id };
-      const client = await findClient(db, request.params.id);
-      request.auditNote.recordCount = 1;
-      return { client_id: client.id, consent_required: await consentRequired(db, client.id) };
-    },
-  );
-}
 
 /** Origins normalised (scheme://host[:port]); the base URI inside one of them, without a trailing slash. */
 function checked(input: Static<typeof SettingsInput>): CallbackSettings {

@@ -6,6 +6,7 @@ import type { DB } from '#platform/db/types';
 import type { App } from '#platform/http/types';
 import type { JobQueue } from '#platform/jobs/queue';
 import type { Receiver, RequestHeader } from '../envelope.ts';
+import { acceptAsync } from '../async/accept.ts';
 import { findClientPolicy } from '../client-policy.ts';
 import { HttpErrorSchema } from '../errors.ts';
 import type { Incoming } from '../exchange/receive.ts';
@@ -121,3 +122,60 @@ export function incoming(
 ): Incoming {
   return { ...message, registry: ctx.registry, principal, requestId: request.id, receiver: ctx.receiver };
 }
+
+/** The answers of every acknowledged (async) route, as documented. */
+export const ACKED = {
+  202: 'ACK (spec components.responses.Response)',
+  400: 'ERR acknowledgement',
+  409: 'ERR acknowledgement: rjct.message_id.duplicate',
+};
+
+/** What makes one async DCI operation: how its message is read and described, and who answers it. */
+export interface AsyncOperation<P extends { header: RequestHeader; transactionId: string }> {
+  operation: Incoming['operation'];
+  /** Validates and reads the message, or throws a DciError (answered as an ERR acknowledgement). */
+  parse(body: unknown): P;
+  /** What the message asked, without its values, for the exchange record. */
+  describe(parsed: P): Pick<Incoming, 'summary' | 'referenceIds'>;
+  /** Checks made before anything is recorded (a DciError refuses the message). */
+  check?(parsed: P, principal: Principal): Promise<void>;
+  /** Where the answer goes under the client's registered callback URI, e.g. /registry/on-search. */
+  callbackPath: string;
+  /** The job kind that answers it. */
+  job: string;
+}
+
+/**
+ * An async DCI route: read the message, record it, queue the job that answers it on the client's
+ * callback, and acknowledge (HTTP 202). Registered where errors are answered as ERR acknowledgements.
+ */
+export function dciAsyncPost<P extends { header: RequestHeader; transactionId: string }>(
+  app: App,
+  ctx: RouteContext,
+  route: Omit<DciRoute, 'signature' | 'answers'>,
+  op: AsyncOperation<P>,
+): void {
+  dciPost(app, ctx, { ...route, signature: 'async', answers: ACKED }, async (request, reply, principal) => {
+    const parsed = op.parse(request.body);
+    await op.check?.(parsed, principal);
+    const answer = await acceptAsync(ctx.db, ctx.jobs, {
+      ...incoming(ctx, request, principal, {
+        header: parsed.header,
+        transactionId: parsed.transactionId,
+        ...op.describe(parsed),
+        operation: op.operation,
+        mode: 'async',
+      }),
+      body: request.body,
+      callbackPath: op.callbackPath,
+      job: op.job,
+    });
+    request.auditNote = { resourceId: parsed.transactionId };
+    return reply.code(202).send(answer);
+  });
+}
+
+/** The distinct strings among values (for exchange summaries). */
+export const distinctStrings = (values: unknown[]): string[] => [
+  ...new Set(values.filter((v): v is string => typeof v === 'string')),
+];

@@ -1,5 +1,4 @@
 import type { App } from '#platform/http/types';
-import { acceptAsync } from '../async/accept.ts';
 import { SEARCH_JOB } from '../async/search-job.ts';
 import { rejectedEnvelope, type Envelope, type ResponseHeader } from '../envelope.ts';
 import { duplicateReason, receive } from '../exchange/receive.ts';
@@ -12,7 +11,7 @@ import {
   type ParsedSearch,
   type SearchResponseMessage,
 } from '../search.ts';
-import { dciPost, incoming, type RouteContext } from './kit.ts';
+import { dciAsyncPost, dciPost, distinctStrings, incoming, type RouteContext } from './kit.ts';
 
 /** `/registry/sync/search` and async `/registry/search` (answered on the sender's `/registry/on-search`). */
 export function searchRoutes(app: App, ctx: RouteContext): void {
@@ -49,7 +48,13 @@ export function searchRoutes(app: App, ctx: RouteContext): void {
       const { header } = result.envelope;
       const received = await receive(
         db,
-        incoming(ctx, request, principal, { ...described(parsed), operation: 'search', mode: 'sync' }),
+        incoming(ctx, request, principal, {
+          header: parsed.header,
+          transactionId: parsed.transactionId,
+          ...described(parsed),
+          operation: 'search',
+          mode: 'sync',
+        }),
         {
           status: result.rejected ? 'rjct' : 'succ',
           reason: header.status_reason_message
@@ -77,51 +82,38 @@ export function searchRoutes(app: App, ctx: RouteContext): void {
 
 /** The async search; registered where errors are answered as ERR acknowledgements. */
 export function asyncSearchRoute(app: App, ctx: RouteContext): void {
-  const { db, registry, receiver } = ctx;
-  dciPost(
+  const { registry, receiver } = ctx;
+  dciAsyncPost(
     app,
     ctx,
     {
       path: ASYNC_SEARCH,
       audit: 'search.async',
-      signature: 'async',
       summary: 'async search',
       description:
         'Validated like the sync search, then acknowledged (ACK with the correlation id of the answer); the answer ' +
         `is POSTed to header.sender_uri, or to the client's registered callback URI + ${ON_SEARCH}, inside the ` +
         "client's registered callback origins only. Refusals are ERR acknowledgements (HTTP 400, 409).",
-      answers: {
-        202: 'ACK (spec components.responses.Response)',
-        400: 'ERR acknowledgement',
-        409: 'ERR acknowledgement: rjct.message_id.duplicate',
-      },
     },
-    async (request, reply, principal) => {
-      const parsed = parseSearch(request.body, { registry, path: ASYNC_SEARCH }, receiver);
-      const answer = await acceptAsync(db, ctx.jobs, {
-        ...incoming(ctx, request, principal, { ...described(parsed), operation: 'search', mode: 'async' }),
-        body: request.body,
-        callbackPath: ON_SEARCH,
-        job: SEARCH_JOB,
-      });
-      request.auditNote = { resourceId: parsed.transactionId };
-      return reply.code(202).send(answer);
+    {
+      operation: 'search',
+      parse: (body) => parseSearch(body, { registry, path: ASYNC_SEARCH }, receiver),
+      describe: described,
+      callbackPath: ON_SEARCH,
+      job: SEARCH_JOB,
     },
   );
 }
 
 /** What a search asked, without its values: for the exchange record. */
 function described(parsed: ParsedSearch) {
-  const distinct = (values: unknown[]) => [...new Set(values.filter((v) => typeof v === 'string'))];
   const criteria = parsed.items.map((item) => item.search_criteria ?? {});
   return {
-    header: parsed.header,
-    transactionId: parsed.transactionId,
     referenceIds: parsed.items.map((item) => item.reference_id).filter((ref) => typeof ref === 'string'),
     summary: {
       items: parsed.items.length,
-      query_types: distinct(criteria.map((c) => c.query_type)),
-      record_types: distinct(criteria.map((c) => c.reg_record_type)),
+      query_types: distinctStrings(criteria.map((c) => c.query_type)),
+      record_types: distinctStrings(criteria.map((c) => c.reg_record_type)),
     },
   };
 }

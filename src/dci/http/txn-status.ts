@@ -1,5 +1,4 @@
 import type { App } from '#platform/http/types';
-import { acceptAsync } from '../async/accept.ts';
 import { TXN_STATUS_JOB } from '../async/txn-status-job.ts';
 import { rejectedEnvelope } from '../envelope.ts';
 import { answering, duplicateReason, receive } from '../exchange/receive.ts';
@@ -12,7 +11,7 @@ import {
   TXN_STATUS,
   type ParsedTxnStatus,
 } from '../txn-status.ts';
-import { dciPost, incoming, type RouteContext } from './kit.ts';
+import { dciAsyncPost, dciPost, incoming, type RouteContext } from './kit.ts';
 
 const DESCRIPTION =
   "The transaction is looked up by transaction_id, correlation_id or reference ids among the caller's own " +
@@ -67,36 +66,22 @@ export function txnStatusRoutes(app: App, ctx: RouteContext): void {
 
 /** Async `/registry/txn/status`, answered on `/registry/txn/on-status`; errors as ERR acknowledgements. */
 export function asyncTxnStatusRoute(app: App, ctx: RouteContext): void {
-  const { db, registry, receiver } = ctx;
-  dciPost(
+  const { registry, receiver } = ctx;
+  dciAsyncPost(
     app,
     ctx,
     {
       path: TXN_STATUS,
       audit: 'txn_status.async',
-      signature: 'async',
       summary: 'async transaction status',
       description: `${DESCRIPTION} Acknowledged at once; the answer is POSTed to ${ON_TXN_STATUS} like an async search's.`,
-      answers: {
-        202: 'ACK (spec components.responses.Response)',
-        400: 'ERR acknowledgement',
-        409: 'ERR acknowledgement: rjct.message_id.duplicate',
-      },
     },
-    async (request, reply, principal) => {
-      const parsed = parseTxnStatus(request.body, { registry, path: TXN_STATUS }, receiver);
-      const answer = await acceptAsync(db, ctx.jobs, {
-        ...incoming(ctx, request, principal, {
-          ...described(parsed),
-          operation: 'txn-status',
-          mode: 'async',
-        }),
-        body: request.body,
-        callbackPath: ON_TXN_STATUS,
-        job: TXN_STATUS_JOB,
-      });
-      request.auditNote = { resourceId: parsed.transactionId };
-      return reply.code(202).send(answer);
+    {
+      operation: 'txn-status',
+      parse: (body) => parseTxnStatus(body, { registry, path: TXN_STATUS }, receiver),
+      describe: described,
+      callbackPath: ON_TXN_STATUS,
+      job: TXN_STATUS_JOB,
     },
   );
 }

@@ -1,3 +1,4 @@
+import { settingsSection } from '../http/settings-resource.ts';
 import { Type, type Static } from '@sinclair/typebox';
 import type { JWK } from 'jose';
 import type { Kysely } from 'kysely';
@@ -128,52 +129,27 @@ const keyJson = (row: ClientKeyRow): Static<typeof ClientKey> => ({
 });
 
 export async function dciSignatureRoutes(app: App, { db }: { db: Kysely<DB> }): Promise<void> {
-  app.put(
-    '/clients/:id/dci/signature',
-    {
-      config: manage('client.dci_signature.update'),
-      schema: {
-        tags: ['access'],
-        summary: "Set which of a client's DCI messages must be signed, and its JWKS URL",
-        params: IdParams,
-        body: SettingsInput,
-        response: { 200: Settings, ...problems },
-      },
+  settingsSection(app, db, {
+    path: '/dci/signature',
+    audit: 'client.dci_signature',
+    summaries: {
+      update: "Set which of a client's DCI messages must be signed, and its JWKS URL",
+      read: "A client's DCI signature policy and JWKS URL",
     },
-    async (request) => {
-      request.auditNote = { resourceId: request.params.id };
-      const client = await findClient(db, request.params.id);
-      const jwksUri = request.body.jwks_uri ?? null;
+    input: SettingsInput,
+    output: Settings,
+    async save(db, clientId, input, by) {
+      const jwksUri = input.jwks_uri ?? null;
       const problem =
-        jwksUri && jwksUriProblem(jwksUri, (await findCallbackSettings(db, client.id)).callbackOrigins);
+        jwksUri && jwksUriProblem(jwksUri, (await findCallbackSettings(db, clientId)).callbackOrigins);
       if (problem) {
         throw badRequest('invalid DCI signature settings', [{ pointer: '/jwks_uri', detail: problem }]);
       }
-      const policy = (request.body.signature_policy ?? 'async') as SignatureSettings['policy'];
-      await saveSignatureSettings(db, client.id, { policy, jwksUri }, request.principal?.clientId);
-      request.auditNote.recordCount = 1;
-      return settingsJson(client.id, await findSignatureSettings(db, client.id));
+      const policy = (input.signature_policy ?? 'async') as SignatureSettings['policy'];
+      await saveSignatureSettings(db, clientId, { policy, jwksUri }, by);
     },
-  );
-
-  app.get(
-    '/clients/:id/dci/signature',
-    {
-      config: manage('client.dci_signature.read'),
-      schema: {
-        tags: ['access'],
-        summary: "A client's DCI signature policy and JWKS URL",
-        params: IdParams,
-        response: { 200: Settings, ...problems },
-      },
-    },
-    async (request) => {
-      request.auditNote = { resourceId: request.params.id };
-      const client = await findClient(db, request.params.id);
-      request.auditNote.recordCount = 1;
-      return settingsJson(client.id, await findSignatureSettings(db, client.id));
-    },
-  );
+    read: async (db, clientId) => settingsJson(clientId, await findSignatureSettings(db, clientId)),
+  });
 
   app.post(
     '/clients/:id/dci/keys',

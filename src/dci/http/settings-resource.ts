@@ -1,0 +1,76 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { Kysely } from 'kysely';
+import { findClient } from '#platform/auth/clients';
+import type { DB } from '#platform/db/types';
+import type { App } from '#platform/http/types';
+
+/**
+ * One section of a client's DCI settings as an admin resource (`clients:manage`, audited, RFC 9457
+ * errors): `PUT` replaces the section and answers it as stored, `GET` reads it. Each section has its
+ * own path, so that updating one can never reset another by leaving its fields out.
+ */
+export interface SettingsSection<I extends TSchema, O extends TSchema> {
+  /** Under /clients/:id, e.g. `/dci/signature`. */
+  path: string;
+  /** Audit action stem, e.g. `client.dci_signature` (`.update`, `.read`). */
+  audit: string;
+  summaries: { update: string; read: string };
+  input: I;
+  output: O;
+  /** Checks and stores the section (throws a 400 problem naming the bad fields, nothing written). */
+  save(db: Kysely<DB>, clientId: string, input: Static<I>, by: string | undefined): Promise<void>;
+  read(db: Kysely<DB>, clientId: string): Promise<Static<O>>;
+}
+
+const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' } };
+const manage = (action: string) => ({
+  access: { permission: 'clients:manage' as const, audit: { action, resourceType: 'client' } },
+});
+
+export function settingsSection<I extends TSchema, O extends TSchema>(
+  app: App,
+  db: Kysely<DB>,
+  section: SettingsSection<I, O>,
+): void {
+  const url = `/clients/:id${section.path}`;
+  app.put(
+    url,
+    {
+      config: manage(`${section.audit}.update`),
+      schema: {
+        tags: ['access'],
+        summary: section.summaries.update,
+        params: IdParams,
+        body: section.input,
+        response: { 200: section.output, ...problems },
+      },
+    },
+    async (request) => {
+      request.auditNote = { resourceId: request.params.id };
+      const client = await findClient(db, request.params.id);
+      await section.save(db, client.id, request.body as Static<I>, request.principal?.clientId);
+      request.auditNote.recordCount = 1;
+      return section.read(db, client.id);
+    },
+  );
+
+  app.get(
+    url,
+    {
+      config: manage(`${section.audit}.read`),
+      schema: {
+        tags: ['access'],
+        summary: section.summaries.read,
+        params: IdParams,
+        response: { 200: section.output, ...problems },
+      },
+    },
+    async (request) => {
+      request.auditNote = { resourceId: request.params.id };
+      const client = await findClient(db, request.params.id);
+      request.auditNote.recordCount = 1;
+      return section.read(db, client.id);
+    },
+  );
+}
