@@ -1,3 +1,4 @@
+import { applyBeneficiaries, assertMayPush } from '../ibr/enrollment-push.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '#platform/auth/principal';
 import type { App } from '#platform/http/types';
@@ -54,15 +55,35 @@ export function ibrRoutes(app: App, ctx: RouteContext): void {
       path: SYNC_ENROLLMENT_UPDATES,
       audit: 'enrollment_updates',
       signature: 'sync',
-      summary: 'enrolment changes since a time',
+      summary: 'report beneficiaries, or read enrolment changes since a time',
       description:
-        'enrolled_updates: { since, cursor?, page_size? } (extension properties: the spec describes this path as a ' +
-        'programme system pushing beneficiaries, which is refused); the answer lists the changed enrolments and their ' +
-        `Beneficiary records in enrolled_updates.beneficiaries, with next_cursor while more follow. ${BARE}`,
+        'Both directions. enrolled_updates.beneficiaries (the spec: a programme system reporting its beneficiaries; ' +
+        'needs registry:write): each is applied (enrolment created or its status changed) and answered with its own ' +
+        'status in enrolled_response. enrolled_updates: { since, cursor?, page_size? } (extension properties): the ' +
+        'changed enrolments and their Beneficiary records in enrolled_updates.beneficiaries, with next_cursor while ' +
+        `more follow. ${BARE}`,
       answers: { 200: 'EnrollmentUpdatesResponse', 400: 'HttpErrorResponse', 409: 'HttpErrorResponse' },
     },
     async (request, reply, principal) => {
       const parsed = parseUpdates(request.body, ctx.receiver, ctx.limits);
+      if (parsed.kind === 'push') {
+        assertMayPush(principal);
+        const summary = { beneficiaries: parsed.beneficiaries.length };
+        const received = await record(ctx, request, principal, 'enrollment-updates', { ...parsed, summary });
+        const { items, enrollmentIds } = await answering(ctx.db, received, () =>
+          applyBeneficiaries(ctx.db, parsed.beneficiaries, principal, ctx.receiver.now),
+        );
+        const body = {
+          transaction_id: parsed.transactionId,
+          correlation_id: received.correlationId,
+          enrolled_response: items,
+        };
+        return answered(ctx, request, reply, received, {
+          body,
+          recordCount: enrollmentIds.length,
+          transactionId: parsed.transactionId,
+        });
+      }
       const summary = {
         since: parsed.since,
         page_size: parsed.pageSize,

@@ -11,11 +11,11 @@ import { validateRequest } from '../spec.ts';
 import { changedEnrolments } from './queries.ts';
 
 /**
- * IBR `/registry/sync/enrollment/updates`, read as the DCI issue asks: the enrolment changes since
- * a time. The spec describes the opposite direction (a programme system pushing beneficiaries to
- * the IBR) and its messages have no field for a time or for the changed records, so, within the
- * spec's schemas (which allow extra properties):
- * - request `enrolled_updates: { since, cursor?, page_size? }` (pushed `beneficiaries` are refused);
+ * IBR `/registry/sync/enrollment/updates` both ways. As the spec describes it, a programme system
+ * reports beneficiaries (`enrolled_updates.beneficiaries`: enrollment-push.ts). As the DCI issue
+ * asks, it also answers the enrolment changes since a time; the spec's messages have no field for a
+ * time or for the changed records, so, within the spec's schemas (which allow extra properties):
+ * - request `enrolled_updates: { since, cursor?, page_size? }`;
  * - response the bare `EnrollmentUpdatesResponse` (the spec's default response, no envelope), one
  *   `enrolled_response` item per changed enrolment (reference_id = enrolment id, timestamp = when it
  *   changed), and `enrolled_updates: { beneficiaries, next_cursor? }`: the IBR Beneficiary records,
@@ -29,7 +29,16 @@ interface UpdatesRequestMessage {
   enrolled_updates: { since?: unknown; cursor?: unknown; page_size?: unknown; beneficiaries?: unknown };
 }
 
+/** A programme system reporting beneficiaries (the spec's direction: see enrollment-push.ts). */
+export interface ParsedPush {
+  kind: 'push';
+  header: RequestHeader;
+  transactionId: string;
+  beneficiaries: unknown[];
+}
+
 export interface ParsedUpdates {
+  kind: 'changes';
   header: RequestHeader;
   transactionId: string;
   since: string;
@@ -44,7 +53,11 @@ const badField = (field: string, detail: string) =>
     { pointer: `${AT}/${field}`, detail },
   ]);
 
-export function parseUpdates(body: unknown, receiver: Receiver, limits: SearchLimits): ParsedUpdates {
+export function parseUpdates(
+  body: unknown,
+  receiver: Receiver,
+  limits: SearchLimits,
+): ParsedUpdates | ParsedPush {
   const operation = { registry: 'ibr' as const, path: SYNC_ENROLLMENT_UPDATES };
   const { header, message } = readEnvelope<UpdatesRequestMessage>(
     body,
@@ -54,7 +67,11 @@ export function parseUpdates(body: unknown, receiver: Receiver, limits: SearchLi
   );
   const asked = message.enrolled_updates;
   if (asked.beneficiaries !== undefined) {
-    throw badField('beneficiaries', 'is not accepted: this registry answers changes since a time');
+    const list = asked.beneficiaries;
+    if (!Array.isArray(list) || list.length === 0 || list.length > limits.maxPageSize) {
+      throw badField('beneficiaries', `must be a list of 1 to ${limits.maxPageSize} beneficiaries`);
+    }
+    return { kind: 'push', header, transactionId: message.transaction_id, beneficiaries: list };
   }
   const since = timestampValue.read(asked.since);
   if (typeof since !== 'string') {
@@ -69,6 +86,7 @@ export function parseUpdates(body: unknown, receiver: Receiver, limits: SearchLi
     throw badField('page_size', `must be an integer from 1 to ${limits.maxPageSize}`);
   }
   return {
+    kind: 'changes',
     header,
     transactionId: message.transaction_id,
     since,
