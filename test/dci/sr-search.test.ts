@@ -228,6 +228,19 @@ describe('DCI Social Registry sync search', () => {
     expect(groupNumbers(body.search_response[0]).sort()).toEqual(['HH-E', 'HH-F']);
   });
 
+  it('rejects an item whose reference_id is not one (rjct.reference_id.invalid), answering the others', async () => {
+    const message = searchMessage(
+      predicate('Group', ['location', 'eq', 'R02']),
+      predicate('Group', ['location', 'eq', 'R02']),
+    );
+    message.message.search_request[1]!['reference_id'] = 42;
+    const { message: body } = onSearch(await t.search('sr', message, key));
+    expect(body.search_response.map((i) => [i.status, i.status_reason_code])).toEqual([
+      ['succ', undefined],
+      ['rjct', 'rjct.reference_id.invalid'],
+    ]);
+  });
+
   describe('fails closed', () => {
     it.each([
       [

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKey, findClient, listKeys, revokeKey } from '#platform/auth/clients';
 import { insertIndividual } from '#test/factories';
 import { keysDeep, seedRegistry, type Registry6 } from './fixtures.ts';
 import { createDciApp, type DciTestApp } from './harness.ts';
@@ -223,6 +224,37 @@ describe('DCI subscriptions: notifications of registry changes (Social Registry)
       expect(names).toEqual(['Consenting']);
     } finally {
       await careful.server.close();
+    }
+  });
+
+  it('keeps notifying across a key rotation, and stops once the client has no usable key', async () => {
+    const rotating = await subscriber();
+    try {
+      const [item] = await subscribe(
+        [criteria('REGISTER', 'Person', 'predicate', where('location', 'eq', 'R02'))],
+        rotating,
+      );
+      const code = codeOf(item);
+      // The admin issues a new key and revokes the one that subscribed.
+      const client = await findClient(db(), rotating.id);
+      const fresh = await createKey(db(), client, { expiresInDays: 30 });
+      for (const key of await listKeys(db(), rotating.id)) {
+        if (key.id !== fresh.id) {
+          await revokeKey(db(), key.id);
+        }
+      }
+      await insertIndividual(db(), registry.households.E, { given_name: 'AfterRotation' });
+      await settledNotifications(db(), code, 1);
+
+      await revokeKey(db(), fresh.id);
+      await insertIndividual(db(), registry.households.E, { given_name: 'NoKeyLeft' });
+      await quietly();
+      const names = notificationsTo(rotating.server, NOTIFY, 'social').map(
+        (n) => n['message'].notify_event[0].data.reg_records.name.given_name,
+      );
+      expect(names).toEqual(['AfterRotation']);
+    } finally {
+      await rotating.server.close();
     }
   });
 });

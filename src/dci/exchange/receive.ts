@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { principalFor, type Principal } from '#platform/auth/principal';
 import { isRole } from '#platform/auth/roles';
 import type { DB } from '#platform/db/types';
@@ -120,4 +120,30 @@ export async function principalOf(
     { id: row.client_id, name: row.name, role: row.role },
     { id: row.id, scopes: row.scopes },
   );
+}
+
+/**
+ * The principal a subscription is served for: the key that subscribed while it is usable; after it
+ * was revoked or expired (keys are rotated), another usable key of the same client that may read
+ * the registry, the newest first. A disabled client, or one without such a key, is served nothing.
+ */
+export async function subscriberOf(
+  db: Kysely<DB>,
+  subscription: { client_id: string; key_id: string },
+): Promise<Principal | undefined> {
+  const original = await principalOf(db, subscription);
+  if (original) {
+    return original;
+  }
+  const keys = await db
+    .selectFrom('api_keys')
+    .select('id')
+    .where('client_id', '=', subscription.client_id)
+    .where('revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())]))
+    .where(sql<boolean>`'registry:read' = any(scopes)`)
+    .orderBy('created_at', 'desc')
+    .limit(1)
+    .execute();
+  return keys[0] ? principalOf(db, { client_id: subscription.client_id, key_id: keys[0].id }) : undefined;
 }

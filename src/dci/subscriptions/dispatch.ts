@@ -3,7 +3,7 @@ import type { DB } from '#platform/db/types';
 import type { JobLogger, JobQueue } from '#platform/jobs/queue';
 import { consentRequired } from '../consent.ts';
 import { DciError } from '../errors.ts';
-import { principalOf } from '../exchange/receive.ts';
+import { subscriberOf } from '../exchange/receive.ts';
 import type { Entity } from '../query/attributes.ts';
 import type { Registry } from '../spec.ts';
 import { subscriptionWhere } from './criteria.ts';
@@ -114,7 +114,7 @@ async function notifyMatches(
   ids: number[],
   log: DispatchOptions['log'],
 ): Promise<void> {
-  const principal = await principalOf(db, subscription);
+  const principal = await subscriberOf(db, subscription);
   if (!principal) {
     return;
   }

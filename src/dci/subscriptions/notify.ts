@@ -2,7 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { DB, DciRegistryEventTable } from '#platform/db/types';
 import type { Envelope, Receiver, ResponseHeader } from '../envelope.ts';
 import type { DeliveryRow } from '../exchange/deliveries.ts';
-import { principalOf } from '../exchange/receive.ts';
+import { subscriberOf } from '../exchange/receive.ts';
 import { loadRecords, type RecordShape } from '../load.ts';
 import type { Entity } from '../query/attributes.ts';
 import type { DciRecord } from '../records.ts';
@@ -57,9 +57,9 @@ export async function notifiedRecord(
   if (subscription.status !== 'active') {
     return { cancelled: 'the subscription ended before the notification was sent' };
   }
-  const principal = await principalOf(db, subscription);
+  const principal = await subscriberOf(db, subscription);
   if (!principal) {
-    return { cancelled: 'the client was disabled, or the key that subscribed revoked or expired' };
+    return { cancelled: 'the client was disabled, or has no usable key that may read the registry' };
   }
   const subjectId = event[SUBJECT_COLUMN[subscription.entity as Entity]];
   const [record] = subjectId
