@@ -122,7 +122,7 @@ export const settings = {
     schema: Type.Number({ minimum: 0.01, maximum: 8760 }),
     default: 72,
     description:
-      'Hours an async DCI answer keeps its records after its last delivery attempt (dead letters can be replayed until then).',
+      'Hours an async DCI answer keeps its records, and a finished notification its row and outbox event, after the last attempt (dead letters can be replayed until then).',
   },
   dciNotifyIntervalMs: {
     env: 'SPX_DCI_NOTIFY_INTERVAL_MS',

@@ -40,7 +40,29 @@ export async function purgeStoredAnswers(db: Kysely<DB>, before: Date): Promise<
   return Number(result.numUpdatedRows);
 }
 
-/** Purges answers older than `hours`, every few minutes, for the life of the gateway. */
+/**
+ * Purges finished notifications last touched before `before`, and the outbox events they were made
+ * of (ids only, but they grow with every change while subscriptions exist). Their attempts stay in
+ * the exchange log and the records sent in the audit trail; an event gone cannot be notified again.
+ */
+export async function purgeNotifications(db: Kysely<DB>, before: Date): Promise<number> {
+  const deleted = await db
+    .deleteFrom('dci_deliveries')
+    .where('event_id', 'is not', null)
+    .where('status', 'in', ['delivered', 'refused', 'dead', 'cancelled'])
+    .where('updated_at', '<', before)
+    .executeTakeFirst();
+  await db
+    .deleteFrom('dci_registry_events as e')
+    .where('e.dispatched_at', '<', before)
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('dci_deliveries as d').select('d.id').whereRef('d.event_id', '=', 'e.id'))),
+    )
+    .execute();
+  return Number(deleted.numDeletedRows);
+}
+
+/** Purges answers and notifications older than `hours`, every few minutes, for the life of the gateway. */
 export function purgeAnswersPeriodically(
   db: Kysely<DB>,
   hours: number,
@@ -49,7 +71,11 @@ export function purgeAnswersPeriodically(
   const periodMs = hours * 3_600_000;
   return runPeriodically(
     Math.min(periodMs / 4, 10 * 60_000),
-    () => purgeStoredAnswers(db, new Date(Date.now() - periodMs)),
+    async () => {
+      const before = new Date(Date.now() - periodMs);
+      await purgeStoredAnswers(db, before);
+      await purgeNotifications(db, before);
+    },
     onError,
   );
 }
