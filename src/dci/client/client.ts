@@ -1,5 +1,5 @@
 import { KeyObject, randomUUID } from 'node:crypto';
-import { createLocalJWKSet, createRemoteJWKSet, type JWK, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose';
 import type { Envelope, RequestHeader, ResponseHeader } from '../envelope.ts';
 import { PROTOCOL_VERSION } from '../envelope.ts';
 import type { SearchCriteria } from '../query/criteria.ts';
@@ -235,5 +235,3 @@ function describe(body: unknown): string {
   const text = JSON.stringify(body) ?? '';
   return text.length > 300 ? `${text.slice(0, 300)}...` : text;
 }
-
-export type { JWK };
