@@ -209,3 +209,11 @@ export function rejectedEnvelope(
     },
   };
 }
+
+/** Why a response header rejected its message, as an exchange record keeps it (none when it did not). */
+export const headerReason = (
+  header: ResponseHeader,
+): { code?: HeaderReasonCode | undefined; message: string } | undefined =>
+  header.status_reason_message
+    ? { code: header.status_reason_code, message: header.status_reason_message }
+    : undefined;

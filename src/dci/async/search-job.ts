@@ -1,4 +1,5 @@
 import type { JobKind } from '#platform/jobs/queue';
+import { headerReason } from '../envelope.ts';
 import { answerSearch, ASYNC_SEARCH, parseSearch } from '../search.ts';
 import type { Registry } from '../spec.ts';
 import { defineExchangeJob, type ExchangePayload } from './job.ts';
@@ -33,9 +34,7 @@ export function searchJob(options: ResolvedJobOptions): JobKind<typeof ExchangeP
           recordCount: result.recordCount,
           subjectIds: result.subjectIds,
           purpose: result.purpose,
-          reason: header.status_reason_message
-            ? { code: header.status_reason_code, message: header.status_reason_message }
-            : undefined,
+          reason: headerReason(header),
         };
       },
     },

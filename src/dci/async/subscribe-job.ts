@@ -1,4 +1,5 @@
 import type { JobKind } from '#platform/jobs/queue';
+import { headerReason } from '../envelope.ts';
 import { callbackTarget, findCallbackSettings, type CallbackSettings } from '../callback/policy.ts';
 import { DciError } from '../errors.ts';
 import type { Registry } from '../spec.ts';
@@ -33,9 +34,7 @@ export function subscribeJob(options: ResolvedJobOptions): JobKind<typeof Exchan
           envelope: result.envelope,
           rejected: result.rejected,
           recordCount: 0,
-          reason: header.status_reason_message
-            ? { code: header.status_reason_code, message: header.status_reason_message }
-            : undefined,
+          reason: headerReason(header),
         };
       },
     },

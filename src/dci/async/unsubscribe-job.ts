@@ -1,4 +1,5 @@
 import type { JobKind } from '#platform/jobs/queue';
+import { headerReason } from '../envelope.ts';
 import type { Registry } from '../spec.ts';
 import { answerUnsubscribe, parseUnsubscribe, UNSUBSCRIBE } from '../subscriptions/unsubscribe.ts';
 import { defineExchangeJob, type ExchangePayload } from './job.ts';
@@ -29,11 +30,11 @@ export function unsubscribeJob(options: ResolvedJobOptions): JobKind<typeof Exch
           status_reason_message?: string;
         };
         const { header } = result.envelope;
-        const reason = header.status_reason_message
-          ? { code: header.status_reason_code, message: header.status_reason_message }
-          : message.status_reason_message
+        const reason =
+          headerReason(header) ??
+          (message.status_reason_message
             ? { message: `${message.status_reason_code}: ${message.status_reason_message}` }
-            : undefined;
+            : undefined);
         return { envelope: result.envelope, rejected: result.rejected, recordCount: 0, reason };
       },
     },

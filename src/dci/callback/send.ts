@@ -24,26 +24,14 @@ const MAX_ANSWER_BYTES = 64 * 1024;
 /** POSTs `body` and resolves with the HTTP status; rejects on network errors, timeout or abort. */
 export function postJson(url: URL, body: unknown, options: PostOptions): Promise<{ statusCode: number }> {
   const payload = Buffer.from(JSON.stringify(body));
-  const pinned = pinnedLookup(options.address);
-  const signal = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);
-  const client = url.protocol === 'https:' ? https : http;
+  const signal = signalOf(options);
   return new Promise((resolve, reject) => {
-    const request = client.request(
-      {
-        method: 'POST',
-        protocol: url.protocol,
-        hostname: bareHost(url),
-        port: url.port || undefined,
-        path: `${url.pathname}${url.search}`,
-        headers: {
-          'content-type': 'application/json',
-          'content-length': String(payload.length),
-          ...options.headers,
-        },
-        lookup: pinned,
-        signal,
-        agent: false,
-      },
+    const request = pinnedRequest(
+      url,
+      'POST',
+      { 'content-type': 'application/json', 'content-length': String(payload.length), ...options.headers },
+      options.address,
+      signal,
       (response) => {
         let read = 0;
         response.on('data', (chunk: Buffer) => {
@@ -59,6 +47,35 @@ export function postJson(url: URL, body: unknown, options: PostOptions): Promise
     request.on('error', (error) => reject(describe(error, signal)));
     request.end(payload);
   });
+}
+
+const signalOf = (options: { signal: AbortSignal; timeoutMs: number }) =>
+  AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);
+
+/** A request to `url` connected to the checked address, without an agent (no pooled sockets). */
+function pinnedRequest(
+  url: URL,
+  method: 'GET' | 'POST',
+  headers: Record<string, string>,
+  address: PostOptions['address'],
+  signal: AbortSignal,
+  onResponse: (response: http.IncomingMessage) => void,
+): http.ClientRequest {
+  const client = url.protocol === 'https:' ? https : http;
+  return client.request(
+    {
+      method,
+      protocol: url.protocol,
+      hostname: bareHost(url),
+      port: url.port || undefined,
+      path: `${url.pathname}${url.search}`,
+      headers,
+      lookup: pinnedLookup(address),
+      signal,
+      agent: false,
+    },
+    onResponse,
+  );
 }
 
 /** A DNS lookup that answers the checked address, whatever the host name. */
@@ -82,21 +99,14 @@ export function getBody(
   url: URL,
   options: Omit<PostOptions, 'headers'> & { maxBytes: number; accept: string },
 ): Promise<{ statusCode: number; body: Buffer }> {
-  const signal = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);
-  const client = url.protocol === 'https:' ? https : http;
+  const signal = signalOf(options);
   return new Promise((resolve, reject) => {
-    const request = client.request(
-      {
-        method: 'GET',
-        protocol: url.protocol,
-        hostname: bareHost(url),
-        port: url.port || undefined,
-        path: `${url.pathname}${url.search}`,
-        headers: { accept: options.accept },
-        lookup: pinnedLookup(options.address),
-        signal,
-        agent: false,
-      },
+    const request = pinnedRequest(
+      url,
+      'GET',
+      { accept: options.accept },
+      options.address,
+      signal,
       (response) => {
         const chunks: Buffer[] = [];
         let read = 0;

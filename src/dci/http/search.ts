@@ -1,6 +1,6 @@
 import type { App } from '#platform/http/types';
 import { SEARCH_JOB } from '../async/search-job.ts';
-import { rejectedEnvelope, type Envelope, type ResponseHeader } from '../envelope.ts';
+import { headerReason, rejectedEnvelope, type Envelope, type ResponseHeader } from '../envelope.ts';
 import { duplicateReason, receive } from '../exchange/receive.ts';
 import {
   answerSearch,
@@ -57,9 +57,7 @@ export function searchRoutes(app: App, ctx: RouteContext): void {
         }),
         {
           status: result.rejected ? 'rjct' : 'succ',
-          reason: header.status_reason_message
-            ? { code: header.status_reason_code, message: header.status_reason_message }
-            : undefined,
+          reason: headerReason(header),
           response: withoutRecords(result.envelope),
         },
         correlationId,
