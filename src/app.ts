@@ -27,6 +27,7 @@ import { dciNotifications } from '#dci/subscriptions/notifier';
 import { dciSubscriptionAdminRoutes } from '#dci/http/subscription-admin';
 import { dciJwksRoute, dciSignatureRoutes } from '#dci/signature/routes';
 import { createDciSignatures } from '#dci/signature/service';
+import { createClientPolicies } from '#dci/client-policy';
 
 export const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -107,7 +108,7 @@ export async function buildApp({ config, database, logger, jobKinds = [] }: AppD
   dciNotifications(app, { db, intervalMs: config.dciNotifyIntervalMs });
 
   await installOpenApi(app, VERSION);
-  installAccessControl(app, db);
+  installAccessControl(app, db, { authCacheMs: config.authCacheSeconds * 1000 });
   const metrics = installMetrics(app);
 
   operationsRoutes(app, { db, metrics, version: VERSION, engine: database.engine, isClosing: () => closing });
@@ -121,8 +122,9 @@ export async function buildApp({ config, database, logger, jobKinds = [] }: AppD
   await app.register(auditRoutes, { prefix: '/api/v1', db });
   await app.register(jobRoutes, { prefix: '/api/v1', jobs });
   // DCI Social Registry and IBR APIs, each under its own base path (DCI issue).
-  await app.register(dciRoutes, { prefix: '/dci/sr', db, registry: 'social', signatures });
-  await app.register(dciRoutes, { prefix: '/dci/ibr', db, registry: 'ibr', signatures });
+  const policies = createClientPolicies(db, { cacheMs: config.authCacheSeconds * 1000 });
+  await app.register(dciRoutes, { prefix: '/dci/sr', db, registry: 'social', signatures, policies });
+  await app.register(dciRoutes, { prefix: '/dci/ibr', db, registry: 'ibr', signatures, policies });
   let purge: Periodic | undefined;
   app.addHook('onReady', async () => {
     purge = purgeAnswersPeriodically(db, config.dciAnswerRetentionHours, (error) =>

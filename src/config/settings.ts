@@ -137,6 +137,13 @@ export const settings = {
     default: 365,
     description: 'Default lifetime of a new API key, in days.',
   },
+  authCacheSeconds: {
+    env: 'SPX_AUTH_CACHE_SECONDS',
+    schema: Type.Integer({ minimum: 0, maximum: 300 }),
+    default: 5,
+    description:
+      'How long an authenticated API key and a client\'s policy are reused before being read again, in seconds (0: every request). A change through this gateway applies at once; one made by the CLI or another gateway within this time.',
+  },
 } as const satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof settings;

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { TtlCache } from '#platform/cache/ttl-cache';
 import type { DB } from '#platform/db/types';
 import { signatureSettingsOf, type SignatureSettings } from './signature/keys.ts';
 
@@ -18,6 +19,23 @@ export async function findClientPolicy(db: Kysely<DB>, clientId: string): Promis
     .where('client_id', '=', clientId)
     .executeTakeFirst();
   return { signature: signatureSettingsOf(row), consentRequired: row?.consent_required ?? false };
+}
+
+/**
+ * Client policies as DCI routes read them: cached for `cacheMs` per client, dropped at once when the
+ * client changes on this gateway (`forget`, called on app.clientChanges).
+ */
+export interface ClientPolicies {
+  of(clientId: string): Promise<ClientPolicy>;
+  forget(clientId: string): void;
+}
+
+export function createClientPolicies(db: Kysely<DB>, { cacheMs }: { cacheMs: number }): ClientPolicies {
+  const cache = new TtlCache<string, ClientPolicy>(cacheMs);
+  return {
+    of: (clientId) => cache.through(clientId, () => findClientPolicy(db, clientId)),
+    forget: (clientId) => cache.deleteWhere((id) => id === clientId),
+  };
 }
 
 declare module 'fastify' {

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
 import type { App } from '#platform/http/types';
 import { ackErrorHandler } from './async/ack.ts';
+import { createClientPolicies, type ClientPolicies } from './client-policy.ts';
 import { defaultReceiver, senderIdOf, type Receiver } from './envelope.ts';
 import { handleDciError } from './errors.ts';
 import { ibrRoutes } from './http/ibr.ts';
@@ -27,6 +28,8 @@ export interface DciRouteOptions {
   receiver?: Receiver;
   /** Message signatures (shared with the jobs and the JWKS route); by default this mount's own. */
   signatures?: DciSignatures;
+  /** Client policies (shared by the mounts, cached); by default this mount's own, uncached. */
+  policies?: ClientPolicies;
 }
 
 /**
@@ -55,6 +58,9 @@ export async function dciRoutes(app: App, options: DciRouteOptions): Promise<voi
     options.signatures ??
       createDciSignatures({ db: options.db, senderId: senderIdOf(receiver), now: receiver.now }),
   );
+  const policies = options.policies ?? createClientPolicies(options.db, { cacheMs: 0 });
+  app.decorate('dciPolicies', policies);
+  app.clientChanges.onChange((clientId) => policies.forget(clientId));
   app.setErrorHandler(handleDciError);
   searchRoutes(app, ctx);
   txnStatusRoutes(app, ctx);

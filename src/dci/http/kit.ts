@@ -7,7 +7,7 @@ import type { App } from '#platform/http/types';
 import type { JobQueue } from '#platform/jobs/queue';
 import type { Receiver, RequestHeader } from '../envelope.ts';
 import { acceptAsync } from '../async/accept.ts';
-import { findClientPolicy } from '../client-policy.ts';
+import type { ClientPolicies } from '../client-policy.ts';
 import { HttpErrorSchema } from '../errors.ts';
 import type { Incoming } from '../exchange/receive.ts';
 import type { SearchLimits } from '../query/criteria.ts';
@@ -18,6 +18,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** DCI message signatures of this DCI mount (decorated by dciRoutes; dciPost needs it). */
     dciSignatures: DciSignatures;
+    /** DCI policies of clients (signature policy, consent), cached (decorated by dciRoutes). */
+    dciPolicies: ClientPolicies;
   }
 }
 
@@ -66,7 +68,7 @@ export interface DciRoute {
  */
 export function dciPost(
   app: App,
-  { db, registry }: Pick<RouteContext, 'db' | 'registry'>,
+  { registry }: Pick<RouteContext, 'registry'>,
   route: DciRoute,
   handler: (request: FastifyRequest, reply: FastifyReply, principal: Principal) => Promise<FastifyReply>,
 ): void {
@@ -74,6 +76,7 @@ export function dciPost(
     throw new Error(`dciPost ${route.path} needs app.dciSignatures (decorated by dciRoutes)`);
   }
   const signatures = app.dciSignatures;
+  const policies = app.dciPolicies;
   const response: Record<number, TSchema> = { 401: HttpErrorSchema, 403: HttpErrorSchema };
   if (202 in route.answers) {
     // An acknowledged route answers a refused signature with an ERR ack, HTTP 401 too (async/ack.ts).
@@ -101,7 +104,7 @@ export function dciPost(
       },
       preHandler: async (request) => {
         const clientId = request.principal!.clientId;
-        request.dciPolicy = await findClientPolicy(db, clientId);
+        request.dciPolicy = await policies.of(clientId);
         await signatures.checkIncoming(request.body, clientId, route.signature, request.dciPolicy.signature);
       },
       preSerialization: (_request, _reply, payload: unknown) => signatures.sign(payload),

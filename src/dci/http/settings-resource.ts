@@ -50,6 +50,7 @@ export function settingsSection<I extends TSchema, O extends TSchema>(
       request.auditNote = { resourceId: request.params.id };
       const client = await findClient(db, request.params.id);
       await section.save(db, client.id, request.body as Static<I>, request.principal?.clientId);
+      app.clientChanges.changed(client.id);
       request.auditNote.recordCount = 1;
       return section.read(db, client.id);
     },

@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
 import { conflict, forbidden, notFound, badRequest } from '#platform/http/problem';
-import { generateApiKey, parseApiKey, secretMatches } from './api-keys.ts';
-import { principalFor, type Principal } from './principal.ts';
+import { generateApiKey } from './api-keys.ts';
+import type { Principal } from './principal.ts';
 import { isPermission, isRole, roleDefinitions, type Permission, type Role } from './roles.ts';
 
 export interface ClientRecord {
@@ -155,52 +155,6 @@ export async function revokeKey(db: Kysely<DB>, keyId: string): Promise<KeyRecor
     throw notFound('key');
   }
   return row as KeyRecord;
-}
-
-export type Authentication = { ok: true; principal: Principal } | { ok: false; reason: string };
-
-/** Checks a presented API key: known prefix, matching secret, not revoked or expired, client enabled. */
-export async function authenticateKey(db: Kysely<DB>, presented: string): Promise<Authentication> {
-  const parsed = parseApiKey(presented);
-  if (!parsed) {
-    return { ok: false, reason: 'malformed API key' };
-  }
-  const row = await db
-    .selectFrom('api_keys as k')
-    .innerJoin('api_clients as c', 'c.id', 'k.client_id')
-    .select([
-      'k.id',
-      'k.secret_hash',
-      'k.scopes',
-      'k.expires_at',
-      'k.revoked_at',
-      'c.id as client_id',
-      'c.name',
-      'c.role',
-      'c.disabled_at',
-    ])
-    .where('k.prefix', '=', parsed.prefix)
-    .executeTakeFirst();
-  // One message for every failure, so the answer does not tell which part was wrong.
-  const invalid: Authentication = { ok: false, reason: 'invalid, expired or revoked API key' };
-  if (!row || !secretMatches(parsed.secret, row.secret_hash)) {
-    return invalid;
-  }
-  if (
-    row.revoked_at ||
-    row.disabled_at ||
-    (row.expires_at && row.expires_at.getTime() <= Date.now()) ||
-    !isRole(row.role)
-  ) {
-    return invalid;
-  }
-  return {
-    ok: true,
-    principal: principalFor(
-      { id: row.client_id, name: row.name, role: row.role },
-      { id: row.id, scopes: row.scopes },
-    ),
-  };
 }
 
 function assertNotWider(creator: Principal, wanted: readonly Permission[], what: string): void {

@@ -1,12 +1,17 @@
 import type { FieldClass, Permission, Role } from './roles.ts';
 import { roleDefinitions } from './roles.ts';
 
+/** How the caller proved who it is. */
+export type AuthMethod = 'api_key' | 'access_token' | 'client_certificate';
+
 /** Who is calling, as established by authentication, and what they may see. */
 export interface Principal {
   clientId: string;
   clientName: string;
   role: Role;
+  /** The credential used: the API key's id, the token's id, the certificate's fingerprint. */
   keyId: string;
+  authMethod: AuthMethod;
   /** The key's scopes: never wider than the role's permissions. */
   scopes: ReadonlySet<Permission>;
   hiddenFields: ReadonlySet<FieldClass>;
@@ -15,6 +20,7 @@ export interface Principal {
 export function principalFor(
   client: { id: string; name: string; role: Role },
   key: { id: string; scopes: string[] },
+  authMethod: AuthMethod = 'api_key',
 ): Principal {
   const role = roleDefinitions[client.role];
   const allowed = new Set<Permission>(role.permissions);
@@ -23,6 +29,7 @@ export function principalFor(
     clientName: client.name,
     role: client.role,
     keyId: key.id,
+    authMethod,
     scopes: new Set(key.scopes.filter((s): s is Permission => allowed.has(s as Permission))),
     hiddenFields: new Set(role.hiddenFields),
   };

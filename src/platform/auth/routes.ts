@@ -172,6 +172,7 @@ export async function accessRoutes(
     async (request) => {
       request.auditNote = { resourceId: request.params.id };
       const key = await revokeKey(db, request.params.id);
+      app.clientChanges.changed(key.client_id);
       request.auditNote.recordCount = 1;
       return keyJson(key);
     },

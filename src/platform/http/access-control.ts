@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { Kysely } from 'kysely';
-import { authenticateKey } from '#platform/auth/clients';
+import { apiKeyAuthenticator, type Authenticator } from '#platform/auth/authenticate';
+import { ClientChanges } from '#platform/auth/client-changes';
 import { AuditWriter, type AuditOutcome } from '#platform/audit/audit-log';
 import type { DB } from '#platform/db/types';
 import { forbidden, unauthorized, badRequest } from './problem.ts';
@@ -10,12 +11,27 @@ import type { App, RouteAccess } from './types.ts';
 const DOCS_PREFIX = '/docs';
 const PURPOSE = /^[\p{L}\p{N} _.,:/()-]{1,200}$/u;
 
+export interface AccessControlOptions {
+  /** How long an authenticated key's row is reused, in ms (0: read on every request). */
+  authCacheMs?: number;
+  /** Ways to authenticate tried before the API key, in order (OAuth tokens, client certificates). */
+  authenticators?: readonly Authenticator[];
+}
+
 /**
  * Deny by default (STYLE habit 4): every route must declare its access; every call to a non-public
- * route is authenticated by API key, checked against the declared permission, and audited.
+ * route is authenticated (API key, or another authenticator given), checked against the declared
+ * permission, and audited. Decorates the app with `clientChanges`, which routes that change a client
+ * call so that cached credentials and policies are read afresh.
  */
-export function installAccessControl(app: App, db: Kysely<DB>): void {
+export function installAccessControl(app: App, db: Kysely<DB>, options: AccessControlOptions = {}): void {
   const audit = new AuditWriter(db);
+  const changes = new ClientChanges();
+  app.decorate('clientChanges', changes);
+  const authenticators = [
+    ...(options.authenticators ?? []),
+    apiKeyAuthenticator(db, { cacheMs: options.authCacheMs ?? 0, changes }),
+  ];
   app.addHook('onRoute', (route: RouteOptions) => {
     const access = route.config?.access;
     if (!access && !route.url.startsWith(DOCS_PREFIX)) {
@@ -36,11 +52,12 @@ export function installAccessControl(app: App, db: Kysely<DB>): void {
     if (!access || 'public' in access) {
       return;
     }
-    const presented = presentedKey(request);
-    if (!presented) {
-      throw unauthorized('an API key is required (header "Authorization: Bearer <key>" or "X-API-Key")');
+    const result = await authenticate(authenticators, request);
+    if (!result) {
+      throw unauthorized(
+        'credentials are required: an API key or access token (header "Authorization: Bearer <token>" or "X-API-Key")',
+      );
     }
-    const result = await authenticateKey(db, presented);
     if (!result.ok) {
       throw unauthorized(result.reason);
     }
@@ -74,13 +91,15 @@ export function installAccessControl(app: App, db: Kysely<DB>): void {
 
 const accessOf = (request: FastifyRequest): RouteAccess | undefined => request.routeOptions.config.access;
 
-function presentedKey(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (header?.toLowerCase().startsWith('bearer ')) {
-    return header.slice(7).trim();
+/** The first authenticator that recognises a credential of its kind decides. */
+async function authenticate(authenticators: readonly Authenticator[], request: FastifyRequest) {
+  for (const authenticator of authenticators) {
+    const result = await authenticator(request);
+    if (result) {
+      return result;
+    }
   }
-  const apiKey = request.headers['x-api-key'];
-  return typeof apiKey === 'string' ? apiKey.trim() : undefined;
+  return undefined;
 }
 
 /** The declared purpose of the access (header X-Purpose), recorded in the audit trail. */
