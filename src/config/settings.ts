@@ -142,7 +142,7 @@ export const settings = {
     schema: Type.Integer({ minimum: 0, maximum: 300 }),
     default: 5,
     description:
-      'How long an authenticated API key and a client\'s policy are reused before being read again, in seconds (0: every request). A change through this gateway applies at once; one made by the CLI or another gateway within this time.',
+      "How long an authenticated API key and a client's policy are reused before being read again, in seconds (0: every request). A change through this gateway applies at once; one made by the CLI or another gateway within this time.",
   },
 } as const satisfies Record<string, Setting>;
 
