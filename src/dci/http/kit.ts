@@ -107,7 +107,14 @@ export function dciPost(
         request.dciPolicy = await policies.of(clientId);
         await signatures.checkIncoming(request.body, clientId, route.signature, request.dciPolicy.signature);
       },
-      preSerialization: (_request, _reply, payload: unknown) => signatures.sign(payload),
+      // An envelope leaves signed and serialised in one pass (signedJson); anything else as usual.
+      preSerialization: async (_request, reply, payload: unknown) => {
+        const body = await signatures.signedJson(payload);
+        if (body !== undefined) {
+          reply.serializer(() => body);
+        }
+        return payload;
+      },
     },
     (request, reply) => handler(request, reply, request.principal!),
   );

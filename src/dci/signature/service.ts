@@ -20,7 +20,7 @@ import {
   type OwnKey,
   type SignatureSettings,
 } from './keys.ts';
-import { signEnvelope, type Signable } from './sign.ts';
+import { signedEnvelopeJson, signEnvelope, type Signable, type SigningKey } from './sign.ts';
 import {
   DEFAULT_SIGNATURE_LIMITS,
   invalidSignature,
@@ -47,6 +47,8 @@ export interface DciSignatures {
   ): Promise<void>;
   /** The payload with our signature when it is a DCI envelope (`{ header, message? }`), else as it was. */
   sign<T>(payload: T): Promise<T>;
+  /** The signed envelope as JSON text (serialised once), or undefined when the payload is no envelope. */
+  signedJson(payload: unknown): Promise<string | undefined>;
   /** Our published public keys. */
   publicKeys(): Promise<JWK[]>;
 }
@@ -99,6 +101,11 @@ export function createDciSignatures(options: SignatureOptions): DciSignatures {
     }
     return own.key;
   };
+  const signingKey = async (): Promise<SigningKey> => {
+    const key = await ownKey();
+    return { kid: { senderId, keyId: key.id, algorithm: key.algorithm }, privateKey: key.privateKey };
+  };
+  const signOptions = () => ({ created: Math.floor(now().getTime() / 1000), lifetimeSeconds });
 
   return {
     async checkIncoming(body, clientId, mode, known) {
@@ -116,17 +123,13 @@ export function createDciSignatures(options: SignatureOptions): DciSignatures {
     },
 
     async sign(payload) {
-      if (!isEnvelope(payload)) {
-        return payload;
-      }
-      const key = await ownKey();
-      const kid = { senderId, keyId: key.id, algorithm: key.algorithm };
-      const created = Math.floor(now().getTime() / 1000);
-      return signEnvelope(
-        payload,
-        { kid, privateKey: key.privateKey },
-        { created, lifetimeSeconds },
-      ) as typeof payload;
+      return isEnvelope(payload)
+        ? (signEnvelope(payload, await signingKey(), signOptions()) as typeof payload)
+        : payload;
+    },
+
+    async signedJson(payload) {
+      return isEnvelope(payload) ? signedEnvelopeJson(payload, await signingKey(), signOptions()) : undefined;
     },
 
     async publicKeys() {
