@@ -5,6 +5,7 @@ import { ackErrorHandler } from './async/ack.ts';
 import { createClientPolicies, type ClientPolicies } from './client-policy.ts';
 import { defaultReceiver, senderIdOf, type Receiver } from './envelope.ts';
 import { handleDciError } from './errors.ts';
+import { exchangeRecorder } from './exchange/store.ts';
 import { ibrRoutes } from './http/ibr.ts';
 import type { RouteContext } from './http/kit.ts';
 import { asyncSearchRoute, searchRoutes } from './http/search.ts';
@@ -52,6 +53,7 @@ export async function dciRoutes(app: App, options: DciRouteOptions): Promise<voi
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     maxBatch: options.maxBatch ?? DEFAULT_MAX_BATCH,
     jobs: app.jobs,
+    recordExchange: exchangeRecorder(options.db),
   };
   app.decorate(
     'dciSignatures',

@@ -4,7 +4,7 @@ import type { JobQueue } from '#platform/jobs/queue';
 import { callbackTarget, findCallbackSettings } from '../callback/policy.ts';
 import { DciError } from '../errors.ts';
 import { duplicateMessage, receive, type Incoming } from '../exchange/receive.ts';
-import { finishExchange } from '../exchange/store.ts';
+import { finishExchange, type RecordExchange } from '../exchange/store.ts';
 import { ack, type Ack } from './ack.ts';
 
 /**
@@ -22,12 +22,15 @@ export interface AsyncRequest extends Incoming {
   job: string;
 }
 
-export async function acceptAsync(db: Kysely<DB>, jobs: JobQueue, request: AsyncRequest): Promise<Ack> {
+export async function acceptAsync(
+  { db, jobs, recordExchange }: { db: Kysely<DB>; jobs: JobQueue; recordExchange: RecordExchange },
+  request: AsyncRequest,
+): Promise<Ack> {
   const settings = await findCallbackSettings(db, request.principal.clientId);
-  const target = await targetOrRefuse(db, request, () =>
+  const target = await targetOrRefuse(recordExchange, request, () =>
     callbackTarget(settings, request.header.sender_uri, request.callbackPath),
   );
-  const received = await receive(db, request, {
+  const received = await receive(recordExchange, request, {
     status: 'pdng',
     request: request.body,
     callbackUri: target.href,
@@ -55,12 +58,19 @@ export async function acceptAsync(db: Kysely<DB>, jobs: JobQueue, request: Async
  * The callback URL, or the refusal: a message refused for its callback target is recorded as
  * rejected, with the reason (and may be sent again, fixed, with the same message id).
  */
-async function targetOrRefuse(db: Kysely<DB>, request: AsyncRequest, target: () => URL): Promise<URL> {
+async function targetOrRefuse(
+  recordExchange: RecordExchange,
+  request: AsyncRequest,
+  target: () => URL,
+): Promise<URL> {
   try {
     return target();
   } catch (error) {
     if (error instanceof DciError) {
-      await receive(db, request, { status: 'rjct', reason: { code: error.code, message: error.message } });
+      await receive(recordExchange, request, {
+        status: 'rjct',
+        reason: { code: error.code, message: error.message },
+      });
     }
     throw error;
   }

@@ -5,7 +5,7 @@ import type { DB } from '#platform/db/types';
 import type { Receiver, RequestHeader } from '../envelope.ts';
 import { DciError } from '../errors.ts';
 import type { Registry } from '../spec.ts';
-import { finishExchange, insertExchange, type ExchangeOperation, type NewExchange } from './store.ts';
+import { finishExchange, type ExchangeOperation, type NewExchange, type RecordExchange } from './store.ts';
 
 /**
  * Receiving a DCI message: it is recorded under the client that sent it, and a message id the
@@ -36,13 +36,13 @@ type Extra = Pick<NewExchange, 'status' | 'reason' | 'request' | 'callbackUri' |
 
 /** Records the message; undefined when its message id was already accepted from this client. */
 export async function receive(
-  db: Kysely<DB>,
+  record: RecordExchange,
   incoming: Incoming,
   extra: Extra = { status: 'rcvd' },
   correlationId = incoming.receiver.newId(),
 ): Promise<Received | undefined> {
   const id = incoming.receiver.newId();
-  const inserted = await insertExchange(db, {
+  const inserted = await record({
     id,
     clientId: incoming.principal.clientId,
     keyId: incoming.principal.keyId,

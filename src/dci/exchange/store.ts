@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
+import { Batcher } from '#platform/db/batch';
 import type { DB, DciExchangeTable } from '#platform/db/types';
 import type { DciStatus } from '../errors.ts';
 import type { Registry } from '../spec.ts';
@@ -39,38 +40,55 @@ export interface NewExchange {
 // jsonb values are sent as text: `pg` would turn a top-level array into a PostgreSQL array.
 const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
 
+const rowOf = (x: NewExchange) => ({
+  id: x.id,
+  client_id: x.clientId,
+  key_id: x.keyId,
+  registry: x.registry,
+  operation: x.operation,
+  mode: x.mode,
+  message_id: x.messageId,
+  sender_id: x.senderId,
+  transaction_id: x.transactionId,
+  correlation_id: x.correlationId,
+  reference_ids: x.referenceIds,
+  status: x.status,
+  status_reason_code: x.reason?.code ?? null,
+  status_reason_message: x.reason?.message ?? null,
+  summary: JSON.stringify(x.summary),
+  request: json(x.request),
+  response: json(x.response),
+  callback_uri: x.callbackUri ?? null,
+  request_id: x.requestId ?? null,
+});
+
 /**
- * Records a received message. False when the client's message id was already accepted (the
- * partial unique index on accepted messages decides, so two racing copies cannot both pass).
+ * Records received messages; for each, false when the client's message id was already accepted (the
+ * partial unique index on accepted messages decides, so two racing copies cannot both pass, nor two
+ * copies in one batch: DO NOTHING skips the second).
  */
-export async function insertExchange(db: Kysely<DB>, x: NewExchange): Promise<boolean> {
+async function insertExchanges(db: Kysely<DB>, exchanges: readonly NewExchange[]): Promise<boolean[]> {
   const inserted = await db
     .insertInto('dci_exchanges')
-    .values({
-      id: x.id,
-      client_id: x.clientId,
-      key_id: x.keyId,
-      registry: x.registry,
-      operation: x.operation,
-      mode: x.mode,
-      message_id: x.messageId,
-      sender_id: x.senderId,
-      transaction_id: x.transactionId,
-      correlation_id: x.correlationId,
-      reference_ids: x.referenceIds,
-      status: x.status,
-      status_reason_code: x.reason?.code ?? null,
-      status_reason_message: x.reason?.message ?? null,
-      summary: JSON.stringify(x.summary),
-      request: json(x.request),
-      response: json(x.response),
-      callback_uri: x.callbackUri ?? null,
-      request_id: x.requestId ?? null,
-    })
+    .values(exchanges.map(rowOf))
     .onConflict((oc) => oc.columns(['client_id', 'message_id']).where('status', '<>', 'rjct').doNothing())
     .returning('id')
-    .executeTakeFirst();
-  return inserted !== undefined;
+    .execute();
+  const ids = new Set(inserted.map((row) => row.id));
+  return exchanges.map((x) => ids.has(x.id));
+}
+
+/** Records one received message: false when its message id was already accepted from this client. */
+export type RecordExchange = (exchange: NewExchange) => Promise<boolean>;
+
+/**
+ * Records messages of concurrent requests in one statement (Batcher): one insert and one commit for
+ * the messages that arrive while the previous ones are written.
+ */
+export function exchangeRecorder(db: Kysely<DB>): RecordExchange {
+  const insertOne = async (x: NewExchange) => (await insertExchanges(db, [x]))[0]!;
+  const batcher = new Batcher((items: NewExchange[]) => insertExchanges(db, items), { writeOne: insertOne });
+  return (exchange) => batcher.submit(exchange);
 }
 
 export interface ExchangeEnd {

@@ -111,7 +111,7 @@ async function record(
   message: { header: RequestHeader; transactionId: string; summary: Record<string, unknown> },
 ): Promise<Received> {
   const received = await receive(
-    ctx.db,
+    ctx.recordExchange,
     incoming(ctx, request, principal, { ...message, operation, mode: 'sync' }),
   );
   if (!received) {

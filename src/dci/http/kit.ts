@@ -10,6 +10,7 @@ import { acceptAsync } from '../async/accept.ts';
 import type { ClientPolicies } from '../client-policy.ts';
 import { HttpErrorSchema } from '../errors.ts';
 import type { Incoming } from '../exchange/receive.ts';
+import type { RecordExchange } from '../exchange/store.ts';
 import type { SearchLimits } from '../query/criteria.ts';
 import type { DciSignatures, SignatureMode } from '../signature/service.ts';
 import type { Registry } from '../spec.ts';
@@ -31,6 +32,8 @@ export interface RouteContext {
   limits: SearchLimits;
   maxBatch: number;
   jobs: JobQueue;
+  /** Records received messages (batched across concurrent requests). */
+  recordExchange: RecordExchange;
 }
 
 export const SPEC_FILES: Record<Registry, string> = {
@@ -168,7 +171,7 @@ export function dciAsyncPost<P extends { header: RequestHeader; transactionId: s
   dciPost(app, ctx, { ...route, signature: 'async', answers: ACKED }, async (request, reply, principal) => {
     const parsed = op.parse(request.body);
     await op.check?.(parsed, principal);
-    const answer = await acceptAsync(ctx.db, ctx.jobs, {
+    const answer = await acceptAsync(ctx, {
       ...incoming(ctx, request, principal, {
         header: parsed.header,
         transactionId: parsed.transactionId,

@@ -15,7 +15,7 @@ import { dciAsyncPost, dciPost, distinctStrings, incoming, type RouteContext } f
 
 /** `/registry/sync/search` and async `/registry/search` (answered on the sender's `/registry/on-search`). */
 export function searchRoutes(app: App, ctx: RouteContext): void {
-  const { db, registry, receiver } = ctx;
+  const { registry, receiver } = ctx;
   dciPost(
     app,
     ctx,
@@ -47,7 +47,7 @@ export function searchRoutes(app: App, ctx: RouteContext): void {
       });
       const { header } = result.envelope;
       const received = await receive(
-        db,
+        ctx.recordExchange,
         incoming(ctx, request, principal, {
           header: parsed.header,
           transactionId: parsed.transactionId,

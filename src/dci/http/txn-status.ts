@@ -39,7 +39,7 @@ export function txnStatusRoutes(app: App, ctx: RouteContext): void {
     async (request, reply, principal) => {
       const parsed = parseTxnStatus(request.body, { registry, path: SYNC_TXN_STATUS }, receiver);
       const received = await receive(
-        db,
+        ctx.recordExchange,
         incoming(ctx, request, principal, { ...described(parsed), operation: 'txn-status', mode: 'sync' }),
       );
       if (!received) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
+import { Batcher } from '#platform/db/batch';
 import type { AuditLogTable, DB } from '#platform/db/types';
 
 export type AuditOutcome = 'success' | 'denied' | 'error' | 'invalid';
@@ -93,44 +94,23 @@ async function appendChained(db: Kysely<DB>, entries: readonly UnchainedFields[]
 export const recordAudit = (db: Kysely<DB>, entry: AuditEntry): Promise<void> =>
   appendChained(db, [fieldsOf(entry)]);
 
-const MAX_BATCH = 500;
-
 /**
- * Appends entries in batches: entries recorded while a batch is being written wait and go together in
- * the next one, so concurrent requests share one lock and one transaction instead of queueing for the
- * chain one by one. `record` resolves only once its entry is committed, so a response never leaves
- * before its audit entry is durable.
+ * Appends entries in batches (Batcher): concurrent requests share one lock and one transaction
+ * instead of queueing for the chain one by one. `record` resolves only once its entry is committed,
+ * so a response never leaves before its audit entry is durable.
  */
 export class AuditWriter {
-  #pending: { fields: UnchainedFields; done: (error?: unknown) => void }[] = [];
-  #draining = false;
+  readonly #batcher: Batcher<UnchainedFields, undefined>;
 
-  constructor(private readonly db: Kysely<DB>) {}
-
-  record(entry: AuditEntry): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ fields: fieldsOf(entry), done: (error) => (error ? reject(error) : resolve()) });
-      if (!this.#draining) {
-        this.#draining = true;
-        void this.#drain();
-      }
+  constructor(db: Kysely<DB>) {
+    this.#batcher = new Batcher(async (entries) => {
+      await appendChained(db, entries);
+      return entries.map(() => undefined);
     });
   }
 
-  async #drain(): Promise<void> {
-    while (this.#pending.length > 0) {
-      const batch = this.#pending.splice(0, MAX_BATCH);
-      try {
-        await appendChained(
-          this.db,
-          batch.map((item) => item.fields),
-        );
-        batch.forEach((item) => item.done());
-      } catch (error) {
-        batch.forEach((item) => item.done(error ?? new Error('audit write failed')));
-      }
-    }
-    this.#draining = false;
+  record(entry: AuditEntry): Promise<void> {
+    return this.#batcher.submit(fieldsOf(entry));
   }
 }
 
