@@ -66,51 +66,101 @@ const fieldsOf = (entry: AuditEntry): UnchainedFields => ({
   subject_ids: entry.subjectIds ? [...entry.subjectIds] : null,
 });
 
-/**
- * Appends entries to the hash chain in one transaction. A transaction-scoped advisory lock serialises
- * writers so that each entry links to the one before it, even with several gateways on one server.
- */
-async function appendChained(db: Kysely<DB>, entries: readonly UnchainedFields[]): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await sql`select pg_advisory_xact_lock(hashtext(current_schema() || '.audit_log'))`.execute(trx);
-    const last = await trx
-      .selectFrom('audit_log')
-      .select('hash')
-      .orderBy('seq', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    let previous = last?.hash ?? GENESIS_HASH;
-    const rows = entries.map((entry) => {
-      const fields: HashedFields = { ...entry, prev_hash: previous };
-      previous = hashEntry(fields);
-      return { ...fields, hash: previous };
-    });
-    // Identity values follow the order of the VALUES list, so seq order is chain order.
-    await trx.insertInto('audit_log').values(rows).execute();
+/** The entries linked after `previous`, each with its hash. */
+function linkAfter(previous: string, entries: readonly UnchainedFields[]) {
+  let hash = previous;
+  return entries.map((entry) => {
+    const fields: HashedFields = { ...entry, prev_hash: hash };
+    hash = hashEntry(fields);
+    return { ...fields, hash };
   });
 }
 
-/** Appends one entry to the hash chain (jobs and CLI; the HTTP path batches through AuditWriter). */
-export const recordAudit = (db: Kysely<DB>, entry: AuditEntry): Promise<void> =>
-  appendChained(db, [fieldsOf(entry)]);
+// The unique index on prev_hash (migration 0012) refuses a second entry after the same one: the chain
+// cannot fork, whoever writes it. Such a refusal is the signal to read the head again.
+const isForkRefused = (error: unknown) =>
+  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
+
+const CHAIN_ATTEMPTS = 20;
 
 /**
- * Appends entries in batches (Batcher): concurrent requests share one lock and one transaction
- * instead of queueing for the chain one by one. `record` resolves only once its entry is committed,
- * so a response never leaves before its audit entry is durable.
+ * Appends entries after the current head, read in a transaction under an advisory lock that
+ * serialises the writers taking this path; retried when a writer that knew the head (AuditWriter)
+ * got there first. Answers the new head.
+ */
+async function appendLocked(db: Kysely<DB>, entries: readonly UnchainedFields[]): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().execute(async (trx) => {
+        await sql`select pg_advisory_xact_lock(hashtext(current_schema() || '.audit_log'))`.execute(trx);
+        const last = await trx
+          .selectFrom('audit_log')
+          .select('hash')
+          .orderBy('seq', 'desc')
+          .limit(1)
+          .executeTakeFirst();
+        return appendAfter(trx, last?.hash ?? GENESIS_HASH, entries);
+      });
+    } catch (error) {
+      if (!isForkRefused(error) || attempt >= CHAIN_ATTEMPTS) {
+        throw error;
+      }
+    }
+  }
+}
+
+/** One insert of the entries linked after `previous` (refused if another entry already follows it). */
+async function appendAfter(
+  db: Kysely<DB>,
+  previous: string,
+  entries: readonly UnchainedFields[],
+): Promise<string> {
+  const rows = linkAfter(previous, entries);
+  // Identity values follow the order of the VALUES list, so seq order is chain order.
+  await db.insertInto('audit_log').values(rows).execute();
+  return rows.at(-1)!.hash;
+}
+
+/** Appends one entry to the hash chain (jobs and CLI; the HTTP path batches through AuditWriter). */
+export const recordAudit = async (db: Kysely<DB>, entry: AuditEntry): Promise<void> => {
+  await appendLocked(db, [fieldsOf(entry)]);
+};
+
+/**
+ * Appends entries in batches (Batcher): concurrent requests share one statement and one commit
+ * instead of queueing for the chain one by one. The writer remembers the head it wrote last, so a
+ * batch is one insert; when another writer (a job, another gateway) appended meanwhile, that insert
+ * is refused and the batch goes the locked way, which reads the head again. `record` resolves only
+ * once its entry is committed, so a response never leaves before its audit entry is durable.
  */
 export class AuditWriter {
   readonly #batcher: Batcher<UnchainedFields, undefined>;
+  #head: string | undefined;
 
   constructor(db: Kysely<DB>) {
     this.#batcher = new Batcher(async (entries) => {
-      await appendChained(db, entries);
+      this.#head = await this.#append(db, entries);
       return entries.map(() => undefined);
     });
   }
 
   record(entry: AuditEntry): Promise<void> {
     return this.#batcher.submit(fieldsOf(entry));
+  }
+
+  async #append(db: Kysely<DB>, entries: readonly UnchainedFields[]): Promise<string> {
+    const head = this.#head;
+    this.#head = undefined;
+    if (head !== undefined) {
+      try {
+        return await appendAfter(db, head, entries);
+      } catch (error) {
+        if (!isForkRefused(error)) {
+          throw error;
+        }
+      }
+    }
+    return appendLocked(db, entries);
   }
 }
 
