@@ -74,6 +74,32 @@ describe('audit trail', () => {
     expect((await verifyAuditChain(t.database.db)).ok).toBe(true);
   });
 
+  it('goes on from the real head when another writer appended after the batch writer', async () => {
+    const writer = new AuditWriter(t.database.db);
+    await writer.record({ action: 'test.interleaved', outcome: 'success', resourceId: 'a' });
+    // Another writer (a job, another gateway) appends: the batch writer's remembered head is stale.
+    await recordAudit(t.database.db, { action: 'test.interleaved', outcome: 'success', resourceId: 'b' });
+    await writer.record({ action: 'test.interleaved', outcome: 'success', resourceId: 'c' });
+    expect((await entries('test.interleaved')).map((row) => row.resource_id).sort()).toEqual(['a', 'b', 'c']);
+    expect((await verifyAuditChain(t.database.db)).ok).toBe(true);
+  });
+
+  it('refuses a second entry linked to the same one (no fork of the chain)', async () => {
+    const [head] = await t.database.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .execute();
+    const { seq: _seq, ...copy } = head!;
+    await expect(
+      t.database.db
+        .insertInto('audit_log')
+        .values({ ...copy, prev_hash: head!.prev_hash })
+        .execute(),
+    ).rejects.toMatchObject({ code: '23505' });
+  });
+
   it('keeps the chain linear when concurrent requests are written in batches', async () => {
     const writer = new AuditWriter(t.database.db);
     await Promise.all(
