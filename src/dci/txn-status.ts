@@ -11,7 +11,7 @@ import {
 } from './envelope.ts';
 import { DciError, type DciStatus } from './errors.ts';
 import { findOwnExchange, type ExchangeRow, type TransactionLookup } from './exchange/store.ts';
-import type { SearchResponseItem, SearchResponseMessage } from './search.ts';
+import type { SearchResponseItem } from './search.ts';
 import { validateRequest, type Operation, type Registry } from './spec.ts';
 
 /**
@@ -97,21 +97,25 @@ function lookupOf(by: TransactionLookup['by'], value: unknown): TransactionLooku
   return { by, value } as TransactionLookup;
 }
 
+/** The transactions a txn status can ask about, and the list of their answer that holds the items. */
+const ANSWER_LISTS = { search: 'search_response', subscribe: 'subscribe_response' } as const;
+type KeptTxnType = keyof typeof ANSWER_LISTS;
+const isKept = (txnType: TxnType): txnType is KeptTxnType => txnType in ANSWER_LISTS;
+
 /** Answers a txn status message: the status of the client's own transaction, or `rjct` if none. */
 export async function answerTxnStatus(
   parsed: ParsedTxnStatus,
   ctx: TxnStatusContext,
 ): Promise<TxnStatusResult> {
-  // Only searches are recorded as transactions so far: subscriptions and receipts come later.
-  const row =
-    parsed.txnType === 'search'
-      ? await findOwnExchange(
-          ctx.db,
-          { clientId: ctx.clientId, registry: ctx.registry, operation: 'search' },
-          parsed.lookup,
-        )
-      : undefined;
-  if (!row) {
+  // Receipts (of notifications we sent) are not transactions a client holds with us: never found.
+  const row = isKept(parsed.txnType)
+    ? await findOwnExchange(
+        ctx.db,
+        { clientId: ctx.clientId, registry: ctx.registry, operation: parsed.txnType },
+        parsed.lookup,
+      )
+    : undefined;
+  if (!row || !isKept(parsed.txnType)) {
     return {
       envelope: rejectedEnvelope(parsed.header, ctx.receiver, 'txn-on-status', {
         message: `no ${parsed.txnType} transaction of yours matches this ${parsed.lookup.by}`,
@@ -126,35 +130,53 @@ export async function answerTxnStatus(
     total: 1,
     completed: 1,
   });
-  const txnStatus = searchStatus(row, parsed.lookup);
+  const items = statusItems(row, parsed.lookup, ANSWER_LISTS[parsed.txnType]);
   const message = {
     transaction_id: parsed.transactionId,
     correlation_id: ctx.correlationId,
-    txnstatus_response: { txn_type: parsed.txnType, txn_status: txnStatus },
+    txnstatus_response: { txn_type: parsed.txnType, txn_status: txnStatusOf(row, parsed.txnType, items) },
   };
-  const recordCount = txnStatus.search_response.reduce(
-    (n, item) => n + (item.data?.reg_records.length ?? 0),
-    0,
-  );
+  const recordCount = items.reduce((n, item) => n + (item.data?.reg_records.length ?? 0), 0);
   return { envelope: { header, message }, found: true, recordCount };
 }
 
 /**
- * A search transaction's status as the spec's SearchResponse: the items answered (records included
- * for async searches, statuses only for sync ones), or, before an answer exists, one item per
- * reference id with the transaction's own status (pdng, rjct ...).
+ * The spec's txn_status has one form for every transaction: a SearchResponse (`search_response`
+ * items). A subscription's items are given there by status (reference id, time, status, reason
+ * message: the subscription reason codes are not among the search ones), and in full, with the
+ * subscription codes, in `subscribe_response` (extra properties are allowed).
  */
-function searchStatus(row: ExchangeRow, lookup: TransactionLookup): SearchResponseMessage {
-  const answered = (row.response as { message?: Partial<SearchResponseMessage> } | null)?.message
-    ?.search_response;
-  const items: SearchResponseItem[] =
+function txnStatusOf(row: ExchangeRow, txnType: KeptTxnType, items: StatusItem[]) {
+  const ids = { transaction_id: row.transaction_id, correlation_id: row.correlation_id };
+  if (txnType === 'search') {
+    return { ...ids, search_response: items };
+  }
+  const byStatus = items.map(({ reference_id, timestamp, status, status_reason_message }) => ({
+    reference_id,
+    timestamp,
+    status,
+    ...(status_reason_message ? { status_reason_message } : {}),
+  }));
+  return { ...ids, search_response: byStatus, subscribe_response: items };
+}
+
+type StatusItem = Pick<
+  SearchResponseItem,
+  'reference_id' | 'timestamp' | 'status' | 'status_reason_message' | 'data'
+>;
+
+/**
+ * A transaction's items, as its own answer lists them (search_response, subscribe_response): the
+ * items answered (records included for async searches, statuses only for sync ones), or, before an
+ * answer exists, one item per reference id with the transaction's own status (pdng, rjct ...).
+ */
+function statusItems(row: ExchangeRow, lookup: TransactionLookup, list: string): StatusItem[] {
+  const message = (row.response as { message?: Record<string, unknown> } | null)?.message;
+  const answered = message?.[list] as StatusItem[] | undefined;
+  const items =
     answered && answered.length > 0 ? answered : row.reference_ids.map((ref) => pendingItem(row, ref));
   const wanted = lookup.by === 'reference_id_list' ? new Set(lookup.value) : undefined;
-  return {
-    transaction_id: row.transaction_id,
-    correlation_id: row.correlation_id,
-    search_response: wanted ? items.filter((item) => wanted.has(item.reference_id)) : items,
-  };
+  return wanted ? items.filter((item) => wanted.has(item.reference_id)) : items;
 }
 
 const pendingItem = (row: ExchangeRow, reference_id: string): SearchResponseItem => ({

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey, findClient, listKeys, revokeKey } from '#platform/auth/clients';
 import { insertIndividual } from '#test/factories';
 import { keysDeep, seedRegistry, type Registry6 } from './fixtures.ts';
-import { createDciApp, type DciTestApp } from './harness.ts';
+import { createDciApp, txnStatusMessage, type DciTestApp } from './harness.ts';
+import { validateResponse } from '#dci/spec';
 import {
   codeOf,
   criteria,
@@ -91,6 +92,34 @@ describe('DCI subscriptions: notifications of registry changes (Social Registry)
         outcome: 'success',
       }),
     ]);
+  });
+
+  it('answers the status of a subscribe transaction with its on-subscribe items', async () => {
+    const [item] = await subscribe([criteria('UPDATE', 'Person', 'predicate', where('sex', 'eq', 'female'))]);
+    const onSubscribe = client.server.received.filter((call) => call.path === SR.onSubscribe).at(-1)!;
+    const transactionId = (onSubscribe.body as Json)['message'].transaction_id as string;
+    const asked = txnStatusMessage('transaction_id', transactionId, 'subscribe');
+    const res = await t.post('/dci/sr/registry/sync/txn/status', asked, client.key);
+    expect(res.statusCode, res.body).toBe(200);
+    const body = res.json();
+    expect(validateResponse({ registry: 'social', path: '/registry/sync/txn/status' }, body)).toEqual([]);
+    const { txn_type, txn_status } = body.message.txnstatus_response;
+    expect(txn_type).toBe('subscribe');
+    expect(txn_status.transaction_id).toBe(transactionId);
+    expect(txn_status.subscribe_response).toEqual([item]);
+    expect(txn_status.search_response).toEqual([
+      { reference_id: item!['reference_id'], timestamp: item!['timestamp'], status: 'succ' },
+    ]);
+    // As a search, or by another client, it is not found.
+    const asSearch = txnStatusMessage('transaction_id', transactionId, 'search');
+    expect((await t.post('/dci/sr/registry/sync/txn/status', asSearch, client.key)).statusCode).toBe(404);
+    const other = await subscriber();
+    try {
+      const theirs = txnStatusMessage('transaction_id', transactionId, 'subscribe');
+      expect((await t.post('/dci/sr/registry/sync/txn/status', theirs, other.key)).statusCode).toBe(404);
+    } finally {
+      await other.server.close();
+    }
   });
 
   it('notifies updates and deaths to the subscriptions that match, Group and Person records alike', async () => {

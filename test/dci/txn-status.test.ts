@@ -146,7 +146,7 @@ describe('DCI message ids and transaction status', () => {
       await status(other.key, txnStatusMessage('correlation_id', answer.message.correlation_id), 404);
     });
 
-    it('does not find searches through the other registry, nor subscriptions (not recorded yet)', async () => {
+    it('does not find searches through the other registry, nor as subscriptions', async () => {
       const ibr = await t.post(
         '/dci/ibr/registry/sync/txn/status',
         txnStatusMessage('transaction_id', search.message.transaction_id),
