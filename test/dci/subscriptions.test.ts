@@ -4,10 +4,12 @@ import { insertIndividual } from '#test/factories';
 import { keysDeep, seedRegistry, type Registry6 } from './fixtures.ts';
 import { createDciApp, txnStatusMessage, type DciTestApp } from './harness.ts';
 import { validateResponse } from '#dci/spec';
+import { until } from './callback-server.ts';
 import {
   codeOf,
   criteria,
   newSubscriber,
+  notificationsOf,
   notificationsTo,
   quietly,
   settledNotifications,
@@ -92,6 +94,49 @@ describe('DCI subscriptions: notifications of registry changes (Social Registry)
         outcome: 'success',
       }),
     ]);
+  });
+
+  it('sends the notifications of a subscription with a cron frequency at the times it names', async () => {
+    const other = await subscriber();
+    try {
+      const window = (frequency: string) => ({
+        frequency: {
+          start_time: new Date(Date.now() - 3_600_000).toISOString(),
+          end_time: new Date(Date.now() + 86_400_000).toISOString(),
+          frequency,
+        },
+      });
+      const filter = where('location', 'eq', 'R01');
+      const [everySecond, newYear2099, invalid] = await subscribe(
+        [
+          criteria('REGISTER', 'Person', 'predicate', filter, window('* * * * * ?')),
+          criteria('REGISTER', 'Person', 'predicate', filter, window('0 0 0 1 1 ? 2099')),
+          criteria('REGISTER', 'Person', 'predicate', filter, window('every full moon')),
+        ],
+        other,
+      );
+      expect(invalid).toMatchObject({ status: 'rjct', status_reason_code: 'rjct.notify_details.invalid' });
+      await insertIndividual(db(), registry.households.A, { given_name: 'Cron' });
+
+      const [sent] = await settledNotifications(db(), codeOf(everySecond), 1);
+      expect(sent!.not_before).not.toBeNull();
+      expect(sent!.delivered_at!.getTime()).toBeGreaterThanOrEqual(sent!.not_before!.getTime());
+      const [waiting] = await until(
+        async () => {
+          const rows = await notificationsOf(db(), codeOf(newYear2099));
+          return rows[0]?.job_id ? rows : undefined;
+        },
+        20_000,
+        'the notification scheduled for 2099',
+      );
+      expect(waiting).toMatchObject({ status: 'pending', not_before: new Date('2099-01-01T00:00:00Z') });
+      await quietly();
+      expect(notificationsTo(other.server, NOTIFY, 'social')).toHaveLength(1);
+      const listed = await t.asAdmin('GET', `/api/v1/dci/deliveries/${waiting!.id}`);
+      expect(listed.json()).toMatchObject({ status: 'pending', not_before: '2099-01-01T00:00:00.000Z' });
+    } finally {
+      await other.server.close();
+    }
   });
 
   it('answers the status of a subscribe transaction with its on-subscribe items', async () => {

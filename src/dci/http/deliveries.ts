@@ -31,6 +31,12 @@ const Delivery = Type.Object({
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' }),
   delivered_at: nullable(Type.String({ format: 'date-time' })),
+  not_before: nullable(
+    Type.String({
+      format: 'date-time',
+      description: 'A notification of a subscription with a cron frequency is not sent before this time',
+    }),
+  ),
 });
 
 const Attempt = Type.Object({
@@ -62,6 +68,7 @@ const json = (d: DeliveryRow): Static<typeof Delivery> => ({
   created_at: d.created_at.toISOString(),
   updated_at: d.updated_at.toISOString(),
   delivered_at: d.delivered_at?.toISOString() ?? null,
+  not_before: d.not_before?.toISOString() ?? null,
 });
 
 export interface DeliveryRouteOptions {

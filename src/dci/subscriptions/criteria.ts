@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Cron } from 'croner';
 import { sql, type SqlBool } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import { consentCondition, statedPurpose } from '../consent.ts';
@@ -184,8 +185,10 @@ function filterTypeOf(filter: unknown): string {
 }
 
 /**
- * `frequency` bounds the window in which events are notified. Its cron expression is kept but not
- * followed: notifications leave as soon as events are matched (README, DCI subscriptions).
+ * `frequency` bounds the window in which events are notified, and its cron expression (Quartz form,
+ * seconds first, `?` and an optional year allowed, as in the spec's example "0 0 0 5,15 * ? *"; UTC)
+ * says when the notifications of the events are sent: each at the first time the expression names
+ * after it was matched (see nextNotificationTime).
  */
 function windowOf(frequency: SubscribeCriteria['frequency'], now: Date): SubscriptionPlan['window'] {
   if (!frequency) {
@@ -202,7 +205,22 @@ function windowOf(frequency: SubscribeCriteria['frequency'], now: Date): Subscri
       'frequency.end_time has passed: nothing would be notified',
     );
   }
+  if (frequency.frequency !== undefined && nextNotificationTime(frequency.frequency, now) === null) {
+    throw rejection(
+      'rjct.notify_details.invalid',
+      'frequency.frequency must be a cron expression that names a time to come, e.g. "0 0 0 5,15 * ? *"',
+    );
+  }
   return { startsAt, endsAt, frequency };
+}
+
+/** The first time after `after` that a cron expression names (UTC), or null if it is invalid or names none. */
+export function nextNotificationTime(expression: string, after: Date): Date | null {
+  try {
+    return new Cron(expression, { paused: true, timezone: 'UTC' }).nextRun(after);
+  } catch {
+    return null;
+  }
 }
 
 /** SHA-256 of the JSON with object keys sorted, so that key order does not make criteria differ. */

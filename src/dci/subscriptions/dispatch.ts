@@ -6,7 +6,7 @@ import { DciError } from '../errors.ts';
 import { subscriberOf } from '../exchange/receive.ts';
 import type { Entity } from '../query/attributes.ts';
 import type { Registry } from '../spec.ts';
-import { subscriptionWhere } from './criteria.ts';
+import { nextNotificationTime, subscriptionWhere } from './criteria.ts';
 import { SUBJECT_COLUMN } from './events.ts';
 import type { SubscriptionRow } from './queries.ts';
 
@@ -160,28 +160,39 @@ async function notifyMatches(
     on conflict do nothing`.execute(db);
 }
 
-/** Queues the job of each notification not queued yet (a crash between creating and queuing included). */
+/**
+ * Queues the job of each notification not queued yet (a crash between creating and queuing included):
+ * at once, or, for a subscription with a cron frequency, at the next time the expression names.
+ */
 async function queueNotifications({ db, jobs }: DispatchOptions): Promise<number> {
   const waiting = await db
-    .selectFrom('dci_deliveries')
-    .select(['id', 'client_id'])
-    .where('job_id', 'is', null)
-    .where('event_id', 'is not', null)
-    .orderBy('created_at')
+    .selectFrom('dci_deliveries as d')
+    .innerJoin('dci_subscriptions as s', 's.id', 'd.subscription_id')
+    .select(['d.id', 'd.client_id', 'd.not_before', 's.frequency'])
+    .where('d.job_id', 'is', null)
+    .where('d.event_id', 'is not', null)
+    .orderBy('d.created_at')
     .limit(QUEUE_BATCH)
     .execute();
   for (const delivery of waiting) {
+    const notBefore = delivery.not_before ?? scheduledTime(delivery.frequency);
     const jobId = await jobs.enqueue(
       NOTIFY_JOB,
       { deliveryId: delivery.id },
-      { singletonKey: delivery.id, createdBy: delivery.client_id },
+      { singletonKey: delivery.id, createdBy: delivery.client_id, startAfter: notBefore ?? undefined },
     );
     await db
       .updateTable('dci_deliveries')
-      .set({ job_id: jobId })
+      .set({ job_id: jobId, not_before: notBefore })
       .where('id', '=', delivery.id)
       .where('job_id', 'is', null)
       .execute();
   }
   return waiting.length;
+}
+
+/** When a notification of a subscription with this frequency may leave (null: at once). */
+function scheduledTime(frequency: unknown): Date | null {
+  const expression = (frequency as { frequency?: unknown } | null)?.frequency;
+  return typeof expression === 'string' ? nextNotificationTime(expression, new Date()) : null;
 }

@@ -248,6 +248,8 @@ export interface DciDeliveryTable {
   subscription_id: string | null;
   event_id: number | null;
   job_id: string | null;
+  /** A notification of a subscription with a cron frequency is not sent before (migration 0013). */
+  not_before: Date | null;
 }
 
 export interface DciSubscriptionTable {

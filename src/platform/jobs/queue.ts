@@ -46,6 +46,8 @@ export interface EnqueueOptions {
   createdBy?: string | undefined;
   /** While a job of this kind with this key is unfinished, enqueue returns its id instead of adding one. */
   singletonKey?: string | undefined;
+  /** Not run before this time. */
+  startAfter?: Date | undefined;
 }
 
 export interface JobFilter extends JobScope {
@@ -244,7 +246,7 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
    */
   async function addJob(kind: JobKind, payload: unknown, enqueueOptions: EnqueueOptions): Promise<string> {
     const id = randomUUID();
-    const { singletonKey } = enqueueOptions;
+    const { singletonKey, startAfter } = enqueueOptions;
     return database.db.transaction().execute(async (trx) => {
       const existing = singletonKey
         ? await findUnfinishedByKey(trx, options.schema, kind.name, singletonKey)
@@ -262,7 +264,13 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
       const sent = await boss.send(
         kind.name,
         {},
-        { id, singletonKey, ...retryOptions(kind), db: viaKysely(trx) },
+        {
+          id,
+          singletonKey,
+          ...(startAfter ? { startAfter } : {}),
+          ...retryOptions(kind),
+          db: viaKysely(trx),
+        },
       );
       if (sent !== id) {
         throw new Error(`the queue did not accept job ${id} (${kind.name})`);
