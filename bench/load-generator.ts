@@ -59,5 +59,6 @@ console.log(
     non2xx: result.non2xx,
     errors: result.errors,
     warmupFailures: warmup ? warmup.non2xx + warmup.errors : 0,
+    warmupTotal: warmup ? warmup.requests.total : 0,
   } satisfies LoadResult),
 );

@@ -39,6 +39,8 @@ export interface LoadResult {
   errors: number;
   /** Non-2xx responses and errors during the warm-up. */
   warmupFailures: number;
+  /** Requests answered during the warm-up. */
+  warmupTotal: number;
 }
 
 export interface Figures {
@@ -47,6 +49,11 @@ export interface Figures {
   p50: number;
   p99: number;
   total: number;
+  /**
+   * CPU time of this process (the gateway under test) per request, in ms, over the warm-up and the
+   * measurement: less sensitive than req/s to what else loads the machine.
+   */
+  cpuMsPerRequest?: number;
 }
 
 /**
@@ -86,11 +93,11 @@ export async function closedLoop(
 
 export function printTable(rows: Figures[], baseline: Figures): string {
   const lines = [
-    '| Measurement | req/s | p50 ms | p99 ms | requests | ratio to baseline (req/s) |',
-    '|---|---:|---:|---:|---:|---:|',
+    '| Measurement | req/s | p50 ms | p99 ms | requests | gateway CPU ms/request | ratio to baseline (req/s) |',
+    '|---|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.total} | ${(r.requestsPerSecond / baseline.requestsPerSecond).toFixed(3)} |`,
+        `| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.total} | ${r.cpuMsPerRequest?.toFixed(2) ?? ''} | ${(r.requestsPerSecond / baseline.requestsPerSecond).toFixed(3)} |`,
     ),
   ];
   return lines.join('\n');
@@ -103,6 +110,7 @@ export function printTable(rows: Figures[], baseline: Figures): string {
 export async function loadFromOtherProcess(name: string, spec: LoadSpec, dir: string): Promise<Figures> {
   const specFile = join(dir, `load-${randomUUID()}.json`);
   writeFileSync(specFile, JSON.stringify(spec));
+  const cpuBefore = process.cpuUsage();
   const { stdout } = await run(process.execPath, ['bin/run-ts.js', 'bench/load-generator.ts', specFile], {
     maxBuffer: 1 << 20,
   });
@@ -112,5 +120,8 @@ export async function loadFromOtherProcess(name: string, spec: LoadSpec, dir: st
       `${name}: ${result.non2xx} non-2xx responses and ${result.errors} errors during the benchmark (${result.warmupFailures} during the warm-up)`,
     );
   }
-  return { name, ...result };
+  const cpu = process.cpuUsage(cpuBefore);
+  const { warmupTotal, ...figures } = result;
+  const answered = figures.total + warmupTotal;
+  return { name, ...figures, cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / answered };
 }
