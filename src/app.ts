@@ -12,6 +12,7 @@ import { operationsRoutes } from '#platform/http/operations';
 import { notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import { accessRoutes } from '#platform/auth/routes';
+import { policyRoutes } from '#platform/policy/routes';
 import { auditRoutes } from '#platform/audit/routes';
 import type { TSchema } from '@sinclair/typebox';
 import { createJobQueue, type JobKind, type JobQueue } from '#platform/jobs/queue';
@@ -25,9 +26,22 @@ import type { Periodic } from '#platform/jobs/periodic';
 import { dciClientSettingsRoutes } from '#dci/http/client-settings';
 import { dciNotifications } from '#dci/subscriptions/notifier';
 import { dciSubscriptionAdminRoutes } from '#dci/http/subscription-admin';
-import { dciJwksRoute, dciSignatureRoutes } from '#dci/signature/routes';
+import { dciSignatureRoutes } from '#dci/signature/routes';
 import { createDciSignatures } from '#dci/signature/service';
 import { createClientPolicies } from '#dci/client-policy';
+import { certificateAuthenticator, certificateOwnerCheck } from '#platform/tls/authenticator';
+import { tlsListener } from '#platform/tls/listener';
+import { certificateRoutes } from '#platform/tls/routes';
+import { readTlsSettings } from '#platform/tls/settings';
+import { AnomalyGuard } from '#platform/anomaly/guard';
+import { thresholdsFrom } from '#platform/anomaly/rules';
+import { anomalyRoutes } from '#platform/anomaly/routes';
+import { jwksRoute } from '#platform/http/jwks';
+import { oauthCredentialRoutes } from '#platform/oauth/credential-routes';
+import { oauthProviderRoutes } from '#platform/oauth/provider-routes';
+import { createOAuth } from '#platform/oauth/service';
+import { oauthRoutes } from '#platform/oauth/token-routes';
+import { issuerUrl } from '#platform/oauth/urls';
 
 export const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -41,6 +55,8 @@ export interface AppDependencies {
   logger?: FastifyServerOptions['logger'];
   /** Job kinds beyond the gateway's own (tests and extensions). */
   jobKinds?: JobKind<TSchema>[];
+  /** Clock of agreement dates, rate limits, quotas and the anomaly guard (tests pin it); Date.now by default. */
+  now?: () => number;
 }
 
 declare module 'fastify' {
@@ -51,8 +67,16 @@ declare module 'fastify' {
 }
 
 /** The whole gateway without `listen` (tests, benchmarks and the CLI use it). */
-export async function buildApp({ config, database, logger, jobKinds = [] }: AppDependencies): Promise<App> {
+export async function buildApp({
+  config,
+  database,
+  logger,
+  jobKinds = [],
+  now,
+}: AppDependencies): Promise<App> {
   let closing = false;
+  // The mutual-TLS listener's files are read first: a bad one stops the start before anything else.
+  const tls = readTlsSettings(config);
   const app = Fastify({
     logger: logger ?? { level: config.logLevel, serializers: { req: safeRequestLog } },
     bodyLimit: config.bodyLimit,
@@ -108,18 +132,45 @@ export async function buildApp({ config, database, logger, jobKinds = [] }: AppD
   dciNotifications(app, { db, intervalMs: config.dciNotifyIntervalMs });
 
   await installOpenApi(app, VERSION);
-  installAccessControl(app, db, { authCacheMs: config.authCacheSeconds * 1000 });
+  // OAuth 2.0: our access tokens and the identity providers we trust (the issuer URL may be known
+  // only once the app listens).
+  const oauth = createOAuth({ db, config, issuer: () => issuerUrl(config, () => app.addresses()) });
+  const guard = new AnomalyGuard({
+    db,
+    thresholds: thresholdsFrom(config),
+    enabled: config.anomalyGuard,
+    now,
+  });
+  installAccessControl(app, db, {
+    screen: guard.screen,
+    authCacheMs: config.authCacheSeconds * 1000,
+    authenticators: [certificateAuthenticator(db), oauth.authenticator],
+    principalChecks: [certificateOwnerCheck(db)],
+    policy: {
+      defaultRateLimit: config.defaultRateLimit,
+      defaultDailyQuota: config.defaultDailyQuota,
+      usageFlushMs: config.usageFlushSeconds * 1000,
+      now,
+    },
+  });
+  guard.install(app);
   const metrics = installMetrics(app);
 
   operationsRoutes(app, { db, metrics, version: VERSION, engine: database.engine, isClosing: () => closing });
   await app.register(registryRoutes, { prefix: '/api/v1', db });
   await app.register(accessRoutes, { prefix: '/api/v1', db, config });
+  await app.register(policyRoutes, { prefix: '/api/v1', db });
+  await app.register(certificateRoutes, { prefix: '/api/v1', db, clientCas: tls?.clientCas });
   await app.register(dciClientSettingsRoutes, { prefix: '/api/v1', db });
   await app.register(dciSubscriptionAdminRoutes, { prefix: '/api/v1', db });
   await app.register(dciSignatureRoutes, { prefix: '/api/v1', db });
-  await app.register(dciJwksRoute, { signatures });
+  await app.register(jwksRoute, { sources: [() => signatures.publicKeys(), () => oauth.publicKeys()] });
+  await app.register(oauthRoutes, { oauth });
+  await app.register(oauthCredentialRoutes, { prefix: '/api/v1', db, config });
+  await app.register(oauthProviderRoutes, { prefix: '/api/v1', db, oauth });
   await app.register(dciDeliveryRoutes, { prefix: '/api/v1', db, jobs, replayJobs: REPLAY_JOBS });
   await app.register(auditRoutes, { prefix: '/api/v1', db });
+  await app.register(anomalyRoutes, { prefix: '/api/v1', db, guard });
   await app.register(jobRoutes, { prefix: '/api/v1', jobs });
   // DCI Social Registry and IBR APIs, each under its own base path (DCI issue).
   const policies = createClientPolicies(db, { cacheMs: config.authCacheSeconds * 1000 });
@@ -132,6 +183,8 @@ export async function buildApp({ config, database, logger, jobKinds = [] }: AppD
     );
   });
   app.addHook('onClose', async () => purge?.stop());
+  // Last, so that closing the app waits for its requests before the hooks above stop the jobs.
+  app.decorate('tlsListener', tls && tlsListener(app, tls));
   return app;
 }
 

@@ -10,6 +10,8 @@ export interface RunningGateway {
   app: App;
   database: Database;
   url: string;
+  /** The mutual-TLS listener's URL when SPX_TLS_PORT is set. */
+  tlsUrl: string | undefined;
   /** The first admin's key when this start created it (shown once), else undefined. */
   firstAdminKey: string | undefined;
   /** Stops accepting requests, lets in-flight ones finish, then closes the database. */
@@ -36,14 +38,18 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   let closing: Promise<void> | undefined;
   const shutdown = () =>
     (closing ??= (async () => {
-      await app.close(); // stops accepting; waits for in-flight requests (Fastify close semantics)
+      await app.close(); // stops accepting (both listeners); waits for in-flight requests (Fastify close semantics)
       await database.close();
     })());
+  const tlsUrl = await app.tlsListener?.listen().catch(async (error: unknown) => {
+    await shutdown();
+    throw error;
+  });
 
   if (options.announce) {
-    announce({ url, database, config, demo, firstAdminKey });
+    announce({ url, tlsUrl, database, config, demo, firstAdminKey });
   }
-  return { app, database, url, firstAdminKey, shutdown };
+  return { app, database, url, tlsUrl, firstAdminKey, shutdown };
 }
 
 /** SIGTERM/SIGINT: finish what is in flight, within the configured time, then exit. */
@@ -81,12 +87,13 @@ async function loadDemoDataOnFirstStart(database: Database, config: Config, verb
 
 function announce(facts: {
   url: string;
+  tlsUrl: string | undefined;
   database: Database;
   config: Config;
   demo: { households: number; individuals: number } | undefined;
   firstAdminKey: string | undefined;
 }): void {
-  const { url, database, config, demo, firstAdminKey } = facts;
+  const { url, tlsUrl, database, config, demo, firstAdminKey } = facts;
   const where =
     database.engine === 'pglite'
       ? `PGlite (embedded) in ${config.dataDir}/pglite`
@@ -96,6 +103,7 @@ function announce(facts: {
     'SP Exchange is running',
     `  URL:       ${url}`,
     `  API docs:  ${url}/docs   (OpenAPI: ${url}/openapi.json)`,
+    ...(tlsUrl ? [`  mTLS URL:  ${tlsUrl}   (client certificates of ${config.tlsClientCa})`] : []),
     `  Database:  ${where}`,
   ];
   if (demo) {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
-import { buildApp } from '#app';
+import { buildApp, type AppDependencies } from '#app';
 import { loadConfig } from '#config/load';
 import type { Config } from '#config/settings';
 import { createClient, createKey } from '#platform/auth/clients';
@@ -28,6 +28,8 @@ export interface TestApp extends TestDatabase {
 export async function createTestApp(
   overrides: Partial<Config> = {},
   jobKinds: JobKind<TSchema>[] = [],
+  /** A pinned clock (rate limits, quotas, agreement dates). */
+  { now }: Pick<AppDependencies, 'now'> = {},
 ): Promise<TestApp> {
   const test = await createTestDatabase();
   const config: Config = {
@@ -45,6 +47,7 @@ export async function createTestApp(
     database: test.database,
     logger: process.env['SPX_TEST_LOG'] ? { level: 'error' } : false,
     jobKinds,
+    now,
   });
   await app.ready();
   const db = test.database.db;

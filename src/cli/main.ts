@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerAuditCommand } from './audit.ts';
+import { registerCertsCommand } from './certs.ts';
 import { registerConfigCommand } from './config.ts';
 import { exitOnError } from './context.ts';
 import { registerDciCommand } from './dci.ts';
@@ -17,5 +18,6 @@ registerKeysCommand(program);
 registerAuditCommand(program);
 registerConfigCommand(program);
 registerDciCommand(program);
+registerCertsCommand(program);
 
 program.parseAsync(process.argv).catch(exitOnError);

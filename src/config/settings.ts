@@ -30,6 +30,33 @@ export const settings = {
     schema: Type.String({ pattern: '^https?://' }),
     description: 'URL under which clients reach the gateway, if it differs from host:port (behind a proxy).',
   },
+  tlsPort: {
+    env: 'SPX_TLS_PORT',
+    schema: Type.Integer({ minimum: 0, maximum: 65535 }),
+    description:
+      'TCP port of the mutual-TLS (HTTPS) listener, which requires client certificates (unset: no such listener; 0 picks a free port). Needs SPX_TLS_CERT, SPX_TLS_KEY and SPX_TLS_CLIENT_CA.',
+  },
+  tlsHost: {
+    env: 'SPX_TLS_HOST',
+    schema: Type.String({ minLength: 1 }),
+    description: 'Address the mutual-TLS listener listens on (unset: SPX_HOST).',
+  },
+  tlsCert: {
+    env: 'SPX_TLS_CERT',
+    schema: Type.String({ minLength: 1 }),
+    description: "PEM file of the mutual-TLS listener's server certificate (and its intermediates).",
+  },
+  tlsKey: {
+    env: 'SPX_TLS_KEY',
+    schema: Type.String({ minLength: 1 }),
+    description: "PEM file of the server certificate's private key (keep it readable by the gateway only).",
+  },
+  tlsClientCa: {
+    env: 'SPX_TLS_CLIENT_CA',
+    schema: Type.String({ minLength: 1 }),
+    description:
+      'PEM file of the CA certificates client certificates must chain to; a client is then known by a certificate registered to it.',
+  },
   databaseUrl: {
     env: 'DATABASE_URL',
     schema: Type.String({ pattern: '^postgres(ql)?://' }),
@@ -143,6 +170,93 @@ export const settings = {
     default: 5,
     description:
       "How long an authenticated API key and a client's policy are reused before being read again, in seconds (0: every request). A change through this gateway applies at once; one made by the CLI or another gateway within this time.",
+  },
+  defaultRateLimit: {
+    env: 'SPX_DEFAULT_RATE_LIMIT',
+    schema: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+    default: 0,
+    description:
+      'Requests per minute allowed to a client whose policy sets no rate limit, per gateway (0: unlimited).',
+  },
+  defaultDailyQuota: {
+    env: 'SPX_DEFAULT_DAILY_QUOTA',
+    schema: Type.Integer({ minimum: 0, maximum: 1_000_000_000 }),
+    default: 0,
+    description: 'Requests per UTC day allowed to a client whose policy sets no daily quota (0: unlimited).',
+  },
+  usageFlushSeconds: {
+    env: 'SPX_USAGE_FLUSH_SECONDS',
+    schema: Type.Number({ minimum: 0.1, maximum: 3600 }),
+    default: 10,
+    description:
+      "How often each gateway adds its clients' request counts to the daily usage table, in seconds (also on shutdown).",
+  },
+  tokenTtlSeconds: {
+    env: 'SPX_TOKEN_TTL_SECONDS',
+    schema: Type.Integer({ minimum: 30, maximum: 3600 }),
+    default: 300,
+    description:
+      'Lifetime of an OAuth access token issued by POST /oauth/token, in seconds (short: a revoked credential or disabled client is refused at once anyway).',
+  },
+  tokenAudience: {
+    env: 'SPX_TOKEN_AUDIENCE',
+    schema: Type.String({ minLength: 1, maxLength: 500 }),
+    description:
+      'The audience (aud) of our access tokens, which every token presented must name (unset: the issuer, i.e. SPX_PUBLIC_URL or the listening URL).',
+  },
+  anomalyGuard: {
+    env: 'SPX_ANOMALY_GUARD',
+    schema: Type.Boolean(),
+    default: true,
+    description:
+      'Watch every client for enumeration, volume spikes, error spikes and failed authentications, throttling or suspending it and recording alerts (docs/security/anomaly-guard.md).',
+  },
+  anomalyWindowMinutes: {
+    env: 'SPX_ANOMALY_WINDOW_MINUTES',
+    schema: Type.Integer({ minimum: 1, maximum: 120 }),
+    default: 10,
+    description:
+      'Sliding window of the anomaly rules on distinct records, walks, errors and failed authentications, in minutes.',
+  },
+  anomalyThrottleSeconds: {
+    env: 'SPX_ANOMALY_THROTTLE_SECONDS',
+    schema: Type.Integer({ minimum: 10, maximum: 86_400 }),
+    default: 900,
+    description:
+      'How long the anomaly guard throttles a client or an address (429 with Retry-After), in seconds.',
+  },
+  anomalyEnumerationDistinct: {
+    env: 'SPX_ANOMALY_ENUMERATION_DISTINCT',
+    schema: Type.Integer({ minimum: 5, maximum: 1_000_000 }),
+    default: 100,
+    description:
+      'Distinct records looked up by key within the window, at least half not found, that make a client an enumerator.',
+  },
+  anomalyWalkLookups: {
+    env: 'SPX_ANOMALY_WALK_LOOKUPS',
+    schema: Type.Integer({ minimum: 5, maximum: 1_000_000 }),
+    default: 30,
+    description:
+      'Lookups of numbered keys within the window, 60% of them a short step from an earlier one, that make a sequential walk.',
+  },
+  anomalyVolumeFactor: {
+    env: 'SPX_ANOMALY_VOLUME_FACTOR',
+    schema: Type.Number({ minimum: 2, maximum: 1000 }),
+    default: 10,
+    description: "Times a client's usual hourly volume that makes a volume spike.",
+  },
+  anomalyVolumeFloor: {
+    env: 'SPX_ANOMALY_VOLUME_FLOOR',
+    schema: Type.Integer({ minimum: 1, maximum: 100_000_000 }),
+    default: 1000,
+    description: 'Requests within one hour below which no volume spike is found, whatever the baseline.',
+  },
+  anomalyAuthFailures: {
+    env: 'SPX_ANOMALY_AUTH_FAILURES',
+    schema: Type.Integer({ minimum: 3, maximum: 100_000 }),
+    default: 30,
+    description:
+      'Failed authentications within the window from one address (throttled) or for one key prefix (alert).',
   },
 } as const satisfies Record<string, Setting>;
 

@@ -1,5 +1,7 @@
 import { sql, type Kysely, type SqlBool } from 'kysely';
+import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
+import { purposeRefusal } from '#platform/policy/rules';
 import { searchRejection } from './errors.ts';
 import type { Entity, Where } from './query/attributes.ts';
 
@@ -35,6 +37,23 @@ export function statedPurpose(criteria: StatedPurpose): string | undefined {
     return code;
   }
   return undefined;
+}
+
+/**
+ * The purpose of an access checked against the client's data sharing agreement: the same check
+ * access control makes of X-Purpose (platform/policy/rules.ts). Refused: the item is rejected.
+ */
+export function agreedPurpose(principal: Principal, purpose: string | undefined): string | undefined {
+  const refused = purposeRefusal(principal.purposes, purpose);
+  if (refused) {
+    throw searchRejection(
+      'rjct.search_criteria.invalid',
+      refused.missing
+        ? `${refused.detail} (state it as the consent or authorize purpose.code)`
+        : refused.detail,
+    );
+  }
+  return purpose;
 }
 
 /** Whether this client may receive records only with their subjects' consent. */

@@ -11,8 +11,8 @@ import { groupRecord, memberRecord, personRecord, type DciRecord } from './recor
 export type RecordShape = 'Group' | 'Member' | 'Person' | 'Beneficiary';
 
 /**
- * Reads the records of one page of ids, in page order, through the registry's field policy views
- * (registry/views.ts), and shapes them as DCI records.
+ * Reads the records of one page of ids, in page order, within the principal's area scope and
+ * through the registry's field policy views (registry/views.ts), and shapes them as DCI records.
  */
 export async function loadRecords(
   db: Kysely<DB>,
@@ -25,7 +25,7 @@ export async function loadRecords(
       return loadGroups(db, ids, principal);
     case 'Member':
     case 'Person': {
-      const rows = q.inOrder(ids, await q.individualsByIds(db, ids));
+      const rows = q.inOrder(ids, await q.individualsByIds(db, ids, principal.areaScope));
       const toRecord = shape === 'Member' ? memberRecord : personRecord;
       return rows.map((row) => toRecord(individualView(row, principal)));
     }
@@ -35,7 +35,7 @@ export async function loadRecords(
 }
 
 async function loadGroups(db: Kysely<DB>, ids: string[], principal: Principal): Promise<DciRecord[]> {
-  const households = q.inOrder(ids, await q.householdsByIds(db, ids));
+  const households = q.inOrder(ids, await q.householdsByIds(db, ids, principal.areaScope));
   const members = new Map<string, IndividualView[]>();
   for (const row of await q.membersOfHouseholds(db, ids)) {
     members.set(row.household_id, [...(members.get(row.household_id) ?? []), individualView(row, principal)]);
@@ -44,12 +44,12 @@ async function loadGroups(db: Kysely<DB>, ids: string[], principal: Principal): 
 }
 
 async function loadBeneficiaries(db: Kysely<DB>, ids: string[], principal: Principal): Promise<DciRecord[]> {
-  const enrollments = q.inOrder(ids, await q.enrollmentsByIds(db, ids));
+  const enrollments = q.inOrder(ids, await q.enrollmentsByIds(db, ids, principal.areaScope));
   const personIds = enrollments.flatMap((e) => e.individual_id ?? []);
   const householdIds = enrollments.flatMap((e) => e.household_id ?? []);
   const [persons, households, heads] = await Promise.all([
-    q.individualsByIds(db, personIds),
-    q.householdsByIds(db, householdIds),
+    q.individualsByIds(db, personIds, principal.areaScope),
+    q.householdsByIds(db, householdIds, principal.areaScope),
     q.headsOfHouseholds(db, householdIds),
   ]);
   const personById = new Map(persons.map((p) => [p.id, individualView(p, principal)]));

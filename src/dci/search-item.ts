@@ -1,6 +1,6 @@
 import { sql, type SqlBool } from 'kysely';
 import type { FieldError } from '#platform/http/problem';
-import { consentCondition, statedPurpose } from './consent.ts';
+import { agreedPurpose, consentCondition, statedPurpose } from './consent.ts';
 import { timestamp } from './envelope.ts';
 import { clipMessage, DciError, searchRejection, type SearchReasonCode } from './errors.ts';
 import { loadRecords } from './load.ts';
@@ -86,7 +86,7 @@ export async function answerItem(
     );
   }
   try {
-    const purpose = statedPurpose(item.search_criteria) ?? ctx.purpose;
+    const purpose = agreedPurpose(ctx.principal, statedPurpose(item.search_criteria) ?? ctx.purpose);
     const { ids, ...answer } = await runSearch(item.search_criteria, purpose, ctx);
     return { item: { ...base, status: 'succ', ...answer }, subjectIds: ids, purpose };
   } catch (error) {

@@ -1,8 +1,12 @@
-import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
+import { householdInScope, inArea, individualInScope, type AreaScope } from './scope.ts';
 import type { EnrollmentRow, HouseholdRow, IndividualRow } from './views.ts';
 
-/** One small typed query per need (STYLE habit 5). Callers apply the field policy to the rows. */
+/**
+ * One small typed query per need (STYLE habit 5). Callers apply the field policy to the rows; the
+ * caller's area scope (scope.ts) is a parameter of every query that reads records for a caller.
+ */
 
 /** How many members household `h` has (shared with the DCI query attributes). */
 export const memberCountOf = sql<number>`(select count(*)::int from individuals m where m.household_id = h.id)`;
@@ -19,20 +23,23 @@ export const statusHistoryOf = sql<EnrollmentRow['history']>`coalesce((
           'changed_at', to_char(s.changed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) order by s.changed_at, s.id)
         from enrollment_status_history s where s.enrollment_id = e.id), '[]'::json)`.as('history');
 
-/** An admin area and everything below it: codes are hierarchical (R01, R01-D03, R01-D03-V012). */
-const inArea = (column: Expression<string>, code: string): Expression<SqlBool> =>
-  sql<SqlBool>`(${column} = ${code} or ${column} like ${`${code.replace(/[\\%_]/g, '\\$&')}-%`})`;
-
-export async function findHousehold(db: Kysely<DB>, id: string): Promise<HouseholdRow | undefined> {
+/** A household, if it exists within the caller's scope. */
+export async function findHousehold(
+  db: Kysely<DB>,
+  id: string,
+  scope: AreaScope,
+): Promise<HouseholdRow | undefined> {
   return db
     .selectFrom('households as h')
     .selectAll('h')
     .select(memberCount)
     .where('h.id', '=', id)
+    .$if(scope !== undefined, (q) => q.where(householdInScope('h', scope!)))
     .executeTakeFirst();
 }
 
 export interface HouseholdFilters {
+  scope: AreaScope;
   limit: number;
   after?: string | undefined;
   adminArea?: string | undefined;
@@ -42,6 +49,9 @@ export interface HouseholdFilters {
 
 export async function listHouseholds(db: Kysely<DB>, filters: HouseholdFilters): Promise<HouseholdRow[]> {
   let query = db.selectFrom('households as h').selectAll('h').select(memberCount);
+  if (filters.scope) {
+    query = query.where(householdInScope('h', filters.scope));
+  }
   if (filters.after) {
     query = query.where('h.id', '>', filters.after);
   }
@@ -60,15 +70,22 @@ export async function listHouseholds(db: Kysely<DB>, filters: HouseholdFilters):
     .execute();
 }
 
-export async function findIndividual(db: Kysely<DB>, id: string): Promise<IndividualRow | undefined> {
+/** An individual, if their household is within the caller's scope. */
+export async function findIndividual(
+  db: Kysely<DB>,
+  id: string,
+  scope: AreaScope,
+): Promise<IndividualRow | undefined> {
   return db
     .selectFrom('individuals as i')
     .selectAll('i')
     .select(identifiersOf)
     .where('i.id', '=', id)
+    .$if(scope !== undefined, (q) => q.where(individualInScope('i', scope!)))
     .executeTakeFirst();
 }
 
+/** The members of a household the caller found (findHousehold applied the scope). */
 export async function listMembers(db: Kysely<DB>, householdId: string): Promise<IndividualRow[]> {
   return db
     .selectFrom('individuals as i')
@@ -82,6 +99,7 @@ export async function listMembers(db: Kysely<DB>, householdId: string): Promise<
 }
 
 export interface IndividualFilters {
+  scope: AreaScope;
   limit: number;
   after?: string | undefined;
   householdId?: string | undefined;
@@ -94,6 +112,9 @@ export interface IndividualFilters {
 
 export async function listIndividuals(db: Kysely<DB>, filters: IndividualFilters): Promise<IndividualRow[]> {
   let query = db.selectFrom('individuals as i').selectAll('i').select(identifiersOf);
+  if (filters.scope) {
+    query = query.where(individualInScope('i', filters.scope));
+  }
   if (filters.after) {
     query = query.where('i.id', '>', filters.after);
   }
@@ -158,7 +179,10 @@ export const listPrograms = (db: Kysely<DB>) =>
     .orderBy('code')
     .execute();
 
-/** A person's enrolments: their own, and those of their household (household-level programs). */
+/**
+ * A person's enrolments: their own, and those of their household (household-level programs). The
+ * person was found within the caller's scope (findIndividual), and so was their household.
+ */
 export async function listEnrollmentsOfIndividual(
   db: Kysely<DB>,
   individualId: string,

@@ -3,8 +3,9 @@ import type { Kysely } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
 import { decodeCursor, Page, PageQuery, toPage } from '#platform/http/pagination';
+import { identifierKey, singleLookup } from '#platform/anomaly/lookup-keys';
 import { badRequest, forbidden, notFound } from '#platform/http/problem';
-import type { App } from '#platform/http/types';
+import type { App, RegistryName } from '#platform/http/types';
 import * as queries from './queries.ts';
 import {
   AdminAreaSchema,
@@ -24,8 +25,9 @@ const AreaCode = Type.String({
 const Since = Type.String({ format: 'date-time', description: 'Only records updated at or after this time' });
 const notFoundResponse = { 404: { $ref: 'Problem#' }, 400: { $ref: 'Problem#' } };
 
-const read = (action: string, resourceType: string) => ({
-  access: { permission: 'registry:read' as const, audit: { action, resourceType } },
+/** Households and persons are Social Registry records; enrolments, the IBR's (data sharing agreements). */
+const read = (action: string, resourceType: string, registry?: RegistryName) => ({
+  access: { permission: 'registry:read' as const, audit: { action, resourceType }, registry },
 });
 
 /** The principal of an authenticated request (access control has run before any handler). */
@@ -36,7 +38,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
   app.get(
     '/households',
     {
-      config: read('household.list', 'household'),
+      config: read('household.list', 'household', 'social'),
       schema: {
         tags: ['registry'],
         summary: 'List households (keyset pagination)',
@@ -55,6 +57,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
     async (request) => {
       const { limit = 50, cursor, admin_area, status, updated_since } = request.query;
       const rows = await queries.listHouseholds(db, {
+        scope: principalOf(request).areaScope,
         limit,
         after: decodeCursor(cursor),
         adminArea: admin_area,
@@ -70,7 +73,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
   app.get(
     '/households/:id',
     {
-      config: read('household.read', 'household'),
+      config: read('household.read', 'household', 'social'),
       schema: {
         tags: ['registry'],
         summary: 'One household with its members',
@@ -81,7 +84,8 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
     async (request) => {
       const principal = principalOf(request);
       request.auditNote = { resourceId: request.params.id, recordCount: 0 };
-      const row = await queries.findHousehold(db, request.params.id);
+      const row = await queries.findHousehold(db, request.params.id, principal.areaScope);
+      request.lookups = singleLookup(`household:${request.params.id}`, row !== undefined);
       if (!row) {
         throw notFound('household');
       }
@@ -94,7 +98,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
   app.get(
     '/individuals',
     {
-      config: read('individual.list', 'individual'),
+      config: read('individual.list', 'individual', 'social'),
       schema: {
         tags: ['registry'],
         summary: 'List individuals (keyset pagination)',
@@ -120,6 +124,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       const limit = q.limit ?? 50;
       const identifier = identifierFilter(principal, q.identifier_type, q.identifier_value);
       const rows = await queries.listIndividuals(db, {
+        scope: principal.areaScope,
         limit,
         after: decodeCursor(q.cursor),
         householdId: q.household_id,
@@ -131,6 +136,9 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       });
       const page = toPage(rows, limit, (row) => row.id);
       request.auditNote = { recordCount: page.items.length };
+      if (identifier) {
+        request.lookups = singleLookup(identifierKey(identifier.type, identifier.value), rows.length > 0);
+      }
       return { ...page, items: page.items.map((row) => individualView(row, principal)) };
     },
   );
@@ -138,7 +146,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
   app.get(
     '/individuals/:id',
     {
-      config: read('individual.read', 'individual'),
+      config: read('individual.read', 'individual', 'social'),
       schema: {
         tags: ['registry'],
         summary: 'One individual',
@@ -147,20 +155,22 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       },
     },
     async (request) => {
+      const principal = principalOf(request);
       request.auditNote = { resourceId: request.params.id, recordCount: 0 };
-      const row = await queries.findIndividual(db, request.params.id);
+      const row = await queries.findIndividual(db, request.params.id, principal.areaScope);
+      request.lookups = singleLookup(`individual:${request.params.id}`, row !== undefined);
       if (!row) {
         throw notFound('individual');
       }
       request.auditNote.recordCount = 1;
-      return individualView(row, principalOf(request));
+      return individualView(row, principal);
     },
   );
 
   app.get(
     '/individuals/:id/enrollments',
     {
-      config: read('enrollment.list', 'individual'),
+      config: read('enrollment.list', 'individual', 'ibr'),
       schema: {
         tags: ['registry'],
         summary: "A person's program enrolments (their own and their household's), with status history",
@@ -169,14 +179,16 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       },
     },
     async (request) => {
+      const principal = principalOf(request);
       request.auditNote = { resourceId: request.params.id, recordCount: 0 };
-      const person = await queries.findIndividual(db, request.params.id);
+      const person = await queries.findIndividual(db, request.params.id, principal.areaScope);
+      request.lookups = singleLookup(`individual:${request.params.id}`, person !== undefined);
       if (!person) {
         throw notFound('individual');
       }
       const rows = await queries.listEnrollmentsOfIndividual(db, person.id, person.household_id);
       request.auditNote.recordCount = rows.length;
-      return { items: rows.map((row) => enrollmentView(row, principalOf(request))) };
+      return { items: rows.map((row) => enrollmentView(row, principal)) };
     },
   );
 

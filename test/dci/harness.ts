@@ -12,6 +12,7 @@ import type { App } from '#platform/http/types';
 import { createTestDatabase, type TestDatabase } from '#test/db';
 import { dciClientSettingsRoutes } from '#dci/http/client-settings';
 import { auditRoutes } from '#platform/audit/routes';
+import { policyRoutes } from '#platform/policy/routes';
 import { dciDeliveryRoutes } from '#dci/http/deliveries';
 import { dciJobKinds, REPLAY_JOBS, type DciJobOptions } from '#dci/jobs';
 import { dciRoutes, type DciRouteOptions } from '#dci/routes';
@@ -19,7 +20,8 @@ import { dciNotifications } from '#dci/subscriptions/notifier';
 import { dciSubscriptionAdminRoutes } from '#dci/http/subscription-admin';
 import { senderIdOf } from '#dci/envelope';
 import type { SignatureAlgorithm } from '#dci/signature/format';
-import { dciJwksRoute, dciSignatureRoutes } from '#dci/signature/routes';
+import { dciSignatureRoutes } from '#dci/signature/routes';
+import { jwksRoute } from '#platform/http/jwks';
 import { createDciSignatures } from '#dci/signature/service';
 import { signEnvelope, type Signable, type SignOptions, type SigningKey } from '#dci/signature/sign';
 
@@ -109,9 +111,10 @@ export async function createDciApp(options: Options = {}): Promise<DciTestApp> {
   await app.register(dciClientSettingsRoutes, { prefix: '/api/v1', db });
   await app.register(dciSubscriptionAdminRoutes, { prefix: '/api/v1', db });
   await app.register(dciSignatureRoutes, { prefix: '/api/v1', db });
-  await app.register(dciJwksRoute, { signatures });
+  await app.register(jwksRoute, { sources: [() => signatures.publicKeys()] });
   await app.register(dciDeliveryRoutes, { prefix: '/api/v1', db, jobs, replayJobs: REPLAY_JOBS });
   await app.register(auditRoutes, { prefix: '/api/v1', db });
+  await app.register(policyRoutes, { prefix: '/api/v1', db });
   await app.ready();
   const clientFor = async (role: Role, scopes?: string[]) => {
     const client = await createClient(db, { name: `${role}-${randomBytes(4).toString('hex')}`, role });

@@ -1,11 +1,10 @@
 import { createPublicKey } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { LightMyRequestResponse } from 'fastify';
 import type { JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateResponse } from '#dci/spec';
 import { DEFAULT_SIGNATURE_LIMITS, verifyEnvelope } from '#dci/signature/verify';
+import { startJwksServer } from '#test/jwks-server';
 import { startCallbackServer, type CallbackServer } from './callback-server.ts';
 import { asyncSearch, exchangeOf, settled } from './exchanges.ts';
 import { seedRegistry } from './fixtures.ts';
@@ -341,24 +340,3 @@ describe('DCI message signatures: incoming messages verified against the senderâ
     });
   });
 });
-
-/** A JWKS endpoint on 127.0.0.1 serving `keys`, counting its calls. */
-async function startJwksServer() {
-  const state = { keys: [] as JWK[], calls: 0 };
-  const server = createServer((req, res) => {
-    state.calls += 1;
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: state.keys }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    get keys() {
-      return state.keys;
-    },
-    get calls() {
-      return state.calls;
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}

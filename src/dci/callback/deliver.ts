@@ -13,7 +13,7 @@ import {
 } from '../exchange/deliveries.ts';
 import { resolveCallbackHost, type Resolve } from './address.ts';
 import { checkTarget, findCallbackSettings, parseHttpUrl } from './policy.ts';
-import { postJson } from './send.ts';
+import { postJson } from '#platform/outbound/request';
 
 /**
  * One attempt to deliver a callback message, as a readable list of steps: skip a finished delivery,

@@ -1,8 +1,11 @@
 import { isIP } from 'node:net';
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
+import { bareHost, isPrivateAddress, parseHttpUrl } from '#platform/outbound/address';
 import { DciError } from '../errors.ts';
-import { bareHost, isPrivateAddress } from './address.ts';
+
+// Callback URLs are read as every outbound URL is; the DCI modules import the reader from here.
+export { parseHttpUrl };
 
 /**
  * Where a client may receive DCI callbacks. An admin registers the client's callback origins;
@@ -61,18 +64,6 @@ export async function saveCallbackSettings(
 }
 
 const refused = (message: string) => new DciError('err.sender_uri.invalid', message);
-
-/** An http(s) URL without credentials, or undefined. */
-export function parseHttpUrl(text: string): URL | undefined {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return undefined;
-  }
-  const web = url.protocol === 'https:' || url.protocol === 'http:';
-  return web && url.username === '' && url.password === '' ? url : undefined;
-}
 
 /**
  * The URL a callback to `path` goes to: the request's `sender_uri` (spec MsgHeader: "sender url to

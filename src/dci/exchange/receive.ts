@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { principalFor, type Principal } from '#platform/auth/principal';
 import { isRole } from '#platform/auth/roles';
 import type { DB } from '#platform/db/types';
+import { principalUnderPolicy } from '#platform/policy/enforce';
 import type { Receiver, RequestHeader } from '../envelope.ts';
 import { DciError } from '../errors.ts';
 import type { Registry } from '../spec.ts';
@@ -92,8 +93,9 @@ export function duplicateMessage(messageId: string): DciError {
 const clip = (s: string) => (s.length > 100 ? `${s.slice(0, 100)}...` : s);
 
 /**
- * The principal an async message is answered for: its sender, as it stands now. A client disabled,
- * or a key revoked or expired, since the message was accepted gets no answer.
+ * The principal an async message is answered for: its sender, as it stands now, under its data
+ * sharing agreement (fields, areas, purposes). A client disabled, a key revoked or expired, or an
+ * agreement expired, since the message was accepted gets no answer.
  */
 export async function principalOf(
   db: Kysely<DB>,
@@ -116,9 +118,9 @@ export async function principalOf(
   ) {
     return undefined;
   }
-  return principalFor(
-    { id: row.client_id, name: row.name, role: row.role },
-    { id: row.id, scopes: row.scopes },
+  return principalUnderPolicy(
+    db,
+    principalFor({ id: row.client_id, name: row.name, role: row.role }, { id: row.id, scopes: row.scopes }),
   );
 }
 

@@ -38,7 +38,7 @@ export function ibrRoutes(app: App, ctx: RouteContext): void {
       };
       const received = await record(ctx, request, principal, 'enrolled', { ...parsed, summary });
       const { body, recordCount } = await answering(ctx.db, received, () =>
-        answerEnrolled(parsed, { ...ctx, correlationId: received.correlationId }),
+        answerEnrolled(parsed, { ...ctx, principal, correlationId: received.correlationId }),
       );
       return answered(ctx, request, reply, received, {
         body,

@@ -97,6 +97,7 @@ export function dciPost(
         access: {
           permission: 'registry:read',
           audit: { action: `dci.${registry}.${route.audit}`, resourceType: 'dci_transaction' },
+          registry,
         },
       },
       schema: {

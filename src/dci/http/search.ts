@@ -11,6 +11,7 @@ import {
   type ParsedSearch,
   type SearchResponseMessage,
 } from '../search.ts';
+import { searchLookups } from '../lookups.ts';
 import { dciAsyncPost, dciPost, distinctStrings, incoming, type RouteContext } from './kit.ts';
 
 /** `/registry/sync/search` and async `/registry/search` (answered on the sender's `/registry/on-search`). */
@@ -46,6 +47,7 @@ export function searchRoutes(app: App, ctx: RouteContext): void {
         consentRequired: request.dciPolicy?.consentRequired,
       });
       const { header } = result.envelope;
+      request.lookups = searchLookups(parsed.items, result.envelope.message?.search_response ?? []);
       const received = await receive(
         ctx.recordExchange,
         incoming(ctx, request, principal, {

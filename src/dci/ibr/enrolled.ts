@@ -142,12 +142,13 @@ export interface EnrolledResponse {
 /** One item per programme asked about (or, when none is named, per programme the person is in). */
 export async function answerEnrolled(
   parsed: ParsedEnrolled,
-  ctx: { db: Kysely<DB>; receiver: Receiver; correlationId: string },
+  ctx: { db: Kysely<DB>; receiver: Receiver; correlationId: string; principal: Principal },
 ): Promise<{ body: EnrolledResponse; recordCount: number }> {
   const rows = await enrolmentsOfPerson(ctx.db, parsed.person, {
     own: parsed.unit === 'Member',
     household: true,
     programmes: parsed.programmes,
+    areas: ctx.principal.areaScope,
   });
   const best = bestByProgramme(rows);
   const codes = parsed.programmes ?? [...best.keys()];

@@ -106,7 +106,13 @@ export async function answerUpdates(
   parsed: ParsedUpdates,
   ctx: { db: Kysely<DB>; principal: Principal; correlationId: string },
 ): Promise<{ body: UpdatesResponse; recordCount: number }> {
-  const rows = await changedEnrolments(ctx.db, parsed.since, parsed.cursor, parsed.pageSize + 1);
+  const rows = await changedEnrolments(
+    ctx.db,
+    parsed.since,
+    parsed.cursor,
+    parsed.pageSize + 1,
+    ctx.principal.areaScope,
+  );
   const page = rows.slice(0, parsed.pageSize);
   const beneficiaries = await loadRecords(
     ctx.db,

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
+import { enrollmentInScope, type AreaScope } from '#registry/scope';
 
 /** The SQL of the IBR enrolment endpoints, one small query each (STYLE habit 5). */
 
@@ -24,7 +25,7 @@ export interface PersonEnrolment {
 export async function enrolmentsOfPerson(
   db: Kysely<DB>,
   person: PersonIdentifier,
-  scope: { own: boolean; household: boolean; programmes?: string[] | undefined },
+  scope: { own: boolean; household: boolean; programmes?: string[] | undefined; areas: AreaScope },
 ): Promise<PersonEnrolment[]> {
   const holders = db
     .selectFrom('identifiers as x')
@@ -43,6 +44,7 @@ export async function enrolmentsOfPerson(
       ]),
     )
     .$if(scope.programmes !== undefined, (q) => q.where('p.code', 'in', scope.programmes!))
+    .$if(scope.areas !== undefined, (q) => q.where(enrollmentInScope('e', scope.areas!)))
     .orderBy('p.code')
     .orderBy('e.enrolled_at')
     .execute();
@@ -72,13 +74,15 @@ export async function changedEnrolments(
   since: string,
   cursor: number | undefined,
   limit: number,
+  scope: AreaScope,
 ): Promise<ChangedEnrolment[]> {
   return db
-    .selectFrom('enrollments')
-    .select(['id', 'updated_at', 'change_seq'])
-    .where('updated_at', '>', sql<Date>`${since}::timestamptz`)
-    .$if(cursor !== undefined, (q) => q.where('change_seq', '>', cursor!))
-    .orderBy('change_seq')
+    .selectFrom('enrollments as e')
+    .select(['e.id', 'e.updated_at', 'e.change_seq'])
+    .where('e.updated_at', '>', sql<Date>`${since}::timestamptz`)
+    .$if(cursor !== undefined, (q) => q.where('e.change_seq', '>', cursor!))
+    .$if(scope !== undefined, (q) => q.where(enrollmentInScope('e', scope!)))
+    .orderBy('e.change_seq')
     .limit(limit)
     .execute();
 }

@@ -1,5 +1,6 @@
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
+import { enrollmentInScope, householdInScope, individualInScope, type AreaScope } from '#registry/scope';
 import { mayFilterOn } from '#registry/views';
 import { searchRejection } from '../errors.ts';
 import {
@@ -112,6 +113,13 @@ export function compileSort(
 }
 
 export const ALIAS: Record<Entity, string> = { person: 'i', group: 'h', beneficiary: 'e' };
+
+const IN_SCOPE = { person: individualInScope, group: householdInScope, beneficiary: enrollmentInScope };
+
+/** The caller's area scope (its data sharing agreement) added to a search: outside records never match. */
+export function withinScope(where: Where, entity: Entity, scope: AreaScope): Where {
+  return scope ? sql<SqlBool>`(${where}) and ${IN_SCOPE[entity](ALIAS[entity], scope)}` : where;
+}
 
 /**
  * A filter on one entity, restated for another: the groups of matching persons, or the members of

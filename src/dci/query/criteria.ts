@@ -4,7 +4,7 @@ import { searchRejection } from '../errors.ts';
 import type { RecordShape } from '../load.ts';
 import type { Registry } from '../spec.ts';
 import type { Entity, Where } from './attributes.ts';
-import { compileCondition, compileSort, restate, type SortItem } from './compile.ts';
+import { compileCondition, compileSort, restate, withinScope, type SortItem } from './compile.ts';
 import { invalidCriteria, parseIdTypeValue, parsePredicates, type Condition } from './condition.ts';
 import { parseExpression } from './expression.ts';
 import type { StatedPurpose } from '../consent.ts';
@@ -160,10 +160,10 @@ export function planSearch(
     criteria.response_entity === undefined
       ? searched
       : targetOf(registry, criteria.response_entity, 'response_entity');
-  const where = restate(
-    compileCondition(condition, searched.entity, principal),
-    searched.entity,
+  const where = withinScope(
+    restate(compileCondition(condition, searched.entity, principal), searched.entity, answered.entity),
     answered.entity,
+    principal.areaScope,
   );
   return {
     entity: answered.entity,

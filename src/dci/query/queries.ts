@@ -1,12 +1,14 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DB } from '#platform/db/types';
 import { identifiersOf, memberCount, statusHistoryOf } from '#registry/queries';
+import { enrollmentInScope, householdInScope, individualInScope, type AreaScope } from '#registry/scope';
 import type { EnrollmentRow, HouseholdRow, IndividualRow } from '#registry/views';
 import type { Entity, Where } from './attributes.ts';
 
 /**
  * The SQL of a DCI search: count the matches (up to a cap), read one page of ids, then read the
- * records of those ids. One small query each (STYLE habit 5); callers apply the field policy.
+ * records of those ids. One small query each (STYLE habit 5); callers apply the field policy. Reads
+ * by id take the caller's area scope too: a record outside it is not read, whatever asked for it.
  */
 
 const FROM: Record<Entity, RawBuilder<unknown>> = {
@@ -45,7 +47,11 @@ export async function pageOfIds(
   return rows.map((row) => row.id);
 }
 
-export async function individualsByIds(db: Kysely<DB>, ids: readonly string[]): Promise<IndividualRow[]> {
+export async function individualsByIds(
+  db: Kysely<DB>,
+  ids: readonly string[],
+  scope: AreaScope,
+): Promise<IndividualRow[]> {
   if (ids.length === 0) {
     return [];
   }
@@ -54,6 +60,7 @@ export async function individualsByIds(db: Kysely<DB>, ids: readonly string[]): 
     .selectAll('i')
     .select(identifiersOf)
     .where('i.id', 'in', ids)
+    .$if(scope !== undefined, (q) => q.where(individualInScope('i', scope!)))
     .execute();
 }
 
@@ -77,7 +84,11 @@ export async function membersOfHouseholds(
     .execute();
 }
 
-export async function householdsByIds(db: Kysely<DB>, ids: readonly string[]): Promise<HouseholdRow[]> {
+export async function householdsByIds(
+  db: Kysely<DB>,
+  ids: readonly string[],
+  scope: AreaScope,
+): Promise<HouseholdRow[]> {
   if (ids.length === 0) {
     return [];
   }
@@ -86,13 +97,18 @@ export async function householdsByIds(db: Kysely<DB>, ids: readonly string[]): P
     .selectAll('h')
     .select(memberCount)
     .where('h.id', 'in', ids)
+    .$if(scope !== undefined, (q) => q.where(householdInScope('h', scope!)))
     .execute();
 }
 
 export type BeneficiaryRow = EnrollmentRow & { benefit_type: string; benefit_frequency: string | null };
 
 /** Enrolments with their program and status history (IBR beneficiaries). */
-export async function enrollmentsByIds(db: Kysely<DB>, ids: readonly string[]): Promise<BeneficiaryRow[]> {
+export async function enrollmentsByIds(
+  db: Kysely<DB>,
+  ids: readonly string[],
+  scope: AreaScope,
+): Promise<BeneficiaryRow[]> {
   if (ids.length === 0) {
     return [];
   }
@@ -103,6 +119,7 @@ export async function enrollmentsByIds(db: Kysely<DB>, ids: readonly string[]): 
     .select(['p.code as program_code', 'p.name as program_name', 'p.benefit_type', 'p.benefit_frequency'])
     .select(statusHistoryOf)
     .where('e.id', 'in', ids)
+    .$if(scope !== undefined, (q) => q.where(enrollmentInScope('e', scope!)))
     .execute();
 }
 

@@ -20,13 +20,12 @@ import {
   type ClientKeyRow,
   type SignatureSettings,
 } from './keys.ts';
-import type { DciSignatures } from './service.ts';
 
 /**
  * Admin routes of a client's DCI signatures (mounted under /api/v1, permission clients:manage,
  * audited, RFC 9457 problems): its signature policy and JWKS URL (`/clients/{id}/dci/signature`,
  * beside the callback settings of `/clients/{id}/dci`), and the public keys it signs with
- * (`/clients/{id}/dci/keys`). And the public `/.well-known/jwks.json` with ours.
+ * (`/clients/{id}/dci/keys`). Our own public keys are served by #platform/http/jwks.
  */
 
 const KEY_ID = '^[A-Za-z0-9._~:-]{1,100}$';
@@ -269,25 +268,4 @@ async function readKey(input: Static<typeof KeyInput>, errors: FieldError[]): Pr
     }
     throw error;
   }
-}
-
-const Jwks = Type.Object({ keys: Type.Array(PublicJwk) });
-
-/** `GET /.well-known/jwks.json`: the public keys our DCI messages are signed with (public route). */
-export async function dciJwksRoute(app: App, { signatures }: { signatures: DciSignatures }): Promise<void> {
-  app.get(
-    '/.well-known/jwks.json',
-    {
-      config: { access: { public: true } },
-      schema: {
-        tags: ['dci'],
-        summary: 'Public keys of our DCI message signatures (JWKS)',
-        description:
-          'The current key and retired keys not yet expired. A signature of ours names its key in its kid: ' +
-          '<sender_id>|<kid of the JWK>|<algorithm>.',
-        response: { 200: Jwks },
-      },
-    },
-    async () => ({ keys: (await signatures.publicKeys()) as Static<typeof Jwks>['keys'] }),
-  );
 }

@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
+import type { RemoteJwks } from '#platform/outbound/remote-jwks';
 import { systemResolve, type Resolve } from '../callback/address.ts';
 import {
   checkMessageTime,
@@ -11,7 +12,7 @@ import {
 } from '../envelope.ts';
 import type { Kid } from './format.ts';
 import { KeyError, publicKeyFromJwk } from './jwk.ts';
-import { ClientJwks } from './jwks.ts';
+import { clientJwks } from './jwks.ts';
 import {
   currentSigningKey,
   findClientKey,
@@ -82,7 +83,7 @@ export function createDciSignatures(options: SignatureOptions): DciSignatures {
   const limits = { ...DEFAULT_SIGNATURE_LIMITS, ...options.limits };
   const window = { ...DEFAULT_MESSAGE_TIME_WINDOW, ...options.messageTime };
   const lifetimeSeconds = options.lifetimeSeconds ?? 3600;
-  const jwks = new ClientJwks({
+  const jwks = clientJwks({
     db,
     resolve: options.resolve ?? systemResolve,
     timeoutMs: options.jwksTimeoutMs ?? 5_000,
@@ -160,7 +161,7 @@ function isEnvelope(
  */
 async function clientKey(
   db: Kysely<DB>,
-  jwks: ClientJwks,
+  jwks: RemoteJwks,
   clientId: string,
   settings: SignatureSettings,
   kid: Kid,

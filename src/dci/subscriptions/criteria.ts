@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Cron } from 'croner';
 import { sql, type SqlBool } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
-import { consentCondition, statedPurpose } from '../consent.ts';
+import { agreedPurpose, consentCondition, statedPurpose } from '../consent.ts';
 import { DciError, type SubscribeReasonCode } from '../errors.ts';
 import type { RecordShape } from '../load.ts';
 import type { Entity, Where } from '../query/attributes.ts';
@@ -85,7 +85,9 @@ export function planSubscription(
   if (!source) {
     throw rejection('rjct.notify_types.invalid', `${eventType} is not notified with ${plan.shape} records`);
   }
-  const purpose = asSubscribeError(() => statedPurpose({ authorize: criteria.authorize }));
+  const purpose = asSubscribeError(() =>
+    agreedPurpose(principal, statedPurpose({ authorize: criteria.authorize })),
+  );
   if (options.consentRequired) {
     asSubscribeError(() => consentCondition(plan.entity, purpose));
   }
@@ -125,6 +127,8 @@ export function subscriptionWhere(
   consent: { required: boolean; purpose: string | undefined },
 ): Where {
   const plan = checkedFilter(registry, stored, principal);
+  // The client's agreement may have dropped the purpose since it subscribed.
+  agreedPurpose(principal, consent.purpose);
   return consent.required
     ? sql<SqlBool>`(${plan.where}) and ${consentCondition(plan.entity, consent.purpose)}`
     : plan.where;

@@ -7,7 +7,10 @@ import type { ClientChanges } from './client-changes.ts';
 import { principalFor, type Principal } from './principal.ts';
 import { isRole } from './roles.ts';
 
-export type Authentication = { ok: true; principal: Principal } | { ok: false; reason: string };
+export type Authentication =
+  | { ok: true; principal: Principal }
+  /** `challenge`: the WWW-Authenticate value of the refusal, when it is more specific than the default. */
+  | { ok: false; reason: string; challenge?: string };
 
 /**
  * One way for a caller to prove who it is (API key, OAuth access token, client certificate...).

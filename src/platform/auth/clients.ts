@@ -105,17 +105,7 @@ export async function createKey(
   input: { scopes?: string[] | undefined; expiresInDays: number },
   creator?: Principal,
 ): Promise<KeyRecord & { key: string }> {
-  const rolePermissions = roleDefinitions[client.role].permissions;
-  const scopes = input.scopes ?? [...rolePermissions];
-  const unknown = scopes.filter((s) => !isPermission(s) || !rolePermissions.includes(s));
-  if (unknown.length > 0) {
-    throw badRequest(`scopes not granted to role ${client.role}: ${unknown.join(', ')}`, [
-      { pointer: '/scopes', detail: `allowed: ${rolePermissions.join(', ')}` },
-    ]);
-  }
-  if (creator) {
-    assertNotWider(creator, scopes as Permission[], 'issue a key with these scopes');
-  }
+  const scopes = grantedScopes(client, input.scopes, creator, 'issue a key with these scopes');
   if (client.disabled_at) {
     throw conflict('the client is disabled');
   }
@@ -155,6 +145,30 @@ export async function revokeKey(db: Kysely<DB>, keyId: string): Promise<KeyRecor
     throw notFound('key');
   }
   return row as KeyRecord;
+}
+
+/**
+ * The scopes of a new credential of the client (an API key, an OAuth credential): by default the
+ * role's permissions; asked ones must lie within them, and never beyond what the creator holds.
+ */
+export function grantedScopes(
+  client: ClientRecord,
+  asked: readonly string[] | undefined,
+  creator: Principal | undefined,
+  what: string,
+): Permission[] {
+  const rolePermissions = roleDefinitions[client.role].permissions;
+  const scopes = asked ?? [...rolePermissions];
+  const unknown = scopes.filter((s) => !isPermission(s) || !rolePermissions.includes(s));
+  if (unknown.length > 0) {
+    throw badRequest(`scopes not granted to role ${client.role}: ${unknown.join(', ')}`, [
+      { pointer: '/scopes', detail: `allowed: ${rolePermissions.join(', ')}` },
+    ]);
+  }
+  if (creator) {
+    assertNotWider(creator, scopes as Permission[], what);
+  }
+  return scopes as Permission[];
 }
 
 function assertNotWider(creator: Principal, wanted: readonly Permission[], what: string): void {

@@ -15,6 +15,13 @@ export interface Principal {
   /** The key's scopes: never wider than the role's permissions. */
   scopes: ReadonlySet<Permission>;
   hiddenFields: ReadonlySet<FieldClass>;
+  /**
+   * Admin areas whose records the caller may see, a code covering the areas below it (the client's
+   * data sharing agreement, platform/policy); absent: every area. Applied by the registry queries.
+   */
+  areaScope?: readonly string[];
+  /** Purposes the caller may state (its data sharing agreement); absent: any, or none. */
+  purposes?: readonly string[];
 }
 
 export function principalFor(

@@ -344,6 +344,133 @@ export interface DciClientKeyTable {
   revoked_at: Date | null;
 }
 
+/** Our access token signing keys (migration 0008). */
+export interface OAuthSigningKeyTable {
+  id: string;
+  algorithm: string;
+  public_jwk: ColumnType<unknown, string, string>;
+  private_key: Buffer;
+  status: string;
+  created_at: Timestamp;
+  retired_at: Date | null;
+  expires_at: Date | null;
+}
+
+/** External identity providers whose tokens we accept (migration 0008). */
+export interface OAuthIdentityProviderTable {
+  id: Generated<string>;
+  name: string;
+  issuer: string;
+  jwks_uri: string;
+  audience: string;
+  client_claim: Defaulted<string>;
+  permissions_claim: Defaulted<string>;
+  permissions_map: ColumnType<Record<string, string>, string | undefined, string>;
+  allow_private_addresses: Defaulted<boolean>;
+  created_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  disabled_at: Date | null;
+}
+
+/** What a client obtains or presents OAuth tokens with (migration 0008). */
+export interface OAuthCredentialTable {
+  id: Generated<string>;
+  client_id: string;
+  kind: string;
+  secret_hash: Buffer | null;
+  key_id: string | null;
+  public_jwk: ColumnType<unknown, string | null, string | null>;
+  jwks_uri: string | null;
+  allow_private_addresses: Defaulted<boolean>;
+  provider_id: string | null;
+  external_id: string | null;
+  scopes: string[];
+  description: string | null;
+  created_by: string | null;
+  created_at: Timestamp;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+}
+
+/** Client assertions already used (migration 0008). */
+export interface OAuthUsedAssertionTable {
+  client_id: string;
+  jti: string;
+  expires_at: Date;
+}
+
+/** Client certificates of the mutual-TLS listener (migration 0009). */
+export interface ClientCertificateTable {
+  id: Generated<string>;
+  client_id: string;
+  thumbprint: string | null;
+  subject: string | null;
+  issuer: string | null;
+  serial_number: string | null;
+  not_before: Date | null;
+  not_after: Date | null;
+  description: string | null;
+  created_by: string | null;
+  created_at: Timestamp;
+  revoked_at: Date | null;
+}
+
+/** Per-client policy: the client's data sharing agreement (migration 0010). */
+export interface ClientPolicyTable {
+  client_id: string;
+  agreement_ref: string;
+  description: string | null;
+  operations: string[] | null;
+  registries: string[] | null;
+  hidden_fields: Defaulted<string[]>;
+  purposes: string[] | null;
+  area_codes: string[] | null;
+  rate_limit: number | null;
+  daily_quota: number | null;
+  valid_from: Date | null;
+  valid_until: Date | null;
+  updated_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** Requests per client and UTC day, for the daily quota (migration 0010). */
+export interface ClientUsageTable {
+  client_id: string;
+  /** 'YYYY-MM-DD' (dates stay strings, see type-parsers.ts). */
+  day: string;
+  requests: Defaulted<number>;
+}
+
+/** Requests of one client in one hour (the anomaly guard's baselines; migration 0011). */
+export interface AnomalyHourlyTable {
+  client_id: string;
+  hour: Date;
+  requests: Defaulted<number>;
+  errors: Defaulted<number>;
+  lookups: Defaulted<number>;
+  misses: Defaulted<number>;
+}
+
+/** What the anomaly guard saw and did (migration 0011); evidence holds counts only. */
+export interface AnomalyAlertTable {
+  id: Generated<string>;
+  seq: Generated<number>;
+  client_id: string | null;
+  source: string | null;
+  rule: string;
+  severity: string;
+  action: string;
+  evidence: ColumnType<Record<string, number>, string, string>;
+  throttled_until: Date | null;
+  created_at: Timestamp;
+  acknowledged_at: Date | null;
+  acknowledged_by: string | null;
+  lifted_at: Date | null;
+  lifted_by: string | null;
+}
+
 export interface DB {
   admin_areas: AdminAreaTable;
   households: HouseholdTable;
@@ -368,4 +495,13 @@ export interface DB {
   dci_signing_keys: DciSigningKeyTable;
   dci_client_keys: DciClientKeyTable;
   consents: ConsentTable;
+  oauth_signing_keys: OAuthSigningKeyTable;
+  oauth_identity_providers: OAuthIdentityProviderTable;
+  oauth_credentials: OAuthCredentialTable;
+  oauth_used_assertions: OAuthUsedAssertionTable;
+  client_certificates: ClientCertificateTable;
+  client_policies: ClientPolicyTable;
+  client_usage: ClientUsageTable;
+  anomaly_hourly: AnomalyHourlyTable;
+  anomaly_alerts: AnomalyAlertTable;
 }

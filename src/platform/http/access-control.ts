@@ -2,8 +2,10 @@ import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { Kysely } from 'kysely';
 import { apiKeyAuthenticator, type Authenticator } from '#platform/auth/authenticate';
 import { ClientChanges } from '#platform/auth/client-changes';
+import type { Principal } from '#platform/auth/principal';
 import { AuditWriter, type AuditOutcome } from '#platform/audit/audit-log';
 import type { DB } from '#platform/db/types';
+import { createPolicyEnforcement, type PolicyOptions } from '#platform/policy/enforce';
 import { forbidden, unauthorized, badRequest } from './problem.ts';
 import type { App, RouteAccess } from './types.ts';
 
@@ -16,7 +18,16 @@ export interface AccessControlOptions {
   authCacheMs?: number;
   /** Ways to authenticate tried before the API key, in order (OAuth tokens, client certificates). */
   authenticators?: readonly Authenticator[];
+  /** Checks of an authenticated principal against its request (e.g. the client certificate's owner). */
+  principalChecks?: readonly PrincipalCheck[];
+  /** Per-client policies (data sharing agreements), rate limits and quotas: defaults, cache, clock. */
+  policy?: PolicyOptions;
+  /** Runs before authentication; may refuse by throwing (the anomaly guard's throttled addresses). */
+  screen?: (request: FastifyRequest) => void;
 }
+
+/** Says why an authenticated principal may not make this request (401), or undefined. */
+export type PrincipalCheck = (request: FastifyRequest, principal: Principal) => Promise<string | undefined>;
 
 /**
  * Deny by default (STYLE habit 4): every route must declare its access; every call to a non-public
@@ -32,6 +43,11 @@ export function installAccessControl(app: App, db: Kysely<DB>, options: AccessCo
     ...(options.authenticators ?? []),
     apiKeyAuthenticator(db, { cacheMs: options.authCacheMs ?? 0, changes }),
   ];
+  const policies = createPolicyEnforcement(app, db, changes, {
+    cacheMs: options.authCacheMs ?? 0,
+    ...options.policy,
+  });
+  app.decorate('accessPolicies', policies);
   app.addHook('onRoute', (route: RouteOptions) => {
     const access = route.config?.access;
     if (!access && !route.url.startsWith(DOCS_PREFIX)) {
@@ -41,17 +57,18 @@ export function installAccessControl(app: App, db: Kysely<DB>, options: AccessCo
       // Documented in OpenAPI from the same declaration that enforces it.
       route.schema = {
         ...route.schema,
-        security: [{ apiKey: [] }, { bearer: [] }],
+        security: [{ apiKey: [] }, { bearer: [] }, { oauth2: [access.permission] }],
         response: { 401: { $ref: 'Problem#' }, 403: { $ref: 'Problem#' }, ...(route.schema?.response ?? {}) },
       };
     }
   });
 
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const access = accessOf(request);
     if (!access || 'public' in access) {
       return;
     }
+    options.screen?.(request);
     const result = await authenticate(authenticators, request);
     if (!result) {
       throw unauthorized(
@@ -59,13 +76,21 @@ export function installAccessControl(app: App, db: Kysely<DB>, options: AccessCo
       );
     }
     if (!result.ok) {
-      throw unauthorized(result.reason);
+      throw unauthorized(result.reason, result.challenge);
+    }
+    for (const check of options.principalChecks ?? []) {
+      const refusal = await check(request, result.principal);
+      if (refusal) {
+        throw unauthorized(refusal);
+      }
     }
     request.principal = result.principal;
     request.purpose = purposeOf(request);
     if (!result.principal.scopes.has(access.permission)) {
       throw forbidden(`this key lacks the permission ${access.permission}`);
     }
+    // The client's data sharing agreement, rate limit and quota, in this one place for every API.
+    request.principal = await policies.admit(request, reply, result.principal, access);
   });
 
   app.addHook('onSend', async (request, reply) => {

@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { PERMISSIONS } from '#platform/auth/roles';
 import { ProblemSchema } from './problem.ts';
 import type { App } from './types.ts';
 
@@ -23,7 +24,22 @@ export async function installOpenApi(app: App, version: string): Promise<void> {
       components: {
         securitySchemes: {
           apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
-          bearer: { type: 'http', scheme: 'bearer', description: 'An API key as a bearer token' },
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'An API key, or an OAuth access token (a JWT), as a bearer token',
+          },
+          oauth2: {
+            type: 'oauth2',
+            description:
+              'OAuth 2.0 client credentials (RFC 6749 §4.4): the access token is sent as a bearer token',
+            flows: {
+              clientCredentials: {
+                tokenUrl: '/oauth/token',
+                scopes: Object.fromEntries(PERMISSIONS.map((permission) => [permission, permission])),
+              },
+            },
+          },
         },
       },
       tags: [
@@ -32,6 +48,10 @@ export async function installOpenApi(app: App, version: string): Promise<void> {
         { name: 'audit', description: 'The tamper-evident audit trail' },
         { name: 'jobs', description: 'Long-running operations' },
         { name: 'operations', description: 'Health, readiness and metrics' },
+        {
+          name: 'security',
+          description: 'OAuth 2.0 tokens and identity providers, client certificates, policies',
+        },
       ],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json['$id'] ?? `def-${i}`) },

@@ -38,7 +38,12 @@ describe('operations endpoints and errors', () => {
     ]) {
       expect(doc.paths).toHaveProperty([path]);
     }
-    expect(doc.paths['/api/v1/programs'].get.security).toEqual([{ apiKey: [] }, { bearer: [] }]);
+    // An API key, or an OAuth access token holding the route's permission as a scope.
+    expect(doc.paths['/api/v1/programs'].get.security).toEqual([
+      { apiKey: [] },
+      { bearer: [] },
+      { oauth2: ['registry:read'] },
+    ]);
     expect(doc.components.schemas.Problem).toBeDefined();
   });
 

@@ -57,9 +57,10 @@ export class ProblemError extends Error {
 export const badRequest = (detail: string, errors?: FieldError[]) =>
   new ProblemError(400, 'bad-request', 'Bad request', detail, errors);
 
-export const unauthorized = (detail: string) =>
+/** 401; `challenge` is the WWW-Authenticate value (default: either kind of credential is welcome). */
+export const unauthorized = (detail: string, challenge = 'ApiKey realm="spx", Bearer realm="spx"') =>
   new ProblemError(401, 'unauthorized', 'Unauthorized', detail, undefined, {
-    'www-authenticate': 'ApiKey realm="spx", Bearer realm="spx"',
+    'www-authenticate': challenge,
   });
 
 export const forbidden = (detail: string) => new ProblemError(403, 'forbidden', 'Forbidden', detail);
@@ -71,6 +72,12 @@ export const conflict = (detail: string) => new ProblemError(409, 'conflict', 'C
 
 export const tooLarge = (detail: string) =>
   new ProblemError(413, 'payload-too-large', 'Payload too large', detail);
+
+/** 429 with Retry-After in whole seconds (RFC 9110 §10.2.3); DCI routes answer err.request.too_many_requests. */
+export const tooManyRequests = (detail: string, retryAfterSeconds: number) =>
+  new ProblemError(429, 'too-many-requests', 'Too many requests', detail, undefined, {
+    'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))),
+  });
 
 export const unavailable = (detail: string) =>
   new ProblemError(503, 'unavailable', 'Service unavailable', detail);

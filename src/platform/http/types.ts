@@ -23,7 +23,12 @@ export type RouteAccess =
       permission: Permission;
       /** Audit action, e.g. `household.read`; `false` for operational routes that touch no data. */
       audit: { action: string; resourceType?: string } | false;
+      /** The registry whose records the route serves, for data sharing agreements (platform/policy). */
+      registry?: RegistryName;
     };
+
+/** The registries the gateway serves: the Social Registry and the Integrated Beneficiary Registry. */
+export type RegistryName = 'social' | 'ibr';
 
 /** What a handler tells the audit trail about the records it returned or changed. */
 export interface AuditNote {
@@ -35,6 +40,16 @@ export interface AuditNote {
   purpose?: string;
 }
 
+/**
+ * The records a request asked for by key (a record id, a typed identifier such as `UIN:123`), for
+ * the anomaly guard, which keeps only salted hashes and counts of them, in memory (platform/anomaly).
+ */
+export interface Lookups {
+  keys: readonly string[];
+  /** How many of the keys matched a record. */
+  found: number;
+}
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: RouteAccess;
@@ -43,5 +58,7 @@ declare module 'fastify' {
     principal?: Principal;
     purpose?: string;
     auditNote?: AuditNote;
+    /** Set by handlers that look records up by key (for the anomaly guard). */
+    lookups?: Lookups;
   }
 }

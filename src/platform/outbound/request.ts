@@ -4,10 +4,10 @@ import type { LookupFunction } from 'node:net';
 import { bareHost } from './address.ts';
 
 /**
- * One HTTP POST of a JSON message to a callback URL, connected to the address the SSRF guard
- * checked (a custom `lookup` pins it; TLS still verifies the certificate against the host name).
- * No redirects are followed: a 3xx is an answer like any other non-2xx. `getBody` is the same for a
- * GET whose answer is read (a client's JWKS).
+ * Outbound requests to URLs that peers registered, connected to the address the SSRF guard checked
+ * (address.ts; a custom `lookup` pins it; TLS still verifies the certificate against the host name).
+ * No redirects are followed: a 3xx is an answer like any other non-2xx. `postJson` sends a DCI
+ * callback; `getBody` is a GET whose answer is read (a JWKS).
  */
 
 export interface PostOptions {
