@@ -43,11 +43,16 @@ export interface HttpsAnswer {
 /**
  * One request over a new TLS connection (no agent, so no kept-alive connection or resumed session
  * carries an earlier certificate over), trusting `serverCa`, presenting `certificate` if given.
- * Rejects when the handshake is refused.
+ * Rejects when the handshake is refused. A `body` is POSTed as JSON.
  */
 export function httpsCall(
   url: string,
-  options: { serverCa: string; certificate?: IssuedCertificate; headers?: Record<string, string> },
+  options: {
+    serverCa: string;
+    certificate?: IssuedCertificate;
+    headers?: Record<string, string>;
+    body?: unknown;
+  },
 ): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {
     const call = request(
@@ -57,7 +62,9 @@ export function httpsCall(
         ca: options.serverCa,
         cert: options.certificate?.certificatePem,
         key: options.certificate?.keyPem,
-        headers: options.headers,
+        ...(options.body === undefined
+          ? { headers: options.headers }
+          : { method: 'POST', headers: { 'content-type': 'application/json', ...options.headers } }),
       },
       (response) => {
         const chunks: Buffer[] = [];
@@ -72,6 +79,6 @@ export function httpsCall(
       },
     );
     call.on('error', reject);
-    call.end();
+    call.end(options.body === undefined ? undefined : JSON.stringify(options.body));
   });
 }

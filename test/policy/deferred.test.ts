@@ -81,7 +81,7 @@ describe('per-client policy on deferred work', () => {
       .select('id')
       .where('client_id', '=', client.id)
       .executeTakeFirstOrThrow();
-    const exchange = { client_id: client.id, key_id: key.id };
+    const exchange = { client_id: client.id, key_id: key.id, auth_method: 'api_key', scopes: null };
     await setPolicy({ area_codes: ['R01'], purposes: ['audit'] });
     expect(await principalOf(t.database.db, exchange)).toMatchObject({
       areaScope: ['R01'],

@@ -1,6 +1,10 @@
 import { sql, type Kysely } from 'kysely';
-import { principalFor, type Principal } from '#platform/auth/principal';
-import { isRole } from '#platform/auth/roles';
+import type { Principal } from '#platform/auth/principal';
+import {
+  credentialColumns,
+  principalOfCredential,
+  storedCredentialOf,
+} from '#platform/auth/stored-credential';
 import type { DB } from '#platform/db/types';
 import { principalUnderPolicy } from '#platform/policy/enforce';
 import type { Receiver, RequestHeader } from '../envelope.ts';
@@ -46,7 +50,7 @@ export async function receive(
   const inserted = await record({
     id,
     clientId: incoming.principal.clientId,
-    keyId: incoming.principal.keyId,
+    credential: credentialColumns(incoming.principal),
     registry: incoming.registry,
     operation: incoming.operation,
     mode: incoming.mode,
@@ -92,46 +96,30 @@ export function duplicateMessage(messageId: string): DciError {
 
 const clip = (s: string) => (s.length > 100 ? `${s.slice(0, 100)}...` : s);
 
+/** The stored credential of a message or subscription row (key_id, auth_method, scopes). */
+type CredentialRow = Parameters<typeof storedCredentialOf>[0];
+
 /**
  * The principal an async message is answered for: its sender, as it stands now, under its data
- * sharing agreement (fields, areas, purposes). A client disabled, a key revoked or expired, or an
- * agreement expired, since the message was accepted gets no answer.
+ * sharing agreement (fields, areas, purposes), with no more than the scopes it held when it sent the
+ * message. A client disabled, a credential (API key, OAuth credential, client certificate) revoked or
+ * expired, or an agreement expired, since the message was accepted gets no answer.
  */
-export async function principalOf(
-  db: Kysely<DB>,
-  exchange: { client_id: string; key_id: string },
-): Promise<Principal | undefined> {
-  const row = await db
-    .selectFrom('api_keys as k')
-    .innerJoin('api_clients as c', 'c.id', 'k.client_id')
-    .select(['k.id', 'k.scopes', 'k.expires_at', 'k.revoked_at', 'c.id as client_id', 'c.name', 'c.role'])
-    .select('c.disabled_at')
-    .where('k.id', '=', exchange.key_id)
-    .where('c.id', '=', exchange.client_id)
-    .executeTakeFirst();
-  if (
-    !row ||
-    row.revoked_at ||
-    row.disabled_at ||
-    (row.expires_at && row.expires_at.getTime() <= Date.now()) ||
-    !isRole(row.role)
-  ) {
-    return undefined;
-  }
-  return principalUnderPolicy(
-    db,
-    principalFor({ id: row.client_id, name: row.name, role: row.role }, { id: row.id, scopes: row.scopes }),
-  );
+export async function principalOf(db: Kysely<DB>, row: CredentialRow): Promise<Principal | undefined> {
+  const stored = storedCredentialOf(row);
+  const principal = stored && (await principalOfCredential(db, stored));
+  return principal && principalUnderPolicy(db, principal);
 }
 
 /**
- * The principal a subscription is served for: the key that subscribed while it is usable; after it
- * was revoked or expired (keys are rotated), another usable key of the same client that may read
- * the registry, the newest first. A disabled client, or one without such a key, is served nothing.
+ * The principal a subscription is served for: the credential that subscribed while it is usable;
+ * after it was revoked or expired (keys are rotated), another usable API key of the same client that
+ * may read the registry, the newest first. A disabled client, or one without such a key, is served
+ * nothing.
  */
 export async function subscriberOf(
   db: Kysely<DB>,
-  subscription: { client_id: string; key_id: string },
+  subscription: CredentialRow,
 ): Promise<Principal | undefined> {
   const original = await principalOf(db, subscription);
   if (original) {
@@ -147,5 +135,6 @@ export async function subscriberOf(
     .orderBy('created_at', 'desc')
     .limit(1)
     .execute();
-  return keys[0] ? principalOf(db, { client_id: subscription.client_id, key_id: keys[0].id }) : undefined;
+  const replacement = { client_id: subscription.client_id, auth_method: 'api_key', scopes: null };
+  return keys[0] ? principalOf(db, { ...replacement, key_id: keys[0].id }) : undefined;
 }

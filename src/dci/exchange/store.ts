@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
+import type { CredentialColumns } from '#platform/auth/stored-credential';
 import { Batcher } from '#platform/db/batch';
 import type { DB, DciExchangeTable } from '#platform/db/types';
 import type { DciStatus } from '../errors.ts';
@@ -16,7 +17,8 @@ export type ExchangeRow = Selectable<DciExchangeTable>;
 export interface NewExchange {
   id: string;
   clientId: string;
-  keyId: string;
+  /** The credential it came with (its key_id, auth_method and scopes columns). */
+  credential: CredentialColumns;
   registry: Registry;
   operation: ExchangeOperation;
   mode: 'sync' | 'async';
@@ -43,7 +45,7 @@ const json = (value: unknown) => (value === undefined ? null : JSON.stringify(va
 const rowOf = (x: NewExchange) => ({
   id: x.id,
   client_id: x.clientId,
-  key_id: x.keyId,
+  ...x.credential,
   registry: x.registry,
   operation: x.operation,
   mode: x.mode,

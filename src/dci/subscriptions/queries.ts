@@ -1,3 +1,4 @@
+import type { CredentialColumns } from '#platform/auth/stored-credential';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DB, DciSubscriptionTable } from '#platform/db/types';
 import type { Registry } from '../spec.ts';
@@ -14,7 +15,7 @@ export interface NewSubscription {
   id: string;
   code: string;
   clientId: string;
-  keyId: string;
+  credential: CredentialColumns;
   registry: Registry;
   exchangeId: string;
   referenceId: string;
@@ -63,7 +64,7 @@ function subscriptionValues(item: NewSubscription, afterEventId: number) {
     id: item.id,
     code: item.code,
     client_id: item.clientId,
-    key_id: item.keyId,
+    ...item.credential,
     registry: item.registry,
     exchange_id: item.exchangeId,
     reference_id: item.referenceId,

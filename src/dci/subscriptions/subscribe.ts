@@ -1,3 +1,4 @@
+import { credentialColumns } from '#platform/auth/stored-credential';
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
@@ -211,7 +212,7 @@ const newSubscription = (
   id: randomUUID(),
   code: randomUUID(),
   clientId: ctx.principal.clientId,
-  keyId: ctx.principal.keyId,
+  credential: credentialColumns(ctx.principal),
   registry: ctx.registry,
   exchangeId: ctx.exchange.id,
   referenceId: item.reference_id,

@@ -9,7 +9,10 @@ export interface Principal {
   clientId: string;
   clientName: string;
   role: Role;
-  /** The credential used: the API key's id, the token's id, the certificate's fingerprint. */
+  /**
+   * The lasting credential used: the API key's id, the OAuth credential's id (for an access token), the
+   * client certificate registration's id. Stored with DCI messages and subscriptions (stored-credential.ts).
+   */
   keyId: string;
   authMethod: AuthMethod;
   /** The key's scopes: never wider than the role's permissions. */

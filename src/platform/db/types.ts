@@ -208,7 +208,11 @@ export interface DciClientSettingsTable {
 export interface DciExchangeTable {
   id: string;
   client_id: string;
+  /** The credential the message came with (migration 0014): API key, OAuth credential or certificate id. */
   key_id: string;
+  auth_method: Defaulted<string>;
+  /** The sender's scopes when it sent the message (null: rows from before migration 0014). */
+  scopes: string[] | null;
   registry: string;
   operation: string;
   mode: string;
@@ -256,7 +260,10 @@ export interface DciSubscriptionTable {
   id: string;
   code: string;
   client_id: string;
+  /** As in DciExchangeTable (migration 0014). */
   key_id: string;
+  auth_method: Defaulted<string>;
+  scopes: string[] | null;
   registry: string;
   exchange_id: string;
   reference_id: string;

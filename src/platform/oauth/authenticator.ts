@@ -40,7 +40,6 @@ const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 /** What a verified token says, whoever issued it. */
 interface VerifiedToken {
-  tokenId: string;
   grant: CredentialGrant;
   scopes: Iterable<string>;
   certificateThumbprint: string | undefined;
@@ -64,7 +63,6 @@ export function tokenAuthenticator(deps: TokenAuthenticatorDeps): {
       throw new InvalidTokenError('the credential this token was obtained with no longer exists');
     }
     return {
-      tokenId: claims.jti,
       grant,
       scopes: claims.scopes,
       certificateThumbprint: claims.certificateThumbprint,
@@ -86,7 +84,6 @@ export function tokenAuthenticator(deps: TokenAuthenticatorDeps): {
       );
     }
     return {
-      tokenId: claims.jti ?? grant.credential_id,
       grant,
       scopes: claims.permissions,
       certificateThumbprint: claims.certificateThumbprint,
@@ -131,8 +128,12 @@ function issuerOf(token: string): string {
   return iss;
 }
 
-/** The client must still be enabled and the credential usable; scopes within both. */
-function principalOf({ tokenId, grant, scopes }: VerifiedToken) {
+/**
+ * The client must still be enabled and the credential usable; scopes within both. The principal's
+ * keyId is the credential's id (what work done later on its behalf is checked against), not the
+ * token's, which lives minutes.
+ */
+function principalOf({ grant, scopes }: VerifiedToken) {
   if (grant.revoked_at || (grant.expires_at && grant.expires_at.getTime() <= Date.now())) {
     throw new InvalidTokenError('the credential this token was obtained with is revoked or expired');
   }
@@ -142,7 +143,7 @@ function principalOf({ tokenId, grant, scopes }: VerifiedToken) {
   const granted = new Set(grant.scopes);
   return principalFor(
     { id: grant.client_id, name: grant.client_name, role: grant.role },
-    { id: tokenId, scopes: [...scopes].filter((scope) => granted.has(scope)) },
+    { id: grant.credential_id, scopes: [...scopes].filter((scope) => granted.has(scope)) },
     'access_token',
   );
 }

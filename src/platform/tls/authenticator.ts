@@ -43,7 +43,7 @@ async function peerRegistration(
 /**
  * Authenticates by client certificate when the request presents no token or API key (those are left to
  * their authenticators, and `certificateOwnerCheck` ties them to the certificate). The principal holds
- * the client's role permissions; its keyId is the certificate's thumbprint.
+ * the client's role permissions; its keyId is the registration's id.
  */
 export function certificateAuthenticator(db: Kysely<DB>): Authenticator {
   return async (request) => {
@@ -55,7 +55,7 @@ export function certificateAuthenticator(db: Kysely<DB>): Authenticator {
   };
 }
 
-function authenticationOf({ thumbprint, owner }: PeerRegistration): Authentication {
+function authenticationOf({ owner }: PeerRegistration): Authentication {
   if (!owner) {
     return NOT_REGISTERED;
   }
@@ -64,7 +64,7 @@ function authenticationOf({ thumbprint, owner }: PeerRegistration): Authenticati
     return NOT_USABLE;
   }
   const client = { id: owner.client_id, name: owner.name, role };
-  const credential = { id: thumbprint, scopes: [...roleDefinitions[role].permissions] };
+  const credential = { id: owner.id, scopes: [...roleDefinitions[role].permissions] };
   return { ok: true, principal: principalFor(client, credential, 'client_certificate') };
 }
 

@@ -120,3 +120,12 @@ export const findCertificateOwner = (
     .orderBy('cc.thumbprint') // nulls sort last: a thumbprint match comes first
     .limit(1)
     .executeTakeFirst();
+
+/** A registration by its id, with its client (for work done later on behalf of a certificate's client). */
+export const findCertificateById = (db: Kysely<DB>, id: string) =>
+  db
+    .selectFrom('client_certificates as cc')
+    .innerJoin('api_clients as c', 'c.id', 'cc.client_id')
+    .select(['cc.not_after', 'cc.revoked_at', 'c.id as client_id', 'c.name', 'c.role', 'c.disabled_at'])
+    .where('cc.id', '=', id)
+    .executeTakeFirst();

@@ -1,0 +1,113 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { principalOf } from '#dci/exchange/receive';
+import { issueClientCertificate, type CertificateAuthority } from '#platform/tls/issue';
+import { createTestApp, type TestApp } from '#test/app';
+import { createTestPki, httpsCall } from '#test/tls';
+import { seedRegistry } from '../dci/fixtures.ts';
+import { idType, searchMessage } from '../dci/harness.ts';
+import { asAdmin, basic, createSecret, ISSUER, newClient, tokenRequest } from '../oauth/oauth.ts';
+
+const SYNC_SEARCH = '/dci/sr/registry/sync/search';
+
+/**
+ * DCI messages sent with an OAuth access token or over mutual TLS with a client certificate: recorded
+ * under that credential, and work done later on their behalf (async answers, notifications) stops
+ * once the credential is revoked, as it does for API keys.
+ */
+describe('DCI with access tokens and client certificates', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spx-dci-credentials-'));
+  let t: TestApp;
+  let ca: CertificateAuthority;
+  let tlsUrl: string;
+
+  beforeAll(async () => {
+    const pki = await createTestPki(dir);
+    ca = pki.ca;
+    t = await createTestApp({ ...pki.settings, publicUrl: ISSUER });
+    tlsUrl = await t.app.tlsListener!.listen();
+    await seedRegistry(t.database.db);
+  });
+  afterAll(async () => {
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The exchange recorded for a message id, with the credential columns. */
+  const exchangeOf = (messageId: string) =>
+    t.database.db
+      .selectFrom('dci_exchanges')
+      .selectAll()
+      .where('message_id', '=', messageId)
+      .executeTakeFirstOrThrow();
+
+  it('answers a sync search sent with an access token, and stops acting for it once its credential is revoked', async () => {
+    const client = await newClient(t);
+    const secret = await createSecret(t, client.id);
+    const issued = await tokenRequest(
+      t,
+      { grant_type: 'client_credentials', scope: 'registry:read' },
+      { authorization: basic(client.id, secret.client_secret) },
+    );
+    const token = issued.json<{ access_token: string }>().access_token;
+    const message = searchMessage(idType('Group', 'UIN', 'UIN-E1'));
+    const res = await t.app.inject({
+      method: 'POST',
+      url: SYNC_SEARCH,
+      headers: { authorization: `Bearer ${token}` },
+      payload: message,
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().message.search_response[0].data.reg_records).toHaveLength(1);
+
+    const row = await exchangeOf(message.header['message_id'] as string);
+    expect(row).toMatchObject({
+      client_id: client.id,
+      auth_method: 'access_token',
+      key_id: secret.id,
+      scopes: ['registry:read'],
+    });
+    expect(await principalOf(t.database.db, row)).toMatchObject({
+      clientId: client.id,
+      authMethod: 'access_token',
+      scopes: new Set(['registry:read']),
+    });
+    const revoked = await asAdmin(t, 'DELETE', `/api/v1/clients/${client.id}/oauth/credentials/${secret.id}`);
+    expect(revoked.statusCode, revoked.body).toBe(200);
+    expect(await principalOf(t.database.db, row)).toBeUndefined();
+  });
+
+  it('answers a sync search over mutual TLS with a registered certificate, and stops once it is revoked', async () => {
+    const client = await newClient(t);
+    const certificate = await issueClientCertificate(ca, client.name, { days: 1 });
+    const registered = await asAdmin(t, 'POST', `/api/v1/clients/${client.id}/certificates`, {
+      pem: certificate.certificatePem,
+    });
+    expect(registered.statusCode, registered.body).toBe(201);
+    const registration = registered.json<{ id: string }>();
+    const message = searchMessage(idType('Group', 'UIN', 'UIN-E1'));
+    const res = await httpsCall(`${tlsUrl}${SYNC_SEARCH}`, {
+      serverCa: ca.certificatePem,
+      certificate,
+      body: message,
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+
+    const row = await exchangeOf(message.header['message_id'] as string);
+    expect(row).toMatchObject({
+      client_id: client.id,
+      auth_method: 'client_certificate',
+      key_id: registration.id,
+    });
+    expect(await principalOf(t.database.db, row)).toMatchObject({ authMethod: 'client_certificate' });
+    const revoked = await asAdmin(
+      t,
+      'DELETE',
+      `/api/v1/clients/${client.id}/certificates/${registration.id}`,
+    );
+    expect(revoked.statusCode, revoked.body).toBe(200);
+    expect(await principalOf(t.database.db, row)).toBeUndefined();
+  });
+});
