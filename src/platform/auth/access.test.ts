@@ -42,6 +42,76 @@ describe('authentication and authorisation', () => {
     expect((await t.get('/api/v1/programs', narrow)).statusCode).toBe(403);
   });
 
+  it('reads, describes, disables and enables a client; a disabled client is refused at once', async () => {
+    const admin = (method: 'GET' | 'PATCH', url: string, payload?: unknown) =>
+      t.app.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${t.adminKey}` },
+        ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
+      });
+    const created = await admin('GET', '/api/v1/clients');
+    expect(created.statusCode).toBe(200);
+    const key = await t.keyFor('integrator');
+    const prefix = key.split('_')[1]!;
+    const { client_id: id } = await t.database.db
+      .selectFrom('api_keys')
+      .select('client_id')
+      .where('prefix', '=', prefix)
+      .executeTakeFirstOrThrow();
+    expect((await admin('GET', `/api/v1/clients/${id}`)).json()).toMatchObject({ id, role: 'integrator' });
+
+    const described = await admin('PATCH', `/api/v1/clients/${id}`, { description: 'Cash transfer MIS' });
+    expect(described.json()).toMatchObject({ description: 'Cash transfer MIS', disabled_at: null });
+    // Read once, so that a cached credential would be the one to drop.
+    expect((await t.get('/api/v1/programs', key)).statusCode).toBe(200);
+    const disabled = await admin('PATCH', `/api/v1/clients/${id}`, { disabled: true });
+    expect(disabled.statusCode).toBe(200);
+    expect(disabled.json().disabled_at).not.toBeNull();
+    expect((await t.get('/api/v1/programs', key)).statusCode).toBe(401);
+    expect(
+      (await admin('PATCH', `/api/v1/clients/${id}`, { disabled: false })).json().disabled_at,
+    ).toBeNull();
+    expect((await t.get('/api/v1/programs', key)).statusCode).toBe(200);
+    const audit = await t.database.db
+      .selectFrom('audit_log')
+      .select('action')
+      .where('resource_id', '=', id)
+      .where('action', '=', 'client.update')
+      .execute();
+    expect(audit).toHaveLength(3);
+  });
+
+  it('refuses bad client changes with a clear error and changes nothing', async () => {
+    const me = await t.get('/api/v1/clients', t.adminKey);
+    const adminPrefix = t.adminKey.split('_')[1]!;
+    const { client_id: adminId } = await t.database.db
+      .selectFrom('api_keys')
+      .select('client_id')
+      .where('prefix', '=', adminPrefix)
+      .executeTakeFirstOrThrow();
+    expect(me.statusCode).toBe(200);
+    const patch = (id: string, payload: unknown, key = t.adminKey) =>
+      t.app.inject({
+        method: 'PATCH',
+        url: `/api/v1/clients/${id}`,
+        headers: { authorization: `Bearer ${key}` },
+        payload: payload as Record<string, unknown>,
+      });
+    expect((await patch(adminId, { disabled: true })).statusCode).toBe(409);
+    expect((await patch(adminId, {})).statusCode).toBe(400);
+    expect((await patch(adminId, { role: 'analyst' })).statusCode).toBe(400);
+    expect((await patch(adminId, { disabled: 'yes' })).statusCode).toBe(400);
+    expect((await patch('00000000-0000-4000-8000-000000000000', { disabled: true })).statusCode).toBe(404);
+    expect((await patch(adminId, { description: 'x' }, await t.keyFor('integrator'))).statusCode).toBe(403);
+    const row = await t.database.db
+      .selectFrom('api_clients')
+      .select(['disabled_at', 'role'])
+      .where('id', '=', adminId)
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({ disabled_at: null, role: 'admin' });
+  });
+
   it('refuses a revoked key at once', async () => {
     const key = await t.keyFor('integrator');
     expect((await t.get('/api/v1/programs', key)).statusCode).toBe(200);

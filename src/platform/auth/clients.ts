@@ -95,6 +95,40 @@ export async function findClient(db: Kysely<DB>, idOrName: string): Promise<Clie
   return row as ClientRecord;
 }
 
+export interface ClientChange {
+  description?: string | null | undefined;
+  /** true disables the client (every credential stops at once), false enables it again. */
+  disabled?: boolean | undefined;
+}
+
+/**
+ * Changes a client's description or enables/disables it. Clients are never deleted: the audit trail,
+ * DCI exchanges and subscriptions keep naming them; a client that should no longer call is disabled.
+ * A principal cannot disable its own client (it would lock itself out mid-request).
+ */
+export async function updateClient(
+  db: Kysely<DB>,
+  client: ClientRecord,
+  change: ClientChange,
+  by?: Principal,
+): Promise<ClientRecord> {
+  if (change.disabled === true && by?.clientId === client.id) {
+    throw conflict('a client cannot disable itself: ask another administrator');
+  }
+  const row = await db
+    .updateTable('api_clients')
+    .set((eb) => ({
+      ...(change.description !== undefined ? { description: change.description } : {}),
+      ...(change.disabled === undefined
+        ? {}
+        : { disabled_at: change.disabled ? eb.fn.coalesce('disabled_at', eb.fn<Date>('now', [])) : null }),
+    }))
+    .where('id', '=', client.id)
+    .returning(clientColumns)
+    .executeTakeFirstOrThrow();
+  return row as ClientRecord;
+}
+
 /**
  * Issues a key for a client. Its scopes default to the role's permissions and may only narrow them;
  * a key is never wider than the principal who creates it (immich's rule).

@@ -8,6 +8,7 @@ import {
   createKey,
   findClient,
   listClients,
+  updateClient,
   listKeys,
   revokeKey,
   type ClientRecord,
@@ -101,6 +102,57 @@ export async function accessRoutes(
       const items = await listClients(db);
       request.auditNote = { recordCount: items.length };
       return { items: items.map(clientJson) };
+    },
+  );
+
+  app.get(
+    '/clients/:id',
+    {
+      config: manage('client.read', 'client'),
+      schema: {
+        tags: ['access'],
+        summary: 'A client',
+        params: IdParams,
+        response: { 200: Client, ...problems },
+      },
+    },
+    async (request) => {
+      request.auditNote = { resourceId: request.params.id };
+      const client = await findClient(db, request.params.id);
+      request.auditNote.recordCount = 1;
+      return clientJson(client);
+    },
+  );
+
+  app.patch(
+    '/clients/:id',
+    {
+      config: manage('client.update', 'client'),
+      schema: {
+        tags: ['access'],
+        summary:
+          'Change a client: its description, or disable it (every credential stops at once) and enable it again',
+        description:
+          'Clients are never deleted: the audit trail and DCI records keep naming them. A disabled client is refused ' +
+          'on every route, whatever its credential (API key, access token, client certificate).',
+        params: IdParams,
+        body: Type.Object(
+          {
+            description: Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()])),
+            disabled: Type.Optional(Type.Boolean()),
+          },
+          { additionalProperties: false, minProperties: 1 },
+        ),
+        response: { 200: Client, ...problems },
+      },
+    },
+    async (request) => {
+      request.auditNote = { resourceId: request.params.id };
+      const client = await findClient(db, request.params.id);
+      const updated = await updateClient(db, client, request.body, request.principal);
+      app.clientChanges.changed(client.id);
+      request.auditNote.recordCount = 1;
+      return clientJson(updated);
     },
   );
 
