@@ -84,7 +84,7 @@ export async function benchDciSearch(bench: BenchGateway, settings: BenchSetting
 }
 
 /** idtype-value by national ID (the seed's UIN), on Group records: the spec's minimal example. */
-async function idLookup(database: Database): Promise<Scenario> {
+export async function idLookup(database: Database): Promise<Scenario> {
   const { rows } = await database.executeSql<{ value: string }>(
     `select id_value as value from identifiers where id_type = 'UIN' order by md5(id_value) limit $1`,
     [20_000],
@@ -139,7 +139,7 @@ async function districtAndScore(database: Database): Promise<Scenario> {
 }
 
 /** A sync search message (DCI envelope) with one search_request; `{{n}}` makes its ids unique. */
-function messageTemplate(criteria: Record<string, unknown>): string {
+export function messageTemplate(criteria: Record<string, unknown>): string {
   const now = new Date().toISOString();
   const message = {
     header: {

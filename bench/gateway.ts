@@ -13,11 +13,13 @@ import { buildApp } from '#app';
 import { openMigratedDatabase } from '#cli/context';
 import { loadConfig } from '#config/load';
 import { createClient, createKey } from '#platform/auth/clients';
+import { principalFor } from '#platform/auth/principal';
 import type { Role } from '#platform/auth/roles';
 import type { Database } from '#platform/db/database';
 import type { App } from '#platform/http/types';
 import { isRegistryEmpty, seedRegistry } from '#registry/seed/load';
 import { StatementTap } from './sql-tap.ts';
+import { TRUSTED_CALLER_HEADER, trustedCallers } from './trusted-callers.ts';
 
 export interface BenchSettings {
   households: number;
@@ -39,6 +41,8 @@ export interface BenchGateway {
   dir: string;
   /** A new client of this role and a key for it. */
   keyFor(role: Role, name: string): Promise<string>;
+  /** A new client of this role and the header value that lets a request act as it, with no credential. */
+  trustedCaller(role: Role, name: string): Promise<{ clientId: string; header: Record<string, string> }>;
   close(): Promise<void>;
 }
 
@@ -76,7 +80,12 @@ export async function startBenchGateway(settings: BenchSettings): Promise<BenchG
       await seedRegistry(database, { households: settings.households, seed: config.demoSeed });
     }
     const tap = new StatementTap(database.db);
-    const app = await buildApp({ config, database: { ...database, db: tap.db } });
+    const trusted = trustedCallers();
+    const app = await buildApp({
+      config,
+      database: { ...database, db: tap.db },
+      authenticators: [trusted.authenticator],
+    });
     const url = await app.listen({ host: config.host, port: 0 });
     console.error(
       `registry of ${settings.households} households ready in ${((performance.now() - started) / 1000).toFixed(1)} s (${database.engine})`,
@@ -90,6 +99,12 @@ export async function startBenchGateway(settings: BenchSettings): Promise<BenchG
       keyFor: async (role, name) => {
         const client = await createClient(database.db, { name, role });
         return (await createKey(database.db, client, { expiresInDays: 1 })).key;
+      },
+      trustedCaller: async (role, name) => {
+        const client = await createClient(database.db, { name, role });
+        const key = await createKey(database.db, client, { expiresInDays: 1 });
+        const token = trusted.admit(principalFor(client, key));
+        return { clientId: client.id, header: { [TRUSTED_CALLER_HEADER]: token } };
       },
       close: async () => {
         try {

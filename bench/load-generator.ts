@@ -4,9 +4,10 @@
  * A warm-up run (not counted) precedes the measured one. Prints one JSON line: requests/s and latency
  * percentiles of the measured run.
  */
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
+import { signEnvelope, type Signable } from '#dci/signature/sign';
 import type { LoadResult, LoadSpec } from './measure.ts';
 
 const specFile = process.argv[2];
@@ -24,7 +25,20 @@ function filler(template: string): (value: string, n: string) => string {
   return (value, n) => parts.map((pieces) => pieces.join(n)).join(value);
 }
 const pathOf = filler(spec.path);
-const bodyOf = spec.body === undefined ? undefined : filler(spec.body);
+const filledBody = spec.body === undefined ? undefined : filler(spec.body);
+const bodyOf = filledBody && spec.sign ? signed(filledBody, spec.sign) : filledBody;
+
+/** Bodies signed as the client would sign them (a DCI signature over each message as sent). */
+function signed(
+  fill: (value: string, n: string) => string,
+  { senderId, keyId, privateKeyPem }: NonNullable<LoadSpec['sign']>,
+): (value: string, n: string) => string {
+  const key = {
+    kid: { senderId, keyId, algorithm: 'ed25519' as const },
+    privateKey: createPrivateKey(privateKeyPem),
+  };
+  return (value, n) => JSON.stringify(signEnvelope(JSON.parse(fill(value, n)) as Signable, key));
+}
 
 const load = (seconds: number) =>
   autocannon({

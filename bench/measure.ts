@@ -28,6 +28,8 @@ export interface LoadSpec {
   seconds: number;
   warmupSeconds: number;
   connections: number;
+  /** Sign each DCI message body as this client key would (Ed25519, PKCS#8 PEM), after filling it in. */
+  sign?: { senderId: string; keyId: string; privateKeyPem: string };
 }
 
 export interface LoadResult {

@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { benchDciSearch } from './dci-search.ts';
 import { startBenchGateway, type BenchGateway, type BenchSettings } from './gateway.ts';
 import { benchIndividualLookup } from './individual-lookup.ts';
+import { benchSecurityOverhead } from './security-overhead.ts';
 
 const numberFrom = (name: string, fallback: number, minimum = 1) => {
   const value = Number(process.env[name] ?? fallback);
@@ -35,6 +36,11 @@ const benchmarks: { title: string; file: string; run: (bench: BenchGateway) => P
     run: (bench) => benchIndividualLookup(bench, settings),
   },
   { title: 'DCI sync search', file: 'dci-search', run: (bench) => benchDciSearch(bench, settings) },
+  {
+    title: 'Security overhead',
+    file: 'security-overhead',
+    run: (bench) => benchSecurityOverhead(bench, settings),
+  },
 ];
 
 const only = process.env['BENCH_ONLY']?.split(',').map((name) => name.trim());

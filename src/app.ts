@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import type { Config } from '#config/settings';
+import type { Authenticator } from '#platform/auth/authenticate';
 import type { Database } from '#platform/db/database';
 import { installAccessControl } from '#platform/http/access-control';
 import { handleError } from '#platform/http/errors';
@@ -57,6 +58,11 @@ export interface AppDependencies {
   jobKinds?: JobKind<TSchema>[];
   /** Clock of agreement dates, rate limits, quotas and the anomaly guard (tests pin it); Date.now by default. */
   now?: () => number;
+  /**
+   * Ways to authenticate tried before the gateway's own (extensions; the security benchmark's
+   * credential-free caller, to measure what authentication costs).
+   */
+  authenticators?: Authenticator[];
 }
 
 declare module 'fastify' {
@@ -73,6 +79,7 @@ export async function buildApp({
   logger,
   jobKinds = [],
   now,
+  authenticators = [],
 }: AppDependencies): Promise<App> {
   let closing = false;
   // The mutual-TLS listener's files are read first: a bad one stops the start before anything else.
@@ -144,7 +151,7 @@ export async function buildApp({
   installAccessControl(app, db, {
     screen: guard.screen,
     authCacheMs: config.authCacheSeconds * 1000,
-    authenticators: [certificateAuthenticator(db), oauth.authenticator],
+    authenticators: [...authenticators, certificateAuthenticator(db), oauth.authenticator],
     principalChecks: [certificateOwnerCheck(db)],
     policy: {
       defaultRateLimit: config.defaultRateLimit,
