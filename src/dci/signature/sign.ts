@@ -1,5 +1,5 @@
 import { createHash, sign, verify, type KeyObject } from 'node:crypto';
-import canonicalize from 'canonicalize';
+import { canonicalJson } from './canonical.ts';
 import { formatSignature, type Kid, type SignatureAlgorithm, type SignatureParams } from './format.ts';
 
 /**
@@ -22,11 +22,7 @@ export interface Signable {
 
 /** The canonical JSON (RFC 8785) of `{ header, message }`: what the digest covers. */
 function canonicalEnvelope(envelope: Signable): string {
-  const canonical = canonicalize({ header: envelope.header, message: envelope.message });
-  if (canonical === undefined) {
-    throw new TypeError('the envelope cannot be canonicalised');
-  }
-  return canonical;
+  return canonicalJson({ header: envelope.header, message: envelope.message });
 }
 
 const digestOf = (canonical: string): string =>
