@@ -17,7 +17,14 @@ export type DciRecord = Record<string, unknown>;
 
 /** Drops absent (hidden or empty) fields: DCI records have no nulls. */
 export function compact<T extends Record<string, unknown>>(record: T): DciRecord {
-  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined && v !== null));
+  const kept: DciRecord = {};
+  for (const key in record) {
+    const value = record[key];
+    if (value !== undefined && value !== null) {
+      kept[key] = value;
+    }
+  }
+  return kept;
 }
 
 /** DCI DateTime for a calendar date, as the spec's examples write birth dates. */

@@ -33,13 +33,33 @@ export const fieldClassOf = {
 
 type Entity = keyof typeof fieldClassOf;
 
-/** Removes the fields the principal may not see. */
+/** The fields of an entity the principal may not see (worked out once per principal and entity). */
+const hiddenCache = new WeakMap<Principal, Partial<Record<Entity, ReadonlySet<string>>>>();
+function hiddenFieldsOf(entity: Entity, principal: Principal): ReadonlySet<string> {
+  const known = hiddenCache.get(principal) ?? {};
+  let hidden = known[entity];
+  if (!hidden) {
+    const classes: Record<string, FieldClass> = fieldClassOf[entity];
+    hidden = new Set(Object.keys(classes).filter((field) => !maySee(principal, classes[field])));
+    hiddenCache.set(principal, { ...known, [entity]: hidden });
+  }
+  return hidden;
+}
+
+/**
+ * Removes the fields the principal may not see. Records are shaped by the thousand for a page of
+ * households: the view is returned as it is when nothing of it is hidden, and otherwise copied
+ * without the hidden fields (no `delete`, which would leave a slow object behind).
+ */
 function applyPolicy<T extends object>(entity: Entity, view: T, principal: Principal): T {
-  const classes: Record<string, FieldClass> = fieldClassOf[entity];
-  const visible = { ...view } as Record<string, unknown>;
-  for (const [field, fieldClass] of Object.entries(classes)) {
-    if (!maySee(principal, fieldClass)) {
-      delete visible[field];
+  const hidden = hiddenFieldsOf(entity, principal);
+  if (hidden.size === 0) {
+    return view;
+  }
+  const visible: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(view)) {
+    if (!hidden.has(field)) {
+      visible[field] = value;
     }
   }
   return visible as T;
