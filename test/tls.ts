@@ -1,7 +1,9 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import type { Config } from '#config/settings';
+import { createTestApp, type TestApp } from './app.ts';
 import {
   createCertificateAuthority,
   issueServerCertificate,
@@ -28,6 +30,31 @@ export async function createTestPki(dir: string): Promise<{
   return { ca, settings: { tlsPort: 0, tlsHost: '127.0.0.1', ...files } };
 }
 
+/** A test app with the mutual-TLS listener on a port of 127.0.0.1, its CA, and the listener's URL. */
+export interface TlsTestApp {
+  t: TestApp;
+  ca: CertificateAuthority;
+  tlsUrl: string;
+  /** Closes the app and removes the certificate files. */
+  close(): Promise<void>;
+}
+
+export async function createTlsTestApp(overrides: Partial<Config> = {}): Promise<TlsTestApp> {
+  const dir = mkdtempSync(join(tmpdir(), 'spx-tls-'));
+  const pki = await createTestPki(dir);
+  const t = await createTestApp({ ...pki.settings, ...overrides });
+  const tlsUrl = await t.app.tlsListener!.listen();
+  return {
+    t,
+    ca: pki.ca,
+    tlsUrl,
+    close: async () => {
+      await t.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /**
  * How a client sees the server refuse its certificate: with TLS 1.3 the handshake completes on the
  * client's side first, so the refusal is an alert or a reset on the first read; never an HTTP answer.
@@ -43,7 +70,8 @@ export interface HttpsAnswer {
 /**
  * One request over a new TLS connection (no agent, so no kept-alive connection or resumed session
  * carries an earlier certificate over), trusting `serverCa`, presenting `certificate` if given.
- * Rejects when the handshake is refused. A `body` is POSTed as JSON.
+ * Rejects when the handshake is refused. A `body` is POSTed: a string as it is (with `contentType`),
+ * anything else as JSON.
  */
 export function httpsCall(
   url: string,
@@ -52,6 +80,7 @@ export function httpsCall(
     certificate?: IssuedCertificate;
     headers?: Record<string, string>;
     body?: unknown;
+    contentType?: string;
   },
 ): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {
@@ -64,7 +93,10 @@ export function httpsCall(
         key: options.certificate?.keyPem,
         ...(options.body === undefined
           ? { headers: options.headers }
-          : { method: 'POST', headers: { 'content-type': 'application/json', ...options.headers } }),
+          : {
+              method: 'POST',
+              headers: { 'content-type': options.contentType ?? 'application/json', ...options.headers },
+            }),
       },
       (response) => {
         const chunks: Buffer[] = [];
@@ -79,6 +111,7 @@ export function httpsCall(
       },
     );
     call.on('error', reject);
-    call.end(options.body === undefined ? undefined : JSON.stringify(options.body));
+    const { body } = options;
+    call.end(body === undefined || typeof body === 'string' ? body : JSON.stringify(body));
   });
 }

@@ -1,11 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { principalOf } from '#dci/exchange/receive';
-import { issueClientCertificate, type CertificateAuthority } from '#platform/tls/issue';
-import { createTestApp, type TestApp } from '#test/app';
-import { createTestPki, httpsCall } from '#test/tls';
+import { issueClientCertificate } from '#platform/tls/issue';
+import type { TestApp } from '#test/app';
+import { createTlsTestApp, httpsCall, type TlsTestApp } from '#test/tls';
 import { seedRegistry } from '../dci/fixtures.ts';
 import { idType, searchMessage } from '../dci/harness.ts';
 import { asAdmin, basic, createSecret, ISSUER, newClient, tokenRequest } from '../oauth/oauth.ts';
@@ -18,22 +15,15 @@ const SYNC_SEARCH = '/dci/sr/registry/sync/search';
  * once the credential is revoked, as it does for API keys.
  */
 describe('DCI with access tokens and client certificates', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'spx-dci-credentials-'));
+  let tls: TlsTestApp;
   let t: TestApp;
-  let ca: CertificateAuthority;
-  let tlsUrl: string;
 
   beforeAll(async () => {
-    const pki = await createTestPki(dir);
-    ca = pki.ca;
-    t = await createTestApp({ ...pki.settings, publicUrl: ISSUER });
-    tlsUrl = await t.app.tlsListener!.listen();
+    tls = await createTlsTestApp({ publicUrl: ISSUER });
+    t = tls.t;
     await seedRegistry(t.database.db);
   });
-  afterAll(async () => {
-    await t.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => tls.close());
 
   /** The exchange recorded for a message id, with the credential columns. */
   const exchangeOf = (messageId: string) =>
@@ -81,15 +71,15 @@ describe('DCI with access tokens and client certificates', () => {
 
   it('answers a sync search over mutual TLS with a registered certificate, and stops once it is revoked', async () => {
     const client = await newClient(t);
-    const certificate = await issueClientCertificate(ca, client.name, { days: 1 });
+    const certificate = await issueClientCertificate(tls.ca, client.name, { days: 1 });
     const registered = await asAdmin(t, 'POST', `/api/v1/clients/${client.id}/certificates`, {
       pem: certificate.certificatePem,
     });
     expect(registered.statusCode, registered.body).toBe(201);
     const registration = registered.json<{ id: string }>();
     const message = searchMessage(idType('Group', 'UIN', 'UIN-E1'));
-    const res = await httpsCall(`${tlsUrl}${SYNC_SEARCH}`, {
-      serverCa: ca.certificatePem,
+    const res = await httpsCall(`${tls.tlsUrl}${SYNC_SEARCH}`, {
+      serverCa: tls.ca.certificatePem,
       certificate,
       body: message,
     });

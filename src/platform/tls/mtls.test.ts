@@ -1,7 +1,4 @@
 import { randomBytes, randomUUID, X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, createKey, type ClientRecord } from '#platform/auth/clients';
 import { certificateThumbprint } from '#platform/auth/peer-certificate';
@@ -13,26 +10,21 @@ import {
   type CertificateAuthority,
   type IssuedCertificate,
 } from '#platform/tls/issue';
-import { createTestApp, type TestApp } from '#test/app';
-import { createTestPki, HANDSHAKE_REFUSED, httpsCall } from '#test/tls';
+import type { TestApp } from '#test/app';
+import { createTlsTestApp, HANDSHAKE_REFUSED, httpsCall, type TlsTestApp } from '#test/tls';
 
 /** The mutual-TLS listener on a real port of 127.0.0.1, with certificates made by `spx certs`' code. */
 describe('mutual TLS listener', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'spx-mtls-'));
+  let tls: TlsTestApp;
   let t: TestApp;
   let ca: CertificateAuthority;
   let tlsUrl: string;
 
   beforeAll(async () => {
-    const pki = await createTestPki(dir);
-    ca = pki.ca;
-    t = await createTestApp(pki.settings);
-    tlsUrl = await t.app.tlsListener!.listen();
+    tls = await createTlsTestApp();
+    ({ t, ca, tlsUrl } = tls);
   });
-  afterAll(async () => {
-    await t.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => tls.close());
 
   const newClient = (role: Role = 'integrator'): Promise<ClientRecord> =>
     createClient(t.database.db, { name: `mtls-${randomBytes(4).toString('hex')}`, role });
