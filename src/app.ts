@@ -29,6 +29,16 @@ import { dciNotifications } from '#dci/subscriptions/notifier';
 import { dciSubscriptionAdminRoutes } from '#dci/http/subscription-admin';
 import { dciSignatureRoutes } from '#dci/signature/routes';
 import { createDciSignatures } from '#dci/signature/service';
+import { DCI_SIGNING_KEYS } from '#dci/signature/keys';
+import { DCI_ENCRYPTION_KEYS } from '#dci/encryption/keys';
+import { createDciEncryption } from '#dci/encryption/service';
+import type { KeyVault } from '#platform/crypto/key-vault';
+import { openKeyVault } from '#platform/crypto/open-vault';
+import { OwnKeys } from '#platform/crypto/own-keys';
+import { gatewayKeyRoutes } from '#platform/crypto/routes';
+import { TOKEN_SIGNING_KEYS } from '#platform/oauth/signing-keys';
+import type { DB } from '#platform/db/types';
+import type { Kysely } from 'kysely';
 import { createClientPolicies } from '#dci/client-policy';
 import { certificateAuthenticator, certificateOwnerCheck } from '#platform/tls/authenticator';
 import { tlsListener } from '#platform/tls/listener';
@@ -128,9 +138,16 @@ export async function buildApp({
     logger: app.log,
   });
   app.decorate('jobs', jobs);
-  // One signer and verifier for the DCI routes, the callbacks and the JWKS route (shared caches).
-  const signatures = createDciSignatures({ db });
-  [...jobKinds, ...dciJobKinds({ db, signatures })].forEach((kind) => jobs.define(kind));
+  // Our private keys are sealed under the master key: a wrong master key stops the start here.
+  const { vault, sealed } = await openKeyVault(config, db);
+  if (sealed > 0) {
+    app.log.warn({ sealed }, 'keys stored in the clear were sealed: rotate them (older backups hold them)');
+  }
+  const keys = gatewayKeys(db, vault);
+  // One signer, verifier and encrypter for the DCI routes, the callbacks and the JWKS route (shared caches).
+  const signatures = createDciSignatures({ db, keys: keys.dciSigning });
+  const encryption = createDciEncryption({ db, keys: keys.dciEncryption });
+  [...jobKinds, ...dciJobKinds({ db, signatures, encryption })].forEach((kind) => jobs.define(kind));
   // Job kinds are defined by the capabilities below, before the queue starts.
   app.addHook('onReady', () => jobs.start());
   // onClose runs once the server has stopped and in-flight requests are done.
@@ -141,7 +158,12 @@ export async function buildApp({
   await installOpenApi(app, VERSION);
   // OAuth 2.0: our access tokens and the identity providers we trust (the issuer URL may be known
   // only once the app listens).
-  const oauth = createOAuth({ db, config, issuer: () => issuerUrl(config, () => app.addresses()) });
+  const oauth = createOAuth({
+    db,
+    config,
+    keys: keys.tokenSigning,
+    issuer: () => issuerUrl(config, () => app.addresses()),
+  });
   const guard = new AnomalyGuard({
     db,
     thresholds: thresholdsFrom(config),
@@ -171,7 +193,14 @@ export async function buildApp({
   await app.register(dciClientSettingsRoutes, { prefix: '/api/v1', db });
   await app.register(dciSubscriptionAdminRoutes, { prefix: '/api/v1', db });
   await app.register(dciSignatureRoutes, { prefix: '/api/v1', db });
-  await app.register(jwksRoute, { sources: [() => signatures.publicKeys(), () => oauth.publicKeys()] });
+  await app.register(jwksRoute, {
+    sources: [() => signatures.publicKeys(), () => oauth.publicKeys(), () => encryption.publicKeys()],
+  });
+  await app.register(gatewayKeyRoutes, {
+    prefix: '/api/v1',
+    keys: Object.values(keys),
+    graceHours: config.keyGraceHours,
+  });
   await app.register(oauthRoutes, { oauth });
   await app.register(oauthCredentialRoutes, { prefix: '/api/v1', db, config });
   await app.register(oauthProviderRoutes, { prefix: '/api/v1', db, oauth });
@@ -181,8 +210,9 @@ export async function buildApp({
   await app.register(jobRoutes, { prefix: '/api/v1', jobs });
   // DCI Social Registry and IBR APIs, each under its own base path (DCI issue).
   const policies = createClientPolicies(db, { cacheMs: config.authCacheSeconds * 1000 });
-  await app.register(dciRoutes, { prefix: '/dci/sr', db, registry: 'social', signatures, policies });
-  await app.register(dciRoutes, { prefix: '/dci/ibr', db, registry: 'ibr', signatures, policies });
+  const dci = { db, signatures, encryption, policies };
+  await app.register(dciRoutes, { prefix: '/dci/sr', registry: 'social', ...dci });
+  await app.register(dciRoutes, { prefix: '/dci/ibr', registry: 'ibr', ...dci });
   let purge: Periodic | undefined;
   app.addHook('onReady', async () => {
     purge = purgeAnswersPeriodically(db, config.dciAnswerRetentionHours, (error) =>
@@ -193,6 +223,15 @@ export async function buildApp({
   // Last, so that closing the app waits for its requests before the hooks above stop the jobs.
   app.decorate('tlsListener', tls && tlsListener(app, tls));
   return app;
+}
+
+/** Our own key pairs, one store per purpose (rotated by the admin API and `spx gateway-keys`). */
+export function gatewayKeys(db: Kysely<DB>, vault: KeyVault) {
+  return {
+    dciSigning: new OwnKeys(db, vault, DCI_SIGNING_KEYS),
+    dciEncryption: new OwnKeys(db, vault, DCI_ENCRYPTION_KEYS),
+    tokenSigning: new OwnKeys(db, vault, TOKEN_SIGNING_KEYS),
+  };
 }
 
 /** Request log lines carry the method and the path only: query strings can hold personal data. */

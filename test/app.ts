@@ -5,6 +5,8 @@ import { loadConfig } from '#config/load';
 import type { Config } from '#config/settings';
 import { createClient, createKey } from '#platform/auth/clients';
 import type { Role } from '#platform/auth/roles';
+import { KeyVault } from '#platform/crypto/key-vault';
+import { masterKeyOf } from '#platform/crypto/master-key';
 import type { JobKind } from '#platform/jobs/queue';
 import type { TSchema } from '@sinclair/typebox';
 import type { App } from '#platform/http/types';
@@ -17,6 +19,8 @@ export interface TestApp extends TestDatabase {
   app: App;
   config: Config;
   adminKey: string;
+  /** The key vault of the app's master key (a random one per test file): to read our sealed keys. */
+  vault: KeyVault;
   /** A new client of this role (random name) and a key for it. */
   keyFor(role: Role, scopes?: string[]): Promise<string>;
   /** GET with a key, returning the response. */
@@ -39,6 +43,8 @@ export async function createTestApp(
     // On PostgreSQL the queue lives beside this file's schema and is dropped with it.
     jobsSchema: test.url ? `${test.schema}_q` : 'spx_queue',
     databaseUrl: test.url,
+    // Never a master key file in the working directory: a random key of this file's own.
+    masterKey: randomBytes(32).toString('base64'),
     ...overrides,
   };
   // SPX_TEST_LOG=1 shows the gateway's error logs while debugging a test.
@@ -61,6 +67,7 @@ export async function createTestApp(
     app,
     config,
     adminKey,
+    vault: new KeyVault(masterKeyOf(config.masterKey!, 'SPX_MASTER_KEY')),
     keyFor,
     get: (url, key, headers = {}) =>
       app.inject({

@@ -4,6 +4,7 @@ import { registerCertsCommand } from './certs.ts';
 import { registerConfigCommand } from './config.ts';
 import { exitOnError } from './context.ts';
 import { registerDciCommand } from './dci.ts';
+import { registerGatewayKeysCommand } from './gateway-keys.ts';
 import { registerKeysCommand } from './keys.ts';
 import { registerMigrateCommand } from './migrate.ts';
 import { registerSeedCommand } from './seed.ts';
@@ -19,5 +20,6 @@ registerAuditCommand(program);
 registerConfigCommand(program);
 registerDciCommand(program);
 registerCertsCommand(program);
+registerGatewayKeysCommand(program);
 
 program.parseAsync(process.argv).catch(exitOnError);

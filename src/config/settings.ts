@@ -81,6 +81,20 @@ export const settings = {
     default: './data',
     description: 'Directory for runtime data: the embedded database (pglite/) and generated files.',
   },
+  masterKey: {
+    env: 'SPX_MASTER_KEY',
+    schema: Type.String({ pattern: '^[A-Za-z0-9+/]{43}=$' }),
+    description:
+      "Master key (32 random bytes, base64: `openssl rand -base64 32`) that encrypts the gateway's private keys in the database. Unset: SPX_DATA_DIR/master.key, created on first start; production sets it from a secret store (docs/security/keys-and-encryption.md).",
+    secret: true,
+  },
+  keyGraceHours: {
+    env: 'SPX_KEY_GRACE_HOURS',
+    schema: Type.Number({ minimum: 1, maximum: 8760 }),
+    default: 24,
+    description:
+      'After a rotation of one of our keys, how long the old key still verifies (and is published) or decrypts, in hours.',
+  },
   demoHouseholds: {
     env: 'SPX_DEMO_HOUSEHOLDS',
     schema: Type.Integer({ minimum: 0, maximum: 10_000_000 }),

@@ -47,6 +47,21 @@ export interface Envelope<H, M> {
   message?: M;
 }
 
+/** A DCI envelope: an object whose `header` is an object (the route's schema checks the rest). */
+export function isEnvelope(
+  value: unknown,
+): value is { header: Record<string, unknown>; message?: unknown; signature?: unknown } {
+  const header = (value as { header?: unknown } | null)?.header;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    typeof header === 'object' &&
+    header !== null &&
+    !Array.isArray(header)
+  );
+}
+
 /** What the receiving side of an exchange knows about itself. */
 export interface Receiver {
   /** Our id as registered with the callers (`receiver_id` of requests, `sender_id` of responses). */
@@ -68,20 +83,14 @@ export const timestamp = (receiver: Receiver): string => receiver.now().toISOStr
 
 /**
  * Transport checks the schema cannot make. They raise `err.*`: the message cannot be processed at
- * all, so there is no envelope to answer with (spec `Error.code`).
+ * all, so there is no envelope to answer with (spec `Error.code`). An encrypted message
+ * (`is_msg_encrypted: true`) reaches the core decrypted (encryption/service.ts, before validation).
  */
 export function checkHeader(header: RequestHeader, receiver: Receiver): void {
   if (header.version !== undefined && header.version !== PROTOCOL_VERSION) {
     throw new DciError(
       'err.version.not_supported',
       `version ${header.version} is not supported; use ${PROTOCOL_VERSION}`,
-    );
-  }
-  if (header.is_msg_encrypted === true) {
-    // Encryption needs the sender's keys (JWKS), which this gateway does not hold yet.
-    throw new DciError(
-      'err.encryption.invalid',
-      'encrypted messages are not supported; send is_msg_encrypted: false',
     );
   }
   if (receiver.id !== undefined && header.receiver_id !== undefined && header.receiver_id !== receiver.id) {
@@ -154,7 +163,9 @@ export function responseHeader(request: RequestHeader, receiver: Receiver, outco
     // Named always, so that the kid of our signature (`<sender_id>|...`) matches the header.
     sender_id: senderIdOf(receiver),
     receiver_id: request.sender_id,
-    is_msg_encrypted: false,
+    // The answer to an encrypted message leaves encrypted: the flag is what the sealing step
+    // (encryption/service.ts) reads, and it encrypts the message on the way out.
+    is_msg_encrypted: request.is_msg_encrypted === true,
   };
 }
 

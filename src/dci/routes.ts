@@ -3,7 +3,7 @@ import type { DB } from '#platform/db/types';
 import type { App } from '#platform/http/types';
 import { ackErrorHandler } from './async/ack.ts';
 import { createClientPolicies, type ClientPolicies } from './client-policy.ts';
-import { defaultReceiver, senderIdOf, type Receiver } from './envelope.ts';
+import { defaultReceiver, type Receiver } from './envelope.ts';
 import { handleDciError } from './errors.ts';
 import { exchangeRecorder } from './exchange/store.ts';
 import { ibrRoutes } from './http/ibr.ts';
@@ -13,7 +13,8 @@ import { subscriptionRoutes } from './http/subscriptions.ts';
 import { asyncTxnStatusRoute, txnStatusRoutes } from './http/txn-status.ts';
 import { DEFAULT_LIMITS, type SearchLimits } from './query/criteria.ts';
 import { DEFAULT_MAX_BATCH } from './search.ts';
-import { createDciSignatures, type DciSignatures } from './signature/service.ts';
+import type { DciEncryption } from './encryption/service.ts';
+import type { DciSignatures } from './signature/service.ts';
 import type { Registry } from './spec.ts';
 
 export interface DciRouteOptions {
@@ -27,8 +28,10 @@ export interface DciRouteOptions {
   receiverId?: string;
   /** Clock and id source (tests pin them). */
   receiver?: Receiver;
-  /** Message signatures (shared with the jobs and the JWKS route); by default this mount's own. */
-  signatures?: DciSignatures;
+  /** Message signatures (shared with the jobs and the JWKS route). */
+  signatures: DciSignatures;
+  /** Message encryption (shared with the jobs and the JWKS route). */
+  encryption: DciEncryption;
   /** Client policies (shared by the mounts, cached); by default this mount's own, uncached. */
   policies?: ClientPolicies;
 }
@@ -39,7 +42,8 @@ export interface DciRouteOptions {
  * (`{ errors: [{ code, message }] }`), also for authentication failures of these routes, except on
  * the async endpoints, which answer ERR acknowledgements. The async endpoints queue their answers on
  * the gateway's job queue (`app.jobs`, with the kinds of dciJobKinds defined on it). Every route
- * verifies signatures and signs its envelopes through `app.dciSignatures` (see http/kit.ts).
+ * verifies signatures, decrypts, encrypts and signs its envelopes through `app.dciSignatures` and
+ * `app.dciEncryption` (see http/kit.ts).
  */
 export async function dciRoutes(app: App, options: DciRouteOptions): Promise<void> {
   if (!app.hasDecorator('jobs')) {
@@ -55,11 +59,8 @@ export async function dciRoutes(app: App, options: DciRouteOptions): Promise<voi
     jobs: app.jobs,
     recordExchange: exchangeRecorder(options.db),
   };
-  app.decorate(
-    'dciSignatures',
-    options.signatures ??
-      createDciSignatures({ db: options.db, senderId: senderIdOf(receiver), now: receiver.now }),
-  );
+  app.decorate('dciSignatures', options.signatures);
+  app.decorate('dciEncryption', options.encryption);
   const policies = options.policies ?? createClientPolicies(options.db, { cacheMs: 0 });
   app.decorate('dciPolicies', policies);
   app.clientChanges.onChange((clientId) => policies.forget(clientId));

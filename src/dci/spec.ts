@@ -176,7 +176,7 @@ function validate(operation: Operation, direction: Direction, body: unknown): Fi
   if (check(body)) {
     return [];
   }
-  return explain(check.errors ?? [], body).map((e) => ({
+  return explain(check.errors ?? []).map((e) => ({
     pointer: pointerOf(e),
     detail: e.message ?? 'is invalid',
   }));
@@ -202,17 +202,13 @@ function pointerOf(error: ErrorObject): string {
 
 /**
  * Unions report every branch's failure; keep the ones that explain. The envelope's `message` is
- * `oneOf [SearchRequest, EncryptedMessage]`: unless the header says encrypted, EncryptedMessage
- * errors are noise. Within an `anyOf` (query forms), a type mismatch at the union's own level is a
+ * `oneOf [SearchRequest, EncryptedMessage]`: an encrypted message is decrypted before it is
+ * validated (encryption/service.ts), so EncryptedMessage errors are always noise. Within an `anyOf` (query forms), a type mismatch at the union's own level is a
  * branch that was never meant, when a deeper error shows the branch that was.
  */
-function explain(errors: ErrorObject[], body: unknown): ErrorObject[] {
-  const encrypted = isEncrypted(body);
+function explain(errors: ErrorObject[]): ErrorObject[] {
   const specific = errors.filter(
-    (e) =>
-      e.keyword !== 'oneOf' &&
-      e.keyword !== 'anyOf' &&
-      (encrypted || !e.schemaPath.includes('/EncryptedMessage/')),
+    (e) => e.keyword !== 'oneOf' && e.keyword !== 'anyOf' && !e.schemaPath.includes('/EncryptedMessage/'),
   );
   const deeper = (e: ErrorObject) => specific.some((o) => o.instancePath.startsWith(`${e.instancePath}/`));
   const kept = specific.filter((e) => !(e.keyword === 'type' && deeper(e)));
@@ -223,12 +219,3 @@ const dedupe = (errors: ErrorObject[]) =>
   errors.filter(
     (e, i) => errors.findIndex((o) => pointerOf(o) === pointerOf(e) && o.message === e.message) === i,
   );
-
-function isEncrypted(body: unknown): boolean {
-  const header = body && typeof body === 'object' ? (body as { header?: unknown }).header : undefined;
-  return Boolean(
-    header &&
-    typeof header === 'object' &&
-    (header as { is_msg_encrypted?: unknown }).is_msg_encrypted === true,
-  );
-}

@@ -130,6 +130,8 @@ export async function answerTxnStatus(
     total: 1,
     completed: 1,
   });
+  // The records of a transaction answered encrypted leave encrypted, however its status is asked.
+  header.is_msg_encrypted ||= wasEncrypted(row.response);
   const items = statusItems(row, parsed.lookup, ANSWER_LISTS[parsed.txnType]);
   const message = {
     transaction_id: parsed.transactionId,
@@ -139,6 +141,9 @@ export async function answerTxnStatus(
   const recordCount = items.reduce((n, item) => n + (item.data?.reg_records.length ?? 0), 0);
   return { envelope: { header, message }, found: true, recordCount };
 }
+
+const wasEncrypted = (response: unknown): boolean =>
+  (response as { header?: { is_msg_encrypted?: unknown } } | null)?.header?.is_msg_encrypted === true;
 
 /**
  * The spec's txn_status has one form for every transaction: a SearchResponse (`search_response`

@@ -23,6 +23,10 @@ import type { SignatureAlgorithm } from '#dci/signature/format';
 import { dciSignatureRoutes } from '#dci/signature/routes';
 import { jwksRoute } from '#platform/http/jwks';
 import { createDciSignatures } from '#dci/signature/service';
+import { createDciEncryption } from '#dci/encryption/service';
+import { gatewayKeys } from '#app';
+import { KeyVault } from '#platform/crypto/key-vault';
+import { masterKeyOf } from '#platform/crypto/master-key';
 import { signEnvelope, type Signable, type SignOptions, type SigningKey } from '#dci/signature/sign';
 
 /**
@@ -32,6 +36,8 @@ import { signEnvelope, type Signable, type SignOptions, type SigningKey } from '
  */
 export interface DciTestApp extends TestDatabase {
   app: App;
+  /** The master key our keys are sealed under (a gateway restarted on this database needs it). */
+  masterKey: string;
   keyFor(role: Role, scopes?: string[]): Promise<string>;
   /** A new client of this role, with its id and a key. */
   clientFor(role: Role): Promise<{ id: string; key: string }>;
@@ -60,7 +66,7 @@ export interface DciTestApp extends TestDatabase {
 type Options = Partial<Omit<DciRouteOptions, 'db' | 'registry'>> &
   Pick<DciJobOptions, 'retry' | 'timeoutMs' | 'resolve'> & {
     /** A database to build on instead of a fresh one: a restarted gateway (close the first app only). */
-    on?: TestDatabase;
+    on?: TestDatabase & { masterKey?: string };
   };
 
 export async function createDciApp(options: Options = {}): Promise<DciTestApp> {
@@ -86,18 +92,24 @@ export async function createDciApp(options: Options = {}): Promise<DciTestApp> {
   });
   app.decorate('jobs', jobs);
   // Quick retries, so that a delivery runs out of them within a test.
-  // One signer and verifier for routes, jobs and the JWKS route, as buildApp shares it.
+  // One signer, verifier and encrypter for routes, jobs and the JWKS route, as buildApp shares them,
+  // on keys sealed under a master key of this test's own.
+  const masterKey = on?.masterKey ?? randomBytes(32).toString('base64');
+  const keys = gatewayKeys(db, new KeyVault(masterKeyOf(masterKey, 'test')));
   const signatures =
     routeOptions.signatures ??
     createDciSignatures({
       db,
+      keys: keys.dciSigning,
       senderId: senderIdOf({ id: routeOptions.receiverId ?? routeOptions.receiver?.id }),
       ...(routeOptions.receiver ? { now: routeOptions.receiver.now } : {}),
     });
+  const encryption = routeOptions.encryption ?? createDciEncryption({ db, keys: keys.dciEncryption });
   const jobOptions = {
     db,
     ...routeOptions,
     signatures,
+    encryption,
     retry: { retryLimit: 1, retryDelaySeconds: 1, ...retry },
   };
   dciJobKinds({ ...jobOptions, timeoutMs: timeoutMs ?? 2_000, ...(resolve ? { resolve } : {}) }).forEach(
@@ -106,12 +118,13 @@ export async function createDciApp(options: Options = {}): Promise<DciTestApp> {
   app.addHook('onReady', () => jobs.start());
   app.addHook('onClose', () => jobs.stop({ graceful: true, timeoutMs: 2_000 }));
   dciNotifications(app, { db, intervalMs: 200 });
-  await app.register(dciRoutes, { prefix: '/dci/sr', db, registry: 'social', ...routeOptions, signatures });
-  await app.register(dciRoutes, { prefix: '/dci/ibr', db, registry: 'ibr', ...routeOptions, signatures });
+  const dci = { db, ...routeOptions, signatures, encryption };
+  await app.register(dciRoutes, { prefix: '/dci/sr', registry: 'social', ...dci });
+  await app.register(dciRoutes, { prefix: '/dci/ibr', registry: 'ibr', ...dci });
   await app.register(dciClientSettingsRoutes, { prefix: '/api/v1', db });
   await app.register(dciSubscriptionAdminRoutes, { prefix: '/api/v1', db });
   await app.register(dciSignatureRoutes, { prefix: '/api/v1', db });
-  await app.register(jwksRoute, { sources: [() => signatures.publicKeys()] });
+  await app.register(jwksRoute, { sources: [() => signatures.publicKeys(), () => encryption.publicKeys()] });
   await app.register(dciDeliveryRoutes, { prefix: '/api/v1', db, jobs, replayJobs: REPLAY_JOBS });
   await app.register(auditRoutes, { prefix: '/api/v1', db });
   await app.register(policyRoutes, { prefix: '/api/v1', db });
@@ -142,6 +155,7 @@ export async function createDciApp(options: Options = {}): Promise<DciTestApp> {
   return {
     ...test,
     app,
+    masterKey,
     keyFor: async (role, scopes) => (await clientFor(role, scopes)).key,
     clientFor,
     search: (registry, body, key) => post(`/dci/${registry}/registry/sync/search`, body, key),

@@ -24,6 +24,7 @@ describe("a client's DCI signature keys and policy (admin routes)", () => {
     expect(res.json()).toEqual({
       client_id: client.id,
       key_id: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      use: 'sig',
       algorithm: 'ed25519',
       jwk: {
         kty: 'OKP',

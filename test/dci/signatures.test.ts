@@ -298,8 +298,9 @@ describe('DCI message signatures: incoming messages verified against the senderâ
         },
       });
 
-    it('publishes one Ed25519 public key, without any private part', () => {
-      expect(ours).toEqual([
+    it('publishes one Ed25519 signing key, without any private part', () => {
+      // Beside it, our encryption key (use enc: test/security/encryption.test.ts).
+      expect(ours.filter((jwk) => jwk.use === 'sig')).toEqual([
         {
           kty: 'OKP',
           crv: 'Ed25519',

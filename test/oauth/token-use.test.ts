@@ -1,16 +1,11 @@
-import {
-  createPrivateKey,
-  generateKeyPairSync,
-  randomUUID,
-  X509Certificate,
-  type KeyObject,
-} from 'node:crypto';
+import { generateKeyPairSync, randomUUID, X509Certificate, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader, SignJWT, UnsecuredJWT, type JWTPayload } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { gatewayKeys } from '#app';
 import { certificateThumbprint } from '#platform/auth/peer-certificate';
 import {
   issueClientCertificate,
@@ -37,15 +32,8 @@ describe('access tokens on the API', () => {
 
   /** Our current signing key, read from the database: to make tokens that are well signed but wrong. */
   const ourKey = async (): Promise<{ kid: string; privateKey: KeyObject }> => {
-    const row = await t.database.db
-      .selectFrom('oauth_signing_keys')
-      .select(['id', 'private_key'])
-      .where('status', '=', 'current')
-      .executeTakeFirstOrThrow();
-    return {
-      kid: row.id,
-      privateKey: createPrivateKey({ key: row.private_key, format: 'der', type: 'pkcs8' }),
-    };
+    const key = await gatewayKeys(t.database.db, t.vault).tokenSigning.current();
+    return { kid: key.id, privateKey: key.privateKey };
   };
   /** The claims of the test's good token with `changes`, signed with `key` (ours by default). */
   const reSigned = async (

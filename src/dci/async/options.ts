@@ -2,13 +2,14 @@ import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
 import { systemResolve, type Resolve } from '../callback/address.ts';
 import type { DeliveryDeps } from '../callback/deliver.ts';
-import { defaultReceiver, senderIdOf, type Receiver } from '../envelope.ts';
+import { defaultReceiver, type Receiver } from '../envelope.ts';
 import { DEFAULT_LIMITS, type SearchLimits } from '../query/criteria.ts';
 import { DEFAULT_MAX_BATCH } from '../search.ts';
-import { createDciSignatures, type DciSignatures } from '../signature/service.ts';
+import type { DciEncryption } from '../encryption/service.ts';
+import type { DciSignatures } from '../signature/service.ts';
 import type { RetryPolicy } from './job.ts';
 
-/** What the DCI job kinds need; everything but the database has a default. */
+/** What the DCI job kinds need; everything but the database, signatures and encryption has a default. */
 export interface DciJobOptions {
   db: Kysely<DB>;
   /** Our id as DCI callers know it (`sender_id` of our callbacks). */
@@ -23,8 +24,10 @@ export interface DciJobOptions {
   timeoutMs?: number;
   /** Default: 5 retries, from 30 s (about 30 s, 1, 2, 4, 8 minutes, with jitter). */
   retry?: Partial<RetryPolicy>;
-  /** Signs the callbacks (shared with the routes); by default the jobs' own, on the same keys. */
-  signatures?: DciSignatures;
+  /** Signs the callbacks (shared with the routes). */
+  signatures: DciSignatures;
+  /** Encrypts the callbacks that must be (shared with the routes). */
+  encryption: DciEncryption;
 }
 
 export interface ResolvedJobOptions extends DeliveryDeps {
@@ -44,8 +47,7 @@ export function resolveJobOptions(options: DciJobOptions): ResolvedJobOptions {
     resolve: options.resolve ?? systemResolve,
     timeoutMs: options.timeoutMs ?? 10_000,
     retry: { retryLimit: 5, retryDelaySeconds: 30, ...options.retry },
-    signatures:
-      options.signatures ??
-      createDciSignatures({ db: options.db, senderId: senderIdOf(receiver), now: receiver.now }),
+    signatures: options.signatures,
+    encryption: options.encryption,
   };
 }

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
 import { PermanentJobError } from '#platform/jobs/queue';
+import type { DciEncryption } from '../encryption/service.ts';
 import { DciError } from '../errors.ts';
 import type { DciSignatures } from '../signature/service.ts';
 import {
@@ -18,8 +19,9 @@ import { postJson } from '#platform/outbound/request';
 /**
  * One attempt to deliver a callback message, as a readable list of steps: skip a finished delivery,
  * check the target against the client's settings as they are now (origin, then the addresses the
- * host resolves to), sign the envelope (afresh on each attempt: created/expires are of the attempt,
- * the message id stays the same), POST, record the outcome and log the attempt. A failed attempt throws so that
+ * host resolves to), encrypt the message if it must be and sign the envelope (afresh on each
+ * attempt: created/expires are of the attempt, the message id stays the same), POST, record the
+ * outcome and log the attempt. A failed attempt throws so that
  * the job queue retries it (exponential backoff with jitter); the last one leaves the delivery dead.
  */
 
@@ -29,6 +31,8 @@ export interface DeliveryDeps {
   timeoutMs: number;
   /** Signs every envelope we send with our current key. */
   signatures: Pick<DciSignatures, 'sign'>;
+  /** Encrypts an envelope to the client when it must be (a DciError when it cannot: refused). */
+  encryption: Pick<DciEncryption, 'seal'>;
 }
 
 export interface AttemptContext {
@@ -75,7 +79,8 @@ export async function deliver(
     return 'delivered';
   } catch (error) {
     if (error instanceof DciError) {
-      // The target fails the callback policy: retrying cannot help, and nothing was sent.
+      // The target fails the callback policy, or the client has no key to encrypt to: retrying
+      // cannot help (an admin fixes the settings, then replays), and nothing was sent.
       await record({ status: 'refused', error: error.message }, 'refused');
       return 'refused';
     }
@@ -101,7 +106,8 @@ async function post(
   const settings = await findCallbackSettings(deps.db, clientId);
   checkTarget(url, settings);
   const address = await resolveCallbackHost(url, settings.allowPrivateAddresses, deps.resolve);
-  const { statusCode } = await postJson(url, await deps.signatures.sign(message), {
+  const sealed = await deps.encryption.seal(message, clientId);
+  const { statusCode } = await postJson(url, await deps.signatures.sign(sealed), {
     address,
     timeoutMs: deps.timeoutMs,
     signal: ctx.signal,

@@ -1,7 +1,16 @@
 import { KeyObject, randomUUID } from 'node:crypto';
 import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose';
+import {
+  decryptMessage,
+  EncryptionError,
+  encryptMessage,
+  readEncryptedMessage,
+  type Recipient,
+} from '../encryption/jwe.ts';
+import { keyManagementAlgorithmOf, publicEncryptionKeyFromJwk } from '../encryption/jwk.ts';
 import type { Envelope, RequestHeader, ResponseHeader } from '../envelope.ts';
 import { PROTOCOL_VERSION } from '../envelope.ts';
+import { DciError } from '../errors.ts';
 import type { SearchCriteria } from '../query/criteria.ts';
 import type { SearchResponseMessage } from '../search.ts';
 import type { Kid } from '../signature/format.ts';
@@ -11,9 +20,10 @@ import { DEFAULT_SIGNATURE_LIMITS, invalidSignature, verifyEnvelope } from '../s
 
 /**
  * A typed client of the DCI SR and IBR APIs: builds the envelope (fresh message id and timestamp),
- * signs it with the sender's key, POSTs it with the API key, and verifies the signature of what
- * comes back (sync answers, and callbacks handed to `receive`) against the registry's JWKS. Used by
- * the tests, and by the product to query other registries (a civil registry, the IBR from the SR).
+ * encrypts its message to the registry's encryption key when asked to, signs it with the sender's
+ * key, POSTs it with the API key, and verifies the signature of what comes back (sync answers, and
+ * callbacks handed to `receive`) against the registry's JWKS, decrypting an encrypted message. Used
+ * by the tests, and by the product to query other registries (a civil registry, the IBR from the SR).
  */
 
 export interface DciClientOptions {
@@ -31,6 +41,10 @@ export interface DciClientOptions {
   signingKey?: SigningKey;
   /** The registry's public keys: a JWKS URL, or the keys themselves. Without them nothing is verified. */
   registryKeys?: string | JSONWebKeySet;
+  /** Encrypt our messages (is_msg_encrypted) to the registry's key of use "enc" in registryKeys. */
+  encrypt?: boolean;
+  /** The private key of our public key registered with use "enc": decrypts what the registry encrypts to us. */
+  decryptionKey?: KeyObject;
   /** Default: the global fetch. */
   fetch?: typeof fetch;
 }
@@ -58,6 +72,7 @@ export interface Ack {
 }
 
 type KeySet = ReturnType<typeof createLocalJWKSet> | ReturnType<typeof createRemoteJWKSet>;
+type RemoteKeySet = ReturnType<typeof createRemoteJWKSet>;
 type Response<M> = Envelope<ResponseHeader, M> & { signature?: string };
 
 export class DciClient {
@@ -132,16 +147,24 @@ export class DciClient {
 
   /**
    * A message the registry POSTed to us (on-search, on-status, notify...): verified against the
-   * registry's keys; throws a DciError (err.signature.*) when it does not verify.
+   * registry's keys, then decrypted if encrypted; throws a DciError (err.signature.*,
+   * err.encryption.invalid) when it does not verify or decrypt.
    */
   async receive<M>(body: unknown): Promise<Response<M>> {
     await this.#verify(body);
-    return body as Response<M>;
+    return (await this.#open(body)) as Response<M>;
   }
 
-  /** A signed request envelope for this message (exposed for callers that send it themselves). */
-  envelope(action: string, message: object, totalCount: number): Envelope<RequestHeader, object> {
-    const { senderId, senderUri, receiverId, signingKey } = this.#options;
+  /**
+   * A request envelope for this message, encrypted if so configured, then signed (exposed for
+   * callers that send it themselves).
+   */
+  async envelope(
+    action: string,
+    message: object,
+    totalCount: number,
+  ): Promise<Envelope<RequestHeader, unknown>> {
+    const { senderId, senderUri, receiverId, signingKey, encrypt } = this.#options;
     const envelope = {
       header: {
         version: PROTOCOL_VERSION,
@@ -152,9 +175,9 @@ export class DciClient {
         ...(senderUri ? { sender_uri: senderUri } : {}),
         ...(receiverId ? { receiver_id: receiverId } : {}),
         total_count: totalCount,
-        is_msg_encrypted: false,
+        is_msg_encrypted: encrypt === true,
       },
-      message,
+      message: encrypt ? await encryptMessage(message, await this.#registryRecipient()) : message,
     };
     return signingKey ? signEnvelope(envelope, signingKey) : envelope;
   }
@@ -163,7 +186,7 @@ export class DciClient {
     const response = await this.#fetch(`${this.#options.baseUrl}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#options.apiKey}` },
-      body: JSON.stringify(this.envelope(action, message, totalCount)),
+      body: JSON.stringify(await this.envelope(action, message, totalCount)),
     });
     const text = await response.text();
     const body: unknown = text ? JSON.parse(text) : undefined;
@@ -172,8 +195,49 @@ export class DciClient {
     }
     if (isEnvelope(body)) {
       await this.#verify(body);
+      return (await this.#open(body)) as T;
     }
     return body as T;
+  }
+
+  /** The envelope with its message decrypted, when the registry encrypted it to us. */
+  async #open(body: unknown): Promise<unknown> {
+    const envelope = body as { header?: { is_msg_encrypted?: unknown }; message?: unknown };
+    if (envelope.header?.is_msg_encrypted !== true || envelope.message === undefined) {
+      return body;
+    }
+    const key = this.#options.decryptionKey;
+    if (!key) {
+      throw new DciError('err.encryption.invalid', 'the message is encrypted and no decryptionKey was given');
+    }
+    try {
+      const encrypted = readEncryptedMessage(envelope.message);
+      return { ...envelope, message: await decryptMessage(encrypted, key, keyManagementAlgorithmOf(key)) };
+    } catch (error) {
+      throw error instanceof EncryptionError ? new DciError('err.encryption.invalid', error.message) : error;
+    }
+  }
+
+  /** The registry's encryption key: the one of use "enc" in its key set. */
+  async #registryRecipient(): Promise<Recipient> {
+    const keys = this.#options.registryKeys;
+    if (keys === undefined) {
+      throw new Error('encrypting needs the registry keys (registryKeys)');
+    }
+    let set = typeof keys === 'string' ? undefined : keys;
+    if (!set) {
+      const remote = this.#keys as RemoteKeySet;
+      if (!remote.fresh) {
+        await remote.reload();
+      }
+      set = remote.jwks();
+    }
+    const jwk = set?.keys.find((candidate) => candidate.use === 'enc' && candidate.kid);
+    if (!jwk) {
+      throw new Error('the registry publishes no encryption key (use "enc", with a kid)');
+    }
+    const { algorithm, key } = await publicEncryptionKeyFromJwk(jwk);
+    return { kid: jwk.kid!, algorithm, key };
   }
 
   async #verify(body: unknown): Promise<void> {

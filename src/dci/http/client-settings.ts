@@ -10,12 +10,14 @@ import {
   type CallbackSettings,
 } from '../callback/policy.ts';
 import { consentRequired, saveConsentRequired } from '../consent.ts';
+import { clientRecipient, findEncryptionSettings, saveEncryptionSettings } from '../encryption/keys.ts';
 import { settingsSection } from './settings-resource.ts';
 
 /**
- * Admin routes for a client's DCI callback settings (`/clients/{id}/dci`, mounted under /api/v1):
+ * Admin routes for a client's DCI settings, mounted under /api/v1: its callbacks (`/clients/{id}/dci`:
  * the origins its callbacks may go to, its default callback base URI, and whether callback hosts
- * may resolve to private addresses. Errors are the gateway's RFC 9457 problems.
+ * may resolve to private addresses), consent (`/dci/consent`) and encryption (`/dci/encryption`).
+ * Errors are the gateway's RFC 9457 problems.
  */
 
 const Settings = Type.Object({
@@ -84,7 +86,57 @@ export async function dciClientSettingsRoutes(app: App, { db }: { db: Kysely<DB>
       consent_required: await consentRequired(db, clientId),
     }),
   });
+  settingsSection(app, db, {
+    path: '/dci/encryption',
+    audit: 'client.dci_encryption',
+    summaries: {
+      update: 'Require encrypted DCI messages from a client, and encrypt every message sent to it (or not)',
+      read: "A client's DCI encryption settings and the key its messages are encrypted to",
+    },
+    input: EncryptionInput,
+    output: Encryption,
+    async save(db, clientId, input, by) {
+      const settings = { required: input.encryption_required, encryptMessages: input.encrypt_messages };
+      if ((settings.required || settings.encryptMessages) && !(await clientRecipient(db, clientId))) {
+        const pointer = settings.encryptMessages ? '/encrypt_messages' : '/encryption_required';
+        throw badRequest('invalid DCI encryption settings', [
+          { pointer, detail: 'needs a usable public key of use "enc" registered for the client first' },
+        ]);
+      }
+      await saveEncryptionSettings(db, clientId, settings, by);
+    },
+    read: async (db, clientId) => {
+      const settings = await findEncryptionSettings(db, clientId);
+      return {
+        client_id: clientId,
+        encryption_required: settings.required,
+        encrypt_messages: settings.encryptMessages,
+        encryption_key_id: (await clientRecipient(db, clientId))?.kid ?? null,
+        updated_at: settings.updatedAt?.toISOString() ?? null,
+      };
+    },
+  });
 }
+
+const Encryption = Type.Object({
+  client_id: Type.String({ format: 'uuid' }),
+  encryption_required: Type.Boolean({
+    description:
+      'Messages from the client must be encrypted (is_msg_encrypted: true); plain ones are refused',
+  }),
+  encrypt_messages: Type.Boolean({
+    description:
+      'Every envelope sent to the client (answers, callbacks, notifications) is encrypted; answers to an encrypted message always are',
+  }),
+  encryption_key_id: Type.Union([Type.String(), Type.Null()], {
+    description: 'The key messages to the client are encrypted to: its newest usable key of use "enc"',
+  }),
+  updated_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+const EncryptionInput = Type.Object(
+  { encryption_required: Type.Boolean(), encrypt_messages: Type.Boolean() },
+  { additionalProperties: false },
+);
 
 const Consent = Type.Object({
   client_id: Type.String({ format: 'uuid' }),

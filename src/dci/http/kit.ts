@@ -8,6 +8,7 @@ import type { JobQueue } from '#platform/jobs/queue';
 import type { Receiver, RequestHeader } from '../envelope.ts';
 import { acceptAsync } from '../async/accept.ts';
 import type { ClientPolicies } from '../client-policy.ts';
+import type { DciEncryption } from '../encryption/service.ts';
 import { HttpErrorSchema } from '../errors.ts';
 import type { Incoming } from '../exchange/receive.ts';
 import type { RecordExchange } from '../exchange/store.ts';
@@ -19,6 +20,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** DCI message signatures of this DCI mount (decorated by dciRoutes; dciPost needs it). */
     dciSignatures: DciSignatures;
+    /** DCI message encryption of this DCI mount (decorated by dciRoutes; dciPost needs it). */
+    dciEncryption: DciEncryption;
     /** DCI policies of clients (signature policy, consent), cached (decorated by dciRoutes). */
     dciPolicies: ClientPolicies;
   }
@@ -65,9 +68,10 @@ export interface DciRoute {
  * A DCI POST route: access declared (registry:read, audited as a DCI transaction), body and answers
  * validated against the spec file by the core rather than by Fastify, and 401/403 in the spec's
  * HttpErrorResponse shape instead of the RFC 9457 problems access control declares by default.
- * Signatures in one place for every DCI route: before the handler, the message's signature is
- * verified as the client's policy and `route.signature` require, and its message_ts checked; an
- * envelope the route answers with is signed with our key on its way out.
+ * Signatures and encryption in one place for every DCI route: before the handler, the message's
+ * signature is verified as the client's policy and `route.signature` require, its message_ts
+ * checked, and an encrypted message decrypted; an envelope the route answers with is encrypted when
+ * it must be, then signed with our key, on its way out.
  */
 export function dciPost(
   app: App,
@@ -79,6 +83,7 @@ export function dciPost(
     throw new Error(`dciPost ${route.path} needs app.dciSignatures (decorated by dciRoutes)`);
   }
   const signatures = app.dciSignatures;
+  const encryption = app.dciEncryption;
   const policies = app.dciPolicies;
   const response: Record<number, TSchema> = { 401: HttpErrorSchema, 403: HttpErrorSchema };
   if (202 in route.answers) {
@@ -110,10 +115,16 @@ export function dciPost(
         const clientId = request.principal!.clientId;
         request.dciPolicy = await policies.of(clientId);
         await signatures.checkIncoming(request.body, clientId, route.signature, request.dciPolicy.signature);
+        request.body = await encryption.open(request.body, clientId, request.dciPolicy.encryption);
       },
-      // An envelope leaves signed and serialised in one pass (signedJson); anything else as usual.
-      preSerialization: async (_request, reply, payload: unknown) => {
-        const body = await signatures.signedJson(payload);
+      // An envelope leaves encrypted if it must be, then signed and serialised in one pass
+      // (signedJson); anything else as usual.
+      preSerialization: async (request, reply, payload: unknown) => {
+        const clientId = request.principal?.clientId;
+        const sealed = clientId
+          ? await encryption.seal(payload, clientId, request.dciPolicy?.encryption)
+          : payload;
+        const body = await signatures.signedJson(sealed);
         if (body !== undefined) {
           reply.serializer(() => body);
         }

@@ -17,8 +17,8 @@ const ALG_ALIASES: Record<SignatureAlgorithm, string[]> = {
 
 /** JWK members that only a private (or secret) key has. */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
-const MIN_RSA_BITS = 2048;
-const MAX_RSA_BITS = 8192;
+export const MIN_RSA_BITS = 2048;
+export const MAX_RSA_BITS = 8192;
 
 export class KeyError extends Error {
   override name = 'KeyError';
@@ -45,8 +45,8 @@ function algorithmOf(jwk: JWK): SignatureAlgorithm {
   );
 }
 
-/** Reads a public JWK: refuses private keys, other key types, short RSA keys and a conflicting `alg`. */
-export async function publicKeyFromJwk(input: unknown): Promise<PublicKey> {
+/** The input as a JWK with public members only; a KeyError for anything else (private keys above all). */
+export function publicMembers(input: unknown): JWK {
   if (!input || typeof input !== 'object' || Array.isArray(input)) {
     throw new KeyError('a JWK must be a JSON object');
   }
@@ -56,6 +56,12 @@ export async function publicKeyFromJwk(input: unknown): Promise<PublicKey> {
       'this is a private or secret key: send the public key only (and treat this one as disclosed)',
     );
   }
+  return jwk;
+}
+
+/** Reads a public JWK: refuses private keys, other key types, short RSA keys and a conflicting `alg`. */
+export async function publicKeyFromJwk(input: unknown): Promise<PublicKey> {
+  const jwk = publicMembers(input);
   const algorithm = algorithmOf(jwk);
   if (jwk.alg !== undefined && !ALG_ALIASES[algorithm].includes(jwk.alg)) {
     throw new KeyError(`alg ${jwk.alg} does not fit this key (use ${ALG_ALIASES[algorithm].join(' or ')})`);
@@ -78,6 +84,11 @@ export async function publicKeyFromJwk(input: unknown): Promise<PublicKey> {
 
 /** Reads an SPKI PEM (`-----BEGIN PUBLIC KEY-----`); a private key PEM is refused, not derived from. */
 export async function publicKeyFromPem(pem: string): Promise<PublicKey> {
+  return publicKeyFromJwk(await publicJwkFromPem(pem));
+}
+
+/** The JWK of an SPKI PEM public key; a KeyError for a private key PEM or anything else. */
+export async function publicJwkFromPem(pem: string): Promise<JWK> {
   const text = pem.trim();
   if (/PRIVATE KEY-----/.test(text)) {
     throw new KeyError('this is a private key: send the public key only (and treat this one as disclosed)');
@@ -91,8 +102,7 @@ export async function publicKeyFromPem(pem: string): Promise<PublicKey> {
   } catch (error) {
     throw new KeyError(`the PEM key cannot be read: ${(error as Error).message}`);
   }
-  const jwk = await exportJWK(key);
-  return publicKeyFromJwk(jwk);
+  return exportJWK(key);
 }
 
 async function checked(key: KeyObject, algorithm: SignatureAlgorithm): Promise<PublicKey> {

@@ -1,9 +1,9 @@
-import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { exportJWK, type JWK } from 'jose';
+import { generateKeyPairSync } from 'node:crypto';
+import type { JWK } from 'jose';
 import { sql, type Kysely } from 'kysely';
+import type { OwnKeyKind } from '#platform/crypto/own-keys';
 import type { DB } from '#platform/db/types';
-import type { SignatureAlgorithm } from './format.ts';
-import { JWS_ALG, thumbprintOf } from './jwk.ts';
+import { JWS_ALG } from './jwk.ts';
 
 /**
  * Key storage, one small query each: our signing keys (dci_signing_keys) and the public keys
@@ -67,10 +67,15 @@ export async function saveSignatureSettings(
 
 // ---- client public keys
 
+/** What a client's key is for: verifying its signatures, or encrypting messages to it (migration 0015). */
+export type KeyUse = 'sig' | 'enc';
+
 export interface ClientKeyRow {
   client_id: string;
   key_id: string;
-  algorithm: SignatureAlgorithm;
+  use: KeyUse;
+  /** A SignatureAlgorithm for `sig`, a JWE key management algorithm for `enc`. */
+  algorithm: string;
   public_jwk: JWK;
   created_by: string | null;
   created_at: Date;
@@ -81,6 +86,7 @@ export interface ClientKeyRow {
 const clientKeyColumns = [
   'client_id',
   'key_id',
+  'use',
   'algorithm',
   'public_jwk',
   'created_by',
@@ -92,7 +98,8 @@ const clientKeyColumns = [
 export interface NewClientKey {
   clientId: string;
   keyId: string;
-  algorithm: SignatureAlgorithm;
+  use: KeyUse;
+  algorithm: string;
   jwk: JWK;
   expiresAt: Date | null;
   createdBy: string | undefined;
@@ -105,6 +112,7 @@ export async function insertClientKey(db: Kysely<DB>, key: NewClientKey): Promis
     .values({
       client_id: key.clientId,
       key_id: key.keyId,
+      use: key.use,
       algorithm: key.algorithm,
       public_jwk: JSON.stringify(key.jwk),
       created_by: key.createdBy ?? null,
@@ -116,16 +124,36 @@ export async function insertClientKey(db: Kysely<DB>, key: NewClientKey): Promis
   return row as ClientKeyRow | undefined;
 }
 
+/** The client's key of this id and use (a signature is never checked with an encryption key). */
 export const findClientKey = async (
   db: Kysely<DB>,
   clientId: string,
   keyId: string,
+  use: KeyUse,
 ): Promise<ClientKeyRow | undefined> =>
   (await db
     .selectFrom('dci_client_keys')
     .select(clientKeyColumns)
     .where('client_id', '=', clientId)
     .where('key_id', '=', keyId)
+    .where('use', '=', use)
+    .executeTakeFirst()) as ClientKeyRow | undefined;
+
+/** The client's newest key of this use that is neither revoked nor expired. */
+export const newestUsableClientKey = async (
+  db: Kysely<DB>,
+  clientId: string,
+  use: KeyUse,
+): Promise<ClientKeyRow | undefined> =>
+  (await db
+    .selectFrom('dci_client_keys')
+    .select(clientKeyColumns)
+    .where('client_id', '=', clientId)
+    .where('use', '=', use)
+    .where('revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+    .orderBy('created_at', 'desc')
+    .orderBy('key_id')
     .executeTakeFirst()) as ClientKeyRow | undefined;
 
 export const listClientKeys = async (db: Kysely<DB>, clientId: string): Promise<ClientKeyRow[]> =>
@@ -165,69 +193,15 @@ export const revokeClientKey = async (
 
 // ---- our signing keys
 
-export interface OwnKey {
-  id: string;
-  algorithm: SignatureAlgorithm;
-  privateKey: KeyObject;
-}
-
-/** The current signing key; generates an Ed25519 one first when there is none. */
-export async function currentSigningKey(db: Kysely<DB>): Promise<OwnKey> {
-  const found = await findCurrent(db);
-  if (found) {
-    return found;
-  }
-  await insertGeneratedKey(db);
-  // Another gateway may have won the race: the unique index keeps one current key, read it.
-  const current = await findCurrent(db);
-  if (!current) {
-    throw new Error('no current DCI signing key after generating one');
-  }
-  return current;
-}
-
-async function findCurrent(db: Kysely<DB>): Promise<OwnKey | undefined> {
-  const row = await db
-    .selectFrom('dci_signing_keys')
-    .select(['id', 'algorithm', 'private_key'])
-    .where('status', '=', 'current')
-    .executeTakeFirst();
-  if (!row) {
-    return undefined;
-  }
-  const privateKey = createPrivateKey({ key: Buffer.from(row.private_key), format: 'der', type: 'pkcs8' });
-  return { id: row.id, algorithm: row.algorithm as SignatureAlgorithm, privateKey };
-}
-
-async function insertGeneratedKey(db: Kysely<DB>): Promise<void> {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const jwk = await exportJWK(publicKey);
-  const id = await thumbprintOf(jwk);
-  await db
-    .insertInto('dci_signing_keys')
-    .values({
-      id,
-      algorithm: 'ed25519',
-      public_jwk: JSON.stringify({ ...jwk, kid: id, alg: JWS_ALG.ed25519, use: 'sig' }),
-      private_key: privateKey.export({ format: 'der', type: 'pkcs8' }),
-      status: 'current',
-    })
-    .onConflict((oc) => oc.doNothing())
-    .execute();
-}
-
-/** Public JWKs of the current key and of retired keys not yet expired (for /.well-known/jwks.json). */
-export async function publishedKeys(db: Kysely<DB>): Promise<JWK[]> {
-  const rows = await db
-    .selectFrom('dci_signing_keys')
-    .select('public_jwk')
-    .where((eb) =>
-      eb.or([
-        eb('status', '=', 'current'),
-        eb.and([eb('status', '=', 'retired'), eb('expires_at', '>', sql<Date>`now()`)]),
-      ]),
-    )
-    .orderBy('created_at', 'desc')
-    .execute();
-  return rows.map((row) => row.public_jwk as JWK);
-}
+/**
+ * Our DCI signing keys (dci_signing_keys, #platform/crypto/own-keys): Ed25519. A message we sign
+ * names the key in its kid `<sender_id>|<id>|ed25519`; retired keys stay published until they expire.
+ */
+export const DCI_SIGNING_KEYS: OwnKeyKind = {
+  purpose: 'dci-signing',
+  table: 'dci_signing_keys',
+  use: 'sig',
+  alg: JWS_ALG.ed25519,
+  generate: () => ({ algorithm: 'ed25519', ...generateKeyPairSync('ed25519') }),
+  publishRetired: true,
+};

@@ -7,7 +7,8 @@ import type { DB } from '#platform/db/types';
 import { badRequest, conflict, notFound, type FieldError } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import { findCallbackSettings } from '../callback/policy.ts';
-import { KeyError, publicKeyFromJwk, publicKeyFromPem, thumbprintOf, type PublicKey } from './jwk.ts';
+import { publicEncryptionKeyFromJwk, publicEncryptionKeyFromPem } from '../encryption/jwk.ts';
+import { KeyError, publicKeyFromJwk, publicKeyFromPem, thumbprintOf } from './jwk.ts';
 import { jwksUriProblem } from './jwks.ts';
 import {
   countUsableClientKeys,
@@ -18,14 +19,16 @@ import {
   saveSignatureSettings,
   SIGNATURE_POLICIES,
   type ClientKeyRow,
+  type KeyUse,
   type SignatureSettings,
 } from './keys.ts';
 
 /**
  * Admin routes of a client's DCI signatures (mounted under /api/v1, permission clients:manage,
  * audited, RFC 9457 problems): its signature policy and JWKS URL (`/clients/{id}/dci/signature`,
- * beside the callback settings of `/clients/{id}/dci`), and the public keys it signs with
- * (`/clients/{id}/dci/keys`). Our own public keys are served by #platform/http/jwks.
+ * beside the callback settings of `/clients/{id}/dci`), and its public keys (`/clients/{id}/dci/keys`):
+ * those it signs with (use "sig") and those we encrypt its messages to (use "enc", see
+ * ../encryption/). Our own public keys are served by #platform/http/jwks.
  */
 
 const KEY_ID = '^[A-Za-z0-9._~:-]{1,100}$';
@@ -64,14 +67,18 @@ const PublicJwk = Type.Object({
   use: Type.Optional(Type.String()),
   crv: Type.Optional(Type.String()),
   x: Type.Optional(Type.String()),
+  y: Type.Optional(Type.String()),
   n: Type.Optional(Type.String()),
   e: Type.Optional(Type.String()),
 });
 
 const ClientKey = Type.Object({
   client_id: Type.String({ format: 'uuid' }),
-  key_id: Type.String({ description: 'The middle part of the kid: <sender_id>|<key_id>|<algorithm>' }),
-  algorithm: Type.String({ enum: ['ed25519', 'rsa-sha256'] }),
+  key_id: Type.String({
+    description: 'sig: the middle part of the kid <sender_id>|<key_id>|<algorithm>; enc: the JWE kid',
+  }),
+  use: Type.String({ enum: ['sig', 'enc'] }),
+  algorithm: Type.String({ enum: ['ed25519', 'rsa-sha256', 'ECDH-ES+A256KW', 'RSA-OAEP-256'] }),
   jwk: PublicJwk,
   created_at: Type.String({ format: 'date-time' }),
   expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
@@ -86,10 +93,18 @@ const KeyInput = Type.Object(
         description: "Default: the JWK's kid, else its RFC 7638 thumbprint",
       }),
     ),
+    use: Type.Optional(
+      Type.String({
+        enum: ['sig', 'enc'],
+        description:
+          "sig: the client signs its messages with it (Ed25519 or RSA); enc: we encrypt the client's messages to it " +
+          '(EC P-256/P-384/P-521 or X25519: ECDH-ES+A256KW; RSA: RSA-OAEP-256). Default: the use member of the JWK, else sig',
+      }),
+    ),
     jwk: Type.Optional(
       Type.Record(Type.String(), Type.Unknown(), {
         maxProperties: 30,
-        description: 'The public key as a JWK (Ed25519: kty OKP, crv Ed25519; or RSA of 2048 bits or more)',
+        description: 'The public key as a JWK (RSA keys of 2048 bits or more)',
       }),
     ),
     pem: Type.Optional(
@@ -120,6 +135,7 @@ const settingsJson = (clientId: string, s: SignatureSettings): Static<typeof Set
 const keyJson = (row: ClientKeyRow): Static<typeof ClientKey> => ({
   client_id: row.client_id,
   key_id: row.key_id,
+  use: row.use,
   algorithm: row.algorithm,
   jwk: row.public_jwk as Static<typeof PublicJwk>,
   created_at: row.created_at.toISOString(),
@@ -157,7 +173,7 @@ export async function dciSignatureRoutes(app: App, { db }: { db: Kysely<DB> }): 
       schema: {
         tags: ['access'],
         summary:
-          'Register a public key a client signs its DCI messages with (JWK or PEM; never a private key)',
+          'Register a public key of a client: one it signs its DCI messages with, or one we encrypt them to (JWK or PEM; never a private key)',
         params: IdParams,
         body: KeyInput,
         response: { 201: ClientKey, ...problems },
@@ -166,13 +182,14 @@ export async function dciSignatureRoutes(app: App, { db }: { db: Kysely<DB> }): 
     async (request, reply) => {
       request.auditNote = { resourceId: request.params.id };
       const client = await findClient(db, request.params.id);
-      const { key, keyId, expiresAt } = await readKeyInput(request.body);
+      const { key, keyId, use, expiresAt } = await readKeyInput(request.body);
       if ((await countUsableClientKeys(db, client.id)) >= MAX_USABLE_KEYS) {
         throw conflict(`a client may have at most ${MAX_USABLE_KEYS} usable keys: revoke one first`);
       }
       const row = await insertClientKey(db, {
         clientId: client.id,
         keyId,
+        use,
         algorithm: key.algorithm,
         jwk: { ...key.jwk, kid: keyId },
         expiresAt,
@@ -192,7 +209,7 @@ export async function dciSignatureRoutes(app: App, { db }: { db: Kysely<DB> }): 
       config: manage('client.dci_key.list'),
       schema: {
         tags: ['access'],
-        summary: 'The public keys a client registered for DCI signatures',
+        summary: 'The public keys a client registered for DCI signatures and encryption',
         params: IdParams,
         response: { 200: Type.Object({ items: Type.Array(ClientKey) }), ...problems },
       },
@@ -212,7 +229,8 @@ export async function dciSignatureRoutes(app: App, { db }: { db: Kysely<DB> }): 
       config: manage('client.dci_key.revoke'),
       schema: {
         tags: ['access'],
-        summary: "Revoke a client's DCI public key at once (messages signed with it are refused)",
+        summary:
+          "Revoke a client's DCI public key at once (messages signed with it are refused; nothing is encrypted to it)",
         params: KeyParams,
         response: { 200: ClientKey, ...problems },
       },
@@ -230,10 +248,13 @@ export async function dciSignatureRoutes(app: App, { db }: { db: Kysely<DB> }): 
   );
 }
 
-/** The key of an upload, its id and expiry, or a 400 naming every field in error. */
+/** A key as uploaded and checked: its algorithm and public JWK. */
+type UploadedKey = { algorithm: string; jwk: JWK };
+
+/** The key of an upload, its id, use and expiry, or a 400 naming every field in error. */
 async function readKeyInput(
   input: Static<typeof KeyInput>,
-): Promise<{ key: PublicKey; keyId: string; expiresAt: Date | null }> {
+): Promise<{ key: UploadedKey; keyId: string; use: KeyUse; expiresAt: Date | null }> {
   const errors: FieldError[] = [];
   const expiresAt = input.expires_at === undefined ? null : new Date(input.expires_at);
   if (expiresAt && expiresAt.getTime() <= Date.now()) {
@@ -243,7 +264,8 @@ async function readKeyInput(
     errors.push({ pointer: '/jwk', detail: 'send the public key as exactly one of jwk and pem' });
     throw badRequest('invalid DCI public key', errors);
   }
-  const key = await readKey(input, errors);
+  const use = (input.use ?? ((input.jwk as JWK | undefined)?.use === 'enc' ? 'enc' : 'sig')) as KeyUse;
+  const key = await readKey(input, use, errors);
   const jwkKid = (input.jwk as JWK | undefined)?.kid;
   if (input.key_id !== undefined && jwkKid !== undefined && jwkKid !== input.key_id) {
     errors.push({ pointer: '/key_id', detail: `differs from the JWK's kid ${jwkKid}` });
@@ -255,12 +277,20 @@ async function readKeyInput(
   if (errors.length > 0 || !key) {
     throw badRequest('invalid DCI public key', errors);
   }
-  return { key, keyId, expiresAt };
+  return { key, keyId, use, expiresAt };
 }
 
-async function readKey(input: Static<typeof KeyInput>, errors: FieldError[]): Promise<PublicKey | undefined> {
+async function readKey(
+  input: Static<typeof KeyInput>,
+  use: KeyUse,
+  errors: FieldError[],
+): Promise<UploadedKey | undefined> {
+  const [fromJwk, fromPem] =
+    use === 'enc'
+      ? [publicEncryptionKeyFromJwk, publicEncryptionKeyFromPem]
+      : [publicKeyFromJwk, publicKeyFromPem];
   try {
-    return input.jwk === undefined ? await publicKeyFromPem(input.pem!) : await publicKeyFromJwk(input.jwk);
+    return input.jwk === undefined ? await fromPem(input.pem!) : await fromJwk(input.jwk);
   } catch (error) {
     if (error instanceof KeyError) {
       errors.push({ pointer: input.jwk === undefined ? '/pem' : '/jwk', detail: error.message });

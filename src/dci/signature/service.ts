@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { Kysely } from 'kysely';
+import type { OwnKeys } from '#platform/crypto/own-keys';
 import type { DB } from '#platform/db/types';
 import type { RemoteJwks } from '#platform/outbound/remote-jwks';
 import { systemResolve, type Resolve } from '../callback/address.ts';
@@ -8,20 +9,14 @@ import {
   checkMessageTime,
   DEFAULT_MESSAGE_TIME_WINDOW,
   DEFAULT_SENDER_ID,
+  isEnvelope,
   type MessageTimeWindow,
 } from '../envelope.ts';
-import type { Kid } from './format.ts';
+import type { Kid, SignatureAlgorithm } from './format.ts';
 import { KeyError, publicKeyFromJwk } from './jwk.ts';
 import { clientJwks } from './jwks.ts';
-import {
-  currentSigningKey,
-  findClientKey,
-  findSignatureSettings,
-  publishedKeys,
-  type OwnKey,
-  type SignatureSettings,
-} from './keys.ts';
-import { signedEnvelopeJson, signEnvelope, type Signable, type SigningKey } from './sign.ts';
+import { findClientKey, findSignatureSettings, type SignatureSettings } from './keys.ts';
+import { signedEnvelopeJson, signEnvelope, type SigningKey } from './sign.ts';
 import {
   DEFAULT_SIGNATURE_LIMITS,
   invalidSignature,
@@ -56,6 +51,8 @@ export interface DciSignatures {
 
 export interface SignatureOptions {
   db: Kysely<DB>;
+  /** Our DCI signing keys (keys.ts DCI_SIGNING_KEYS), shared with the key rotation routes. */
+  keys: OwnKeys;
   /** First part of our kid; must be the sender_id of our headers (senderIdOf(receiver)). */
   senderId?: string;
   now?: () => Date;
@@ -68,9 +65,6 @@ export interface SignatureOptions {
   /** A JWKS fetch may take this long; default 5 s. */
   jwksTimeoutMs?: number;
 }
-
-/** Our key is read again after this long, so that a rotation by another gateway is seen. */
-const OWN_KEY_TTL_MS = 5 * 60_000;
 
 /** Is this policy's signature required on a route of this mode? */
 export const signatureRequired = (policy: SignatureSettings['policy'], mode: SignatureMode): boolean =>
@@ -88,23 +82,10 @@ export function createDciSignatures(options: SignatureOptions): DciSignatures {
     resolve: options.resolve ?? systemResolve,
     timeoutMs: options.jwksTimeoutMs ?? 5_000,
   });
-  let own: { key: Promise<OwnKey>; at: number } | undefined;
-
-  const ownKey = (): Promise<OwnKey> => {
-    if (!own || Date.now() - own.at > OWN_KEY_TTL_MS) {
-      const key = currentSigningKey(db);
-      own = { key, at: Date.now() };
-      key.catch(() => {
-        if (own?.key === key) {
-          own = undefined; // a failed read is tried again by the next message
-        }
-      });
-    }
-    return own.key;
-  };
   const signingKey = async (): Promise<SigningKey> => {
-    const key = await ownKey();
-    return { kid: { senderId, keyId: key.id, algorithm: key.algorithm }, privateKey: key.privateKey };
+    const key = await options.keys.current();
+    const algorithm = key.algorithm as SignatureAlgorithm; // the table's check constraint allows no other
+    return { kid: { senderId, keyId: key.id, algorithm }, privateKey: key.privateKey };
   };
   const signOptions = () => ({ created: Math.floor(now().getTime() / 1000), lifetimeSeconds });
 
@@ -133,26 +114,8 @@ export function createDciSignatures(options: SignatureOptions): DciSignatures {
       return isEnvelope(payload) ? signedEnvelopeJson(payload, await signingKey(), signOptions()) : undefined;
     },
 
-    async publicKeys() {
-      await ownKey(); // generated on first use: the JWKS is never empty
-      return publishedKeys(db);
-    },
+    publicKeys: () => options.keys.published(),
   };
-}
-
-/** A DCI envelope: an object whose `header` is an object (the route's schema checks the rest). */
-function isEnvelope(
-  value: unknown,
-): value is Signable & { header: Record<string, unknown>; signature?: unknown } {
-  const header = (value as { header?: unknown } | null)?.header;
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    typeof header === 'object' &&
-    header !== null &&
-    !Array.isArray(header)
-  );
 }
 
 /**
@@ -167,7 +130,7 @@ async function clientKey(
   kid: Kid,
   now: Date,
 ): Promise<KeyObject> {
-  const row = await findClientKey(db, clientId, kid.keyId);
+  const row = await findClientKey(db, clientId, kid.keyId, 'sig');
   if (row) {
     if (row.revoked_at) {
       throw invalidSignature(`key ${kid.keyId} was revoked`);

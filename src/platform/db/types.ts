@@ -201,6 +201,8 @@ export interface DciClientSettingsTable {
   jwks_uri: string | null;
   signature_policy: Defaulted<string>;
   consent_required: Defaulted<boolean>;
+  encryption_required: Defaulted<boolean>;
+  encrypt_messages: Defaulted<boolean>;
   updated_by: string | null;
   updated_at: Timestamp;
 }
@@ -333,7 +335,10 @@ export interface DciSigningKeyTable {
   id: string;
   algorithm: string;
   public_jwk: ColumnType<unknown, string, string>;
-  private_key: Buffer;
+  /** Plain PKCS#8 DER of a key written before migration 0015, until a gateway starts and seals it. */
+  private_key: Buffer | null;
+  /** The private key sealed under the master key (migration 0015, #platform/crypto/key-vault). */
+  sealed_private_key: string | null;
   status: string;
   created_at: Timestamp;
   retired_at: Date | null;
@@ -344,6 +349,8 @@ export interface DciClientKeyTable {
   client_id: string;
   key_id: string;
   algorithm: string;
+  /** 'sig' or 'enc' (migration 0015). */
+  use: Defaulted<string>;
   public_jwk: ColumnType<unknown, string, string>;
   created_by: string | null;
   created_at: Timestamp;
@@ -356,7 +363,21 @@ export interface OAuthSigningKeyTable {
   id: string;
   algorithm: string;
   public_jwk: ColumnType<unknown, string, string>;
-  private_key: Buffer;
+  /** As in dci_signing_keys: plain until sealed on start (migration 0015). */
+  private_key: Buffer | null;
+  sealed_private_key: string | null;
+  status: string;
+  created_at: Timestamp;
+  retired_at: Date | null;
+  expires_at: Date | null;
+}
+
+/** Our DCI message encryption key pairs (migration 0015). */
+export interface DciEncryptionKeyTable {
+  id: string;
+  algorithm: string;
+  public_jwk: ColumnType<unknown, string, string>;
+  sealed_private_key: string;
   status: string;
   created_at: Timestamp;
   retired_at: Date | null;
@@ -501,6 +522,7 @@ export interface DB {
   dci_registry_events: DciRegistryEventTable;
   dci_signing_keys: DciSigningKeyTable;
   dci_client_keys: DciClientKeyTable;
+  dci_encryption_keys: DciEncryptionKeyTable;
   consents: ConsentTable;
   oauth_signing_keys: OAuthSigningKeyTable;
   oauth_identity_providers: OAuthIdentityProviderTable;

@@ -3,12 +3,13 @@ import type { JWK } from 'jose';
 import type { App } from './types.ts';
 
 /**
- * `GET /.well-known/jwks.json`: every public key the gateway signs with, assembled from its key
- * sources (DCI message signatures, OAuth access tokens), so that one URL serves whoever verifies
- * what we sign. Each source answers its current key and its retired keys not yet expired.
+ * `GET /.well-known/jwks.json`: every public key of the gateway, assembled from its key sources (DCI
+ * message signatures, OAuth access tokens, DCI message encryption), so that one URL serves whoever
+ * verifies what we sign or encrypts to us. A signing source answers its current key and its retired
+ * keys not yet expired; the encryption source its current key only (use "enc").
  */
 
-/** A source of our public signing keys (public members only, with kid, alg and use). */
+/** A source of our public keys (public members only, with kid, alg and use). */
 export type PublicKeySource = () => Promise<JWK[]>;
 
 const PublicJwk = Type.Object({
@@ -34,10 +35,12 @@ export async function jwksRoute(
       config: { access: { public: true } },
       schema: {
         tags: ['security'],
-        summary: 'Our public signing keys (JWKS): DCI message signatures and OAuth access tokens',
+        summary:
+          'Our public keys (JWKS): DCI message signatures, OAuth access tokens, DCI message encryption',
         description:
-          'The current keys and retired keys not yet expired. A DCI signature of ours names its key in ' +
-          'its kid: <sender_id>|<kid of the JWK>|<algorithm>; an access token in its JWS header kid.',
+          'The current keys and retired signing keys not yet expired. A DCI signature of ours names its key in ' +
+          'its kid: <sender_id>|<kid of the JWK>|<algorithm>; an access token in its JWS header kid. ' +
+          'DCI messages to us are encrypted to the key of use "enc" (ECDH-ES+A256KW, A256GCM).',
         response: { 200: Jwks },
       },
     },

@@ -2,6 +2,7 @@ import type { JWK } from 'jose';
 import type { Kysely } from 'kysely';
 import type { Authenticator } from '#platform/auth/authenticate';
 import type { Config } from '#config/settings';
+import type { OwnKeys } from '#platform/crypto/own-keys';
 import type { DB } from '#platform/db/types';
 import { systemResolve, type Resolve } from '#platform/outbound/address';
 import { RemoteJwks } from '#platform/outbound/remote-jwks';
@@ -40,6 +41,8 @@ export interface OAuth {
 export interface OAuthOptions {
   db: Kysely<DB>;
   config: Pick<Config, 'tokenTtlSeconds' | 'tokenAudience' | 'authCacheSeconds' | 'tlsPort'>;
+  /** Our token signing keys (signing-keys.ts TOKEN_SIGNING_KEYS), shared with the key rotation routes. */
+  keys: OwnKeys;
   /** Our issuer URL (see urls.ts issuerUrl). */
   issuer: () => string;
   /** DNS for the SSRF guard of JWKS fetches (tests may pin answers). */
@@ -50,7 +53,7 @@ export interface OAuthOptions {
 
 export function createOAuth(options: OAuthOptions): OAuth {
   const { db, config } = options;
-  const keys = new TokenKeys(db);
+  const keys = new TokenKeys(options.keys);
   const cacheMs = config.authCacheSeconds * 1000;
   const providers = new EnabledProviders(db, cacheMs);
   const remote = { resolve: options.resolve ?? systemResolve, timeoutMs: options.jwksTimeoutMs ?? 5_000 };
