@@ -145,9 +145,10 @@ export async function buildApp({
   }
   const keys = gatewayKeys(db, vault);
   // One signer, verifier and encrypter for the DCI routes, the callbacks and the JWKS route (shared caches).
-  const signatures = createDciSignatures({ db, keys: keys.dciSigning });
+  const signatures = createDciSignatures({ db, keys: keys.dciSigning, senderId: config.dciId });
   const encryption = createDciEncryption({ db, keys: keys.dciEncryption });
-  [...jobKinds, ...dciJobKinds({ db, signatures, encryption })].forEach((kind) => jobs.define(kind));
+  const dciJobs = dciJobKinds({ db, signatures, encryption, receiverId: config.dciId });
+  [...jobKinds, ...dciJobs].forEach((kind) => jobs.define(kind));
   // Job kinds are defined by the capabilities below, before the queue starts.
   app.addHook('onReady', () => jobs.start());
   // onClose runs once the server has stopped and in-flight requests are done.
@@ -210,7 +211,7 @@ export async function buildApp({
   await app.register(jobRoutes, { prefix: '/api/v1', jobs });
   // DCI Social Registry and IBR APIs, each under its own base path (DCI issue).
   const policies = createClientPolicies(db, { cacheMs: config.authCacheSeconds * 1000 });
-  const dci = { db, signatures, encryption, policies };
+  const dci = { db, signatures, encryption, policies, receiverId: config.dciId };
   await app.register(dciRoutes, { prefix: '/dci/sr', registry: 'social', ...dci });
   await app.register(dciRoutes, { prefix: '/dci/ibr', registry: 'ibr', ...dci });
   let purge: Periodic | undefined;

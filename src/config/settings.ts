@@ -165,6 +165,12 @@ export const settings = {
     description:
       'Hours an async DCI answer keeps its records, and a finished notification its row and outbox event, after the last attempt (dead letters can be replayed until then).',
   },
+  dciId: {
+    env: 'SPX_DCI_ID',
+    schema: Type.String({ pattern: '^[A-Za-z0-9._:-]{1,100}$' }),
+    description:
+      "Our id in DCI messages, e.g. the registry's domain: the sender_id of what we send, the first part of our signatures' kid, and the receiver_id a request must carry if it names one (requests addressed to another id are refused). Unset: sender_id `spx`, any receiver_id accepted.",
+  },
   dciNotifyIntervalMs: {
     env: 'SPX_DCI_NOTIFY_INTERVAL_MS',
     schema: Type.Integer({ minimum: 100, maximum: 600_000 }),

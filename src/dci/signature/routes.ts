@@ -1,3 +1,4 @@
+import { PublicJwk } from '#platform/http/jwks';
 import { settingsSection } from '../http/settings-resource.ts';
 import { Type, type Static } from '@sinclair/typebox';
 import type { JWK } from 'jose';
@@ -59,18 +60,6 @@ const SettingsInput = Type.Object(
   },
   { additionalProperties: false },
 );
-
-const PublicJwk = Type.Object({
-  kty: Type.String(),
-  kid: Type.Optional(Type.String()),
-  alg: Type.Optional(Type.String()),
-  use: Type.Optional(Type.String()),
-  crv: Type.Optional(Type.String()),
-  x: Type.Optional(Type.String()),
-  y: Type.Optional(Type.String()),
-  n: Type.Optional(Type.String()),
-  e: Type.Optional(Type.String()),
-});
 
 const ClientKey = Type.Object({
   client_id: Type.String({ format: 'uuid' }),

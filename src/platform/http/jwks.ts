@@ -12,7 +12,8 @@ import type { App } from './types.ts';
 /** A source of our public keys (public members only, with kid, alg and use). */
 export type PublicKeySource = () => Promise<JWK[]>;
 
-const PublicJwk = Type.Object({
+/** A public JWK as we answer it (registered client keys, our published keys): public members only. */
+export const PublicJwk = Type.Object({
   kty: Type.String(),
   kid: Type.Optional(Type.String()),
   alg: Type.Optional(Type.String()),

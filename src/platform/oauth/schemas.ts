@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { PERMISSIONS, ROLES } from '#platform/auth/roles';
 import { CREDENTIAL_KINDS, type CredentialRecord } from './credentials.ts';
 import type { ProviderRecord } from './providers.ts';
+import { PublicJwk } from '#platform/http/jwks';
 
 /** Schemas of the OAuth admin API (validation, types and OpenAPI from one source). */
 
@@ -18,18 +19,6 @@ const ClaimPath = Type.String({ pattern: '^[A-Za-z0-9_.:/-]{1,100}$' });
 const HttpUrl = Type.String({ minLength: 1, maxLength: 1000, pattern: '^https?://' });
 
 export const KEY_ID_PATTERN = '^[A-Za-z0-9._~:-]{1,100}$';
-
-export const PublicJwk = Type.Object({
-  kty: Type.String(),
-  kid: Type.Optional(Type.String()),
-  alg: Type.Optional(Type.String()),
-  use: Type.Optional(Type.String()),
-  crv: Type.Optional(Type.String()),
-  x: Type.Optional(Type.String()),
-  y: Type.Optional(Type.String()),
-  n: Type.Optional(Type.String()),
-  e: Type.Optional(Type.String()),
-});
 
 export const Credential = Type.Object({
   id: Type.String({ format: 'uuid' }),
