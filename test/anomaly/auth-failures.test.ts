@@ -86,3 +86,51 @@ describe('anomaly guard: failed authentications', () => {
     expect((await call(owner.key, '198.18.0.1')).statusCode).toBe(200);
   });
 });
+
+describe('anomaly guard: client secrets refused by the token endpoint', () => {
+  const clock = new TestClock(Date.parse('2025-03-04T10:00:00Z'));
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({}, [], { now: clock.now });
+  });
+  afterAll(() => t.close());
+
+  it('counts client secrets refused by the token endpoint, and throttles the address there too', async () => {
+    const guesser = '203.0.113.99';
+    const tokenRequest = (from: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/oauth/token',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: '00000000-0000-4000-8000-000000000000',
+          client_secret: randomBytes(16).toString('hex'),
+        }).toString(),
+        remoteAddress: from,
+      });
+    for (let i = 0; i < 30; i += 1) {
+      clock.advance(2000);
+      const res = await tokenRequest(guesser);
+      expect(res.json()).toMatchObject({ error: 'invalid_client' });
+    }
+    const refused = await tokenRequest(guesser);
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers['retry-after']).toBe('900');
+    expect(
+      (
+        await t.app.inject({
+          method: 'GET',
+          url: '/api/v1/programs',
+          headers: { authorization: `Bearer ${guessedKey()}` },
+          remoteAddress: guesser,
+        })
+      ).statusCode,
+    ).toBe(429);
+    expect((await tokenRequest('198.51.100.21')).json()).toMatchObject({ error: 'invalid_client' });
+    expect(await alertsOf(t, '?rule=auth_failures')).toContainEqual(
+      expect.objectContaining({ source: `ip:${guesser}`, action: 'throttle' }),
+    );
+  });
+});

@@ -125,10 +125,14 @@ export class AnomalyGuard {
   #observe(request: FastifyRequest, reply: FastifyReply): Finding[] {
     const access = request.routeOptions.config.access;
     // The guard's own refusals and rate limits do no work and are not counted.
-    if (!access || 'public' in access || reply.statusCode === 429) {
+    if (!access || reply.statusCode === 429) {
       return [];
     }
     const at = this.now();
+    if ('public' in access) {
+      // Public routes are not judged, except for the credentials a route like /oauth/token refused.
+      return request.credentialRefused ? this.#failure(request, at) : [];
+    }
     const principal = request.principal;
     if (principal) {
       return this.detector.observeClient(principal.clientId, {
@@ -137,9 +141,11 @@ export class AnomalyGuard {
         lookups: request.lookups,
       });
     }
-    if (reply.statusCode !== 401) {
-      return [];
-    }
+    return reply.statusCode === 401 ? this.#failure(request, at) : [];
+  }
+
+  /** A failed authentication, by source address and the public prefix of the API key presented. */
+  #failure(request: FastifyRequest, at: number): Finding[] {
     const presented = presentedToken(request);
     const keyPrefix = presented === undefined ? undefined : parseApiKey(presented)?.prefix;
     return this.detector.observeFailure({ at, address: request.ip, keyPrefix });

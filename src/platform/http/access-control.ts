@@ -66,6 +66,9 @@ export function installAccessControl(app: App, db: Kysely<DB>, options: AccessCo
   app.addHook('onRequest', async (request, reply) => {
     const access = accessOf(request);
     if (!access || 'public' in access) {
+      if (access && 'public' in access && access.checksCredentials) {
+        options.screen?.(request);
+      }
       return;
     }
     options.screen?.(request);

@@ -18,7 +18,15 @@ export type App = FastifyInstance<
  * action recorded for each call. Registering a route without it stops the start.
  */
 export type RouteAccess =
-  | { public: true }
+  | {
+      public: true;
+      /**
+       * The route checks a credential itself (the OAuth token endpoint): an address throttled for
+       * failed authentications is refused there too, and the route's refusals (`request.credentialRefused`)
+       * count as failed authentications.
+       */
+      checksCredentials?: true;
+    }
   | {
       permission: Permission;
       /** Audit action, e.g. `household.read`; `false` for operational routes that touch no data. */
@@ -58,6 +66,8 @@ declare module 'fastify' {
     principal?: Principal;
     purpose?: string;
     auditNote?: AuditNote;
+    /** Set by a public route that refused the credential it was given (see RouteAccess). */
+    credentialRefused?: boolean;
     /** Set by handlers that look records up by key (for the anomaly guard). */
     lookups?: Lookups;
   }

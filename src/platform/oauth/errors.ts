@@ -42,12 +42,15 @@ export const TokenErrorSchema = Type.Object(
  * Error handler of the token endpoint: every client error, also a body Fastify refused, as RFC 6749
  * §5.2. A server error goes on to the gateway's handler, which logs it and answers a 500 problem.
  */
-export function handleTokenError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+export function handleTokenError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const problem = error instanceof OAuthError ? undefined : toProblemError(error);
-  if (problem && problem.status >= 500) {
+  // Server errors, and the anomaly guard's 429 with its Retry-After, leave as problem details.
+  if (problem && (problem.status >= 500 || problem.status === 429)) {
     throw error;
   }
   const oauth = error instanceof OAuthError ? error : new OAuthError('invalid_request', describe(problem!));
+  // A failed client authentication counts for the anomaly guard like a bad API key.
+  request.credentialRefused = oauth.code === 'invalid_client';
   if (oauth.basicChallenge) {
     reply.code(401).header('www-authenticate', 'Basic realm="spx", charset="UTF-8"');
   } else {

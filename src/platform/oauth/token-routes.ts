@@ -100,7 +100,7 @@ export async function oauthRoutes(app: App, { oauth }: { oauth: OAuth }): Promis
     token.post(
       '/oauth/token',
       {
-        config: { access: { public: true } },
+        config: { access: { public: true, checksCredentials: true } },
         bodyLimit: TOKEN_BODY_LIMIT,
         schema: {
           tags: ['security'],
