@@ -145,7 +145,12 @@ export async function buildApp({
   }
   const keys = gatewayKeys(db, vault);
   // One signer, verifier and encrypter for the DCI routes, the callbacks and the JWKS route (shared caches).
-  const signatures = createDciSignatures({ db, keys: keys.dciSigning, senderId: config.dciId });
+  const signatures = createDciSignatures({
+    db,
+    keys: keys.dciSigning,
+    senderId: config.dciId,
+    cacheMs: config.authCacheSeconds * 1000,
+  });
   const encryption = createDciEncryption({ db, keys: keys.dciEncryption });
   const dciJobs = dciJobKinds({ db, signatures, encryption, receiverId: config.dciId });
   [...jobKinds, ...dciJobs].forEach((kind) => jobs.define(kind));

@@ -63,7 +63,10 @@ export async function dciRoutes(app: App, options: DciRouteOptions): Promise<voi
   app.decorate('dciEncryption', options.encryption);
   const policies = options.policies ?? createClientPolicies(options.db, { cacheMs: 0 });
   app.decorate('dciPolicies', policies);
-  app.clientChanges.onChange((clientId) => policies.forget(clientId));
+  app.clientChanges.onChange((clientId) => {
+    policies.forget(clientId);
+    options.signatures.forgetClient(clientId);
+  });
   app.setErrorHandler(handleDciError);
   searchRoutes(app, ctx);
   txnStatusRoutes(app, ctx);

@@ -4,7 +4,7 @@ import { issueClientCertificate } from '#platform/tls/issue';
 import type { TestApp } from '#test/app';
 import { createTlsTestApp, httpsCall, type TlsTestApp } from '#test/tls';
 import { seedRegistry } from '../dci/fixtures.ts';
-import { idType, searchMessage } from '../dci/harness.ts';
+import { idType, newSigner, searchMessage } from '../dci/harness.ts';
 import { asAdmin, basic, createSecret, ISSUER, newClient, tokenRequest } from '../oauth/oauth.ts';
 
 const SYNC_SEARCH = '/dci/sr/registry/sync/search';
@@ -99,5 +99,41 @@ describe('DCI with access tokens and client certificates', () => {
     );
     expect(revoked.statusCode, revoked.body).toBe(200);
     expect(await principalOf(t.database.db, row)).toBeUndefined();
+  });
+
+  it('stops accepting a client signing key at once when it is revoked, though registered keys are cached', async () => {
+    const client = await newClient(t);
+    const secret = await createSecret(t, client.id);
+    const token = (
+      await tokenRequest(
+        t,
+        { grant_type: 'client_credentials' },
+        { authorization: basic(client.id, secret.client_secret) },
+      )
+    ).json<{ access_token: string }>().access_token;
+    const signer = newSigner();
+    const registered = await asAdmin(t, 'POST', `/api/v1/clients/${client.id}/dci/keys`, {
+      key_id: signer.keyId,
+      jwk: signer.publicKey.export({ format: 'jwk' }),
+    });
+    expect(registered.statusCode, registered.body).toBe(201);
+    const policy = await asAdmin(t, 'PUT', `/api/v1/clients/${client.id}/dci/signature`, {
+      signature_policy: 'all',
+    });
+    expect(policy.statusCode, policy.body).toBe(200);
+    const signedSearch = () =>
+      t.app.inject({
+        method: 'POST',
+        url: SYNC_SEARCH,
+        headers: { authorization: `Bearer ${token}` },
+        payload: signer(searchMessage(idType('Group', 'UIN', 'UIN-E1'))),
+      });
+    expect((await signedSearch()).statusCode).toBe(200);
+    expect((await signedSearch()).statusCode).toBe(200);
+    const revoked = await asAdmin(t, 'DELETE', `/api/v1/clients/${client.id}/dci/keys/${signer.keyId}`);
+    expect(revoked.statusCode, revoked.body).toBe(200);
+    const refused = await signedSearch();
+    expect(refused.statusCode).toBe(401);
+    expect(JSON.stringify(refused.json())).toContain('err.signature.invalid');
   });
 });

@@ -187,6 +187,7 @@ export async function dciSignatureRoutes(app: App, { db }: { db: Kysely<DB> }): 
       if (!row) {
         throw conflict(`key ${keyId} is already registered for this client (a revoked key keeps its id)`);
       }
+      app.clientChanges.changed(client.id);
       request.auditNote.recordCount = 1;
       return reply.code(201).send(keyJson(row));
     },
@@ -231,6 +232,7 @@ export async function dciSignatureRoutes(app: App, { db }: { db: Kysely<DB> }): 
       if (!row) {
         throw notFound('key of this client');
       }
+      app.clientChanges.changed(client.id);
       request.auditNote.recordCount = 1;
       return keyJson(row);
     },

@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { Kysely } from 'kysely';
 import type { OwnKeys } from '#platform/crypto/own-keys';
+import { TtlCache } from '#platform/cache/ttl-cache';
 import type { DB } from '#platform/db/types';
 import type { RemoteJwks } from '#platform/outbound/remote-jwks';
 import { systemResolve, type Resolve } from '../callback/address.ts';
@@ -45,6 +46,8 @@ export interface DciSignatures {
   sign<T>(payload: T): Promise<T>;
   /** The signed envelope as JSON text (serialised once), or undefined when the payload is no envelope. */
   signedJson(payload: unknown): Promise<string | undefined>;
+  /** Drops what is cached of a client's keys (call on every change of the client's keys). */
+  forgetClient(clientId: string): void;
   /** Our published public keys. */
   publicKeys(): Promise<JWK[]>;
 }
@@ -64,6 +67,8 @@ export interface SignatureOptions {
   lifetimeSeconds?: number;
   /** A JWKS fetch may take this long; default 5 s. */
   jwksTimeoutMs?: number;
+  /** How long a client's registered key, imported, is reused (ms; 0 by default: read every time). */
+  cacheMs?: number;
 }
 
 /** Is this policy's signature required on a route of this mode? */
@@ -88,6 +93,14 @@ export function createDciSignatures(options: SignatureOptions): DciSignatures {
     return { kid: { senderId, keyId: key.id, algorithm }, privateKey: key.privateKey };
   };
   const signOptions = () => ({ created: Math.floor(now().getTime() / 1000), lifetimeSeconds });
+  // Registered keys, imported once: a signed message costs no key read nor JWK import while cached.
+  const registered = new TtlCache<string, RegisteredKey | undefined>(options.cacheMs ?? 0);
+  const registeredKey = (clientId: string, kid: Kid) =>
+    registered.through(
+      `${clientId}|${kid.keyId}|${kid.algorithm}`,
+      () => readRegisteredKey(db, clientId, kid),
+      Boolean,
+    );
 
   return {
     async checkIncoming(body, clientId, mode, known) {
@@ -99,7 +112,7 @@ export function createDciSignatures(options: SignatureOptions): DciSignatures {
         required: signatureRequired(settings.policy, mode),
         now: now(),
         limits,
-        findKey: (kid) => clientKey(db, jwks, clientId, settings, kid, now()),
+        findKey: (kid) => clientKey({ jwks, registeredKey }, clientId, settings, kid, now()),
       });
       checkMessageTime(body.header, now(), window);
     },
@@ -115,6 +128,8 @@ export function createDciSignatures(options: SignatureOptions): DciSignatures {
     },
 
     publicKeys: () => options.keys.published(),
+
+    forgetClient: (clientId) => registered.deleteWhere((key) => key.startsWith(`${clientId}|`)),
   };
 }
 
@@ -122,26 +137,46 @@ export function createDciSignatures(options: SignatureOptions): DciSignatures {
  * The sender's key for `kid`: a key registered for this client (not revoked, not expired, of the
  * kid's algorithm), else one at the client's JWKS URL. Keys of other clients are never looked at.
  */
-async function clientKey(
+/** A registered key as a signature check needs it; revoked keys are never cached. */
+interface RegisteredKey {
+  key: KeyObject;
+  expiresAt: Date | null;
+}
+
+async function readRegisteredKey(
   db: Kysely<DB>,
-  jwks: RemoteJwks,
+  clientId: string,
+  kid: Kid,
+): Promise<RegisteredKey | undefined> {
+  const row = await findClientKey(db, clientId, kid.keyId, 'sig');
+  if (!row) {
+    return undefined;
+  }
+  if (row.revoked_at) {
+    throw invalidSignature(`key ${kid.keyId} was revoked`);
+  }
+  return { key: await ofAlgorithm(row.public_jwk, kid), expiresAt: row.expires_at };
+}
+
+async function clientKey(
+  sources: {
+    jwks: RemoteJwks;
+    registeredKey: (clientId: string, kid: Kid) => Promise<RegisteredKey | undefined>;
+  },
   clientId: string,
   settings: SignatureSettings,
   kid: Kid,
   now: Date,
 ): Promise<KeyObject> {
-  const row = await findClientKey(db, clientId, kid.keyId, 'sig');
-  if (row) {
-    if (row.revoked_at) {
-      throw invalidSignature(`key ${kid.keyId} was revoked`);
-    }
-    if (row.expires_at && row.expires_at.getTime() <= now.getTime()) {
+  const registered = await sources.registeredKey(clientId, kid);
+  if (registered) {
+    if (registered.expiresAt && registered.expiresAt.getTime() <= now.getTime()) {
       throw invalidSignature(`key ${kid.keyId} expired`);
     }
-    return ofAlgorithm(row.public_jwk, kid);
+    return registered.key;
   }
   if (settings.jwksUri) {
-    const jwk = await jwks.find(clientId, settings.jwksUri, kid.keyId).catch((error: unknown) => {
+    const jwk = await sources.jwks.find(clientId, settings.jwksUri, kid.keyId).catch((error: unknown) => {
       throw invalidSignature(`the sender's JWKS could not be read: ${(error as Error).message}`);
     });
     if (jwk) {

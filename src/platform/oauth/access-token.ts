@@ -34,6 +34,8 @@ export interface OwnTokenClaims {
   credentialId: string;
   scopes: string[];
   certificateThumbprint: string | undefined;
+  /** When it expires, in ms (exp), clock skew included. */
+  expiresAt: number;
 }
 
 /** A token refused; the description may be shown to the caller (RFC 6750 error_description). */
@@ -94,6 +96,7 @@ export async function verifyAccessToken(
     credentialId: credential_id,
     scopes: scope.split(' ').filter(Boolean),
     certificateThumbprint: certificateThumbprintOf(payload),
+    expiresAt: (payload.exp! + CLOCK_SKEW_SECONDS) * 1000,
   };
 }
 

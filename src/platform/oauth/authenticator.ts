@@ -8,7 +8,12 @@ import { isRole } from '#platform/auth/roles';
 import { TtlCache } from '#platform/cache/ttl-cache';
 import type { DB } from '#platform/db/types';
 import type { RemoteJwks } from '#platform/outbound/remote-jwks';
-import { InvalidTokenError, verifyAccessToken, type TokenAudience } from './access-token.ts';
+import {
+  InvalidTokenError,
+  verifyAccessToken,
+  type OwnTokenClaims,
+  type TokenAudience,
+} from './access-token.ts';
 import { findGrant, findLinkedGrant, type CredentialGrant } from './credentials.ts';
 import { verifyExternalToken } from './external-token.ts';
 import type { EnabledProviders } from './providers.ts';
@@ -54,8 +59,15 @@ export function tokenAuthenticator(deps: TokenAuthenticatorDeps): {
   const cachedGrant = (key: string, load: () => Promise<CredentialGrant | undefined>) =>
     grants.through(key, load, Boolean);
 
+  // A client presents the same token for minutes: its signature and claims are checked once, and
+  // only its expiry (and below, its credential) on every use. Entries live no longer than the other
+  // caches, so a key rotated out with no grace stops its tokens within that time too.
+  const verified = new TtlCache<string, OwnTokenClaims>(deps.cacheMs, 10_000);
   const verifyOwn = async (token: string): Promise<VerifiedToken> => {
-    const claims = await verifyAccessToken(deps.keys, deps.ours(), token);
+    const claims = await verified.through(token, () => verifyAccessToken(deps.keys, deps.ours(), token));
+    if (claims.expiresAt <= Date.now()) {
+      throw new InvalidTokenError('the token expired');
+    }
     const grant = await cachedGrant(`own:${claims.credentialId}`, () =>
       findGrant(deps.db, claims.credentialId),
     );
