@@ -4,6 +4,7 @@ import type { DB } from '#platform/db/types';
 import { purposeRefusal } from '#platform/policy/rules';
 import { searchRejection } from './errors.ts';
 import type { Entity, Where } from './query/attributes.ts';
+import { saveSettingsColumns } from './settings-store.ts';
 
 /**
  * Consent and purpose (DCI `search_criteria.consent` / `authorize`). Every search states, or may
@@ -72,12 +73,7 @@ export async function saveConsentRequired(
   required: boolean,
   updatedBy: string | undefined,
 ): Promise<void> {
-  const values = { consent_required: required, updated_by: updatedBy ?? null };
-  await db
-    .insertInto('dci_client_settings')
-    .values({ client_id: clientId, ...values })
-    .onConflict((oc) => oc.column('client_id').doUpdateSet({ ...values, updated_at: sql`now()` }))
-    .execute();
+  await saveSettingsColumns(db, clientId, { consent_required: required }, updatedBy);
 }
 
 /**

@@ -1,8 +1,9 @@
 import { isIP } from 'node:net';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
 import { bareHost, isPrivateAddress, parseHttpUrl } from '#platform/outbound/address';
 import { DciError } from '../errors.ts';
+import { saveSettingsColumns } from '../settings-store.ts';
 
 // Callback URLs are read as every outbound URL is; the DCI modules import the reader from here.
 export { parseHttpUrl };
@@ -50,17 +51,12 @@ export async function saveCallbackSettings(
   settings: CallbackSettings,
   updatedBy: string | undefined,
 ): Promise<void> {
-  const values = {
+  const columns = {
     callback_origins: settings.callbackOrigins,
     callback_uri: settings.callbackUri,
     allow_private_addresses: settings.allowPrivateAddresses,
-    updated_by: updatedBy ?? null,
   };
-  await db
-    .insertInto('dci_client_settings')
-    .values({ client_id: clientId, ...values })
-    .onConflict((oc) => oc.column('client_id').doUpdateSet({ ...values, updated_at: sql`now()` }))
-    .execute();
+  await saveSettingsColumns(db, clientId, columns, updatedBy);
 }
 
 const refused = (message: string) => new DciError('err.sender_uri.invalid', message);

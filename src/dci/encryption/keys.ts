@@ -1,10 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { OwnKeyKind } from '#platform/crypto/own-keys';
 import type { DB } from '#platform/db/types';
 import { newestUsableClientKey } from '../signature/keys.ts';
 import type { Recipient } from './jwe.ts';
 import { publicEncryptionKeyFromJwk } from './jwk.ts';
+import { saveSettingsColumns } from '../settings-store.ts';
 
 /**
  * Keys and settings of DCI message encryption, one small query each: our key pair (clients encrypt
@@ -63,14 +64,6 @@ export async function saveEncryptionSettings(
   settings: EncryptionSettings,
   updatedBy: string | undefined,
 ): Promise<void> {
-  const values = {
-    encryption_required: settings.required,
-    encrypt_messages: settings.encryptMessages,
-    updated_by: updatedBy ?? null,
-  };
-  await db
-    .insertInto('dci_client_settings')
-    .values({ client_id: clientId, ...values })
-    .onConflict((oc) => oc.column('client_id').doUpdateSet({ ...values, updated_at: sql`now()` }))
-    .execute();
+  const columns = { encryption_required: settings.required, encrypt_messages: settings.encryptMessages };
+  await saveSettingsColumns(db, clientId, columns, updatedBy);
 }

@@ -4,6 +4,7 @@ import { sql, type Kysely } from 'kysely';
 import type { OwnKeyKind } from '#platform/crypto/own-keys';
 import type { DB } from '#platform/db/types';
 import { JWS_ALG } from './jwk.ts';
+import { saveSettingsColumns } from '../settings-store.ts';
 
 /**
  * Key storage, one small query each: our signing keys (dci_signing_keys) and the public keys
@@ -53,16 +54,8 @@ export async function saveSignatureSettings(
   settings: SignatureSettings,
   updatedBy: string | undefined,
 ): Promise<void> {
-  const values = {
-    signature_policy: settings.policy,
-    jwks_uri: settings.jwksUri,
-    updated_by: updatedBy ?? null,
-  };
-  await db
-    .insertInto('dci_client_settings')
-    .values({ client_id: clientId, ...values })
-    .onConflict((oc) => oc.column('client_id').doUpdateSet({ ...values, updated_at: sql`now()` }))
-    .execute();
+  const columns = { signature_policy: settings.policy, jwks_uri: settings.jwksUri };
+  await saveSettingsColumns(db, clientId, columns, updatedBy);
 }
 
 // ---- client public keys
