@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { principalOf } from '#dci/exchange/receive';
-import { startCallbackServer, type CallbackServer } from '#test/dci/callback-server';
 import { asyncSearch } from '#test/dci/exchanges';
 import { groupNumbers, keysDeep, seedRegistry, type ResponseItem } from '#test/dci/fixtures';
-import { createDciApp, predicate, type DciTestApp, type TestSigner } from '#test/dci/harness';
+import { createDciApp, predicate, type DciTestApp } from '#test/dci/harness';
+import { newSubscriber, type Subscriber } from '#test/dci/subscriptions';
 
 /**
  * Work done for a client after its request (async DCI answers, subscription notifications) runs
@@ -11,25 +11,17 @@ import { createDciApp, predicate, type DciTestApp, type TestSigner } from '#test
  */
 describe('per-client policy on deferred work', () => {
   let t: DciTestApp;
-  let client: { id: string; key: string };
-  let callbacks: CallbackServer;
-  let sign: TestSigner;
+  /** An integrator that signs its messages and receives callbacks on a server of its own. */
+  let client: Subscriber;
 
   beforeAll(async () => {
     t = await createDciApp();
     await seedRegistry(t.database.db);
-    callbacks = await startCallbackServer();
-    client = await t.clientFor('integrator');
-    sign = await t.signerFor(client.id);
-    await t.setCallbacks(client.id, {
-      callback_origins: [callbacks.origin],
-      callback_uri: `${callbacks.origin}/dci`,
-      allow_private_addresses: true,
-    });
+    client = await newSubscriber(t);
   });
   afterAll(async () => {
     await t.close();
-    await callbacks.close();
+    await client.server.close();
   });
 
   const setPolicy = async (policy: Record<string, unknown>) => {
@@ -46,12 +38,12 @@ describe('per-client policy on deferred work', () => {
       hidden_fields: ['name'],
       operations: ['dci.social.search.async'],
     });
-    const before = callbacks.received.length;
+    const before = client.server.received.length;
     const message = asyncSearch(undefined, predicate('Group', ['group_size', 'ge', 0]));
-    const res = await t.post('/dci/sr/registry/search', sign(message), client.key);
+    const res = await t.post('/dci/sr/registry/search', client.sign(message), client.key);
     expect(res.statusCode, res.body).toBe(202);
 
-    const [call] = (await callbacks.waitFor(before + 1)).slice(before);
+    const [call] = (await client.server.waitFor(before + 1)).slice(before);
     const [item] = (call!.body as { message: { search_response: ResponseItem[] } }).message.search_response;
     expect(groupNumbers(item).sort()).toEqual(['HH-E', 'HH-F']);
     expect(item!.pagination!.total_count).toBe(2);
@@ -64,7 +56,7 @@ describe('per-client policy on deferred work', () => {
     await setPolicy({ operations: ['dci.social.search'] });
     const res = await t.post(
       '/dci/sr/registry/search',
-      sign(asyncSearch(undefined, predicate('Group', ['group_size', 'ge', 0]))),
+      client.sign(asyncSearch(undefined, predicate('Group', ['group_size', 'ge', 0]))),
       client.key,
     );
     expect(res.statusCode).toBe(403);
