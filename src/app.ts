@@ -53,6 +53,9 @@ import { oauthProviderRoutes } from '#platform/oauth/provider-routes';
 import { createOAuth } from '#platform/oauth/service';
 import { oauthRoutes } from '#platform/oauth/token-routes';
 import { issuerUrl } from '#platform/oauth/urls';
+import { exportJob } from '#exports/job';
+import { purgeFilesPeriodically } from '#exports/files';
+import { exportRoutes } from '#exports/routes';
 
 export const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -153,7 +156,8 @@ export async function buildApp({
   });
   const encryption = createDciEncryption({ db, keys: keys.dciEncryption });
   const dciJobs = dciJobKinds({ db, signatures, encryption, receiverId: config.dciId });
-  [...jobKinds, ...dciJobs].forEach((kind) => jobs.define(kind));
+  const exportJobs = [exportJob({ db, vault, dataDir: config.dataDir })];
+  [...jobKinds, ...dciJobs, ...exportJobs].forEach((kind) => jobs.define(kind));
   // Job kinds are defined by the capabilities below, before the queue starts.
   app.addHook('onReady', () => jobs.start());
   // onClose runs once the server has stopped and in-flight requests are done.
@@ -214,18 +218,31 @@ export async function buildApp({
   await app.register(auditRoutes, { prefix: '/api/v1', db });
   await app.register(anomalyRoutes, { prefix: '/api/v1', db, guard });
   await app.register(jobRoutes, { prefix: '/api/v1', jobs });
+  await app.register(exportRoutes, {
+    prefix: '/api/v1',
+    db,
+    vault,
+    jobs,
+    dataDir: config.dataDir,
+    fileHours: config.exportFileHours,
+  });
   // DCI Social Registry and IBR APIs, each under its own base path (DCI issue).
   const policies = createClientPolicies(db, { cacheMs: config.authCacheSeconds * 1000 });
   const dci = { db, signatures, encryption, policies, receiverId: config.dciId };
   await app.register(dciRoutes, { prefix: '/dci/sr', registry: 'social', ...dci });
   await app.register(dciRoutes, { prefix: '/dci/ibr', registry: 'ibr', ...dci });
-  let purge: Periodic | undefined;
+  let purges: Periodic[] = [];
   app.addHook('onReady', async () => {
-    purge = purgeAnswersPeriodically(db, config.dciAnswerRetentionHours, (error) =>
-      app.log.error({ error: String(error) }, 'purging stored DCI answers failed'),
-    );
+    const failed = (what: string) => (error: unknown) =>
+      app.log.error({ error: String(error) }, `purging ${what} failed`);
+    purges = [
+      purgeAnswersPeriodically(db, config.dciAnswerRetentionHours, failed('stored DCI answers')),
+      purgeFilesPeriodically(db, config.dataDir, failed('expired export files')),
+    ];
   });
-  app.addHook('onClose', async () => purge?.stop());
+  app.addHook('onClose', async () => {
+    await Promise.all(purges.map((purge) => purge.stop()));
+  });
   // Last, so that closing the app waits for its requests before the hooks above stop the jobs.
   app.decorate('tlsListener', tls && tlsListener(app, tls));
   return app;

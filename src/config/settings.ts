@@ -184,6 +184,13 @@ export const settings = {
     default: 365,
     description: 'Default lifetime of a new API key, in days.',
   },
+  exportFileHours: {
+    env: 'SPX_EXPORT_FILE_HOURS',
+    schema: Type.Integer({ minimum: 1, maximum: 720 }),
+    default: 24,
+    description:
+      'How long the file of an export job can be downloaded, in hours; it is then deleted from the data directory.',
+  },
   authCacheSeconds: {
     env: 'SPX_AUTH_CACHE_SECONDS',
     schema: Type.Integer({ minimum: 0, maximum: 300 }),

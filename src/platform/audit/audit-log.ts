@@ -17,6 +17,8 @@ export interface AuditEntry {
   recordCount?: number | undefined;
   /** Ids of the records returned, when the access returned registry records. */
   subjectIds?: readonly string[] | undefined;
+  /** The legal basis the access stated (exports: GDPR art. 6). */
+  legalBasis?: string | undefined;
   outcome: AuditOutcome;
   statusCode?: number | undefined;
 }
@@ -27,8 +29,9 @@ export const GENESIS_HASH = '0'.repeat(64);
 type HashedFields = Omit<Selectable<AuditLogTable>, 'seq' | 'hash'>;
 
 /**
- * SHA-256 over the entry's fields in a fixed order and the previous entry's hash. Subject ids came
- * later (migration 0007): they are hashed when present, so entries written before still verify.
+ * SHA-256 over the entry's fields in a fixed order and the previous entry's hash. Subject ids
+ * (migration 0007) and the legal basis (0016) came later: they are hashed when present, so entries
+ * written before still verify.
  */
 export function hashEntry(fields: HashedFields): string {
   const canonical = JSON.stringify([
@@ -45,6 +48,9 @@ export function hashEntry(fields: HashedFields): string {
     fields.outcome,
     fields.status_code,
     fields.prev_hash,
+    // An object, where every other member is a string, number or null: no entry without a legal
+    // basis hashes the same list.
+    ...(fields.legal_basis === null ? [] : [{ legal_basis: fields.legal_basis }]),
   ]);
   return createHash('sha256').update(canonical).digest('hex');
 }
@@ -64,6 +70,7 @@ const fieldsOf = (entry: AuditEntry): UnchainedFields => ({
   outcome: entry.outcome,
   status_code: entry.statusCode ?? null,
   subject_ids: entry.subjectIds ? [...entry.subjectIds] : null,
+  legal_basis: entry.legalBasis ?? null,
 });
 
 /** The entries linked after `previous`, each with its hash. */

@@ -21,6 +21,9 @@ const Entry = Type.Object({
   subject_ids: Type.Union([Type.Array(Type.String()), Type.Null()], {
     description: 'Ids of the registry records the access returned',
   }),
+  legal_basis: Type.Union([Type.String(), Type.Null()], {
+    description: 'The legal basis the access stated (exports)',
+  }),
   hash: Type.String(),
 });
 

@@ -10,6 +10,7 @@ export const PERMISSIONS = [
   'clients:manage',
   'field:submit',
   'metrics:read',
+  'exports:manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -50,7 +51,8 @@ export const roleDefinitions: Record<Role, RoleDefinition> = {
     description: 'Another system (program MIS, eligibility framework) reading registry records.',
   },
   analyst: {
-    permissions: ['registry:read', 'jobs:read'],
+    // Analysts design the export definitions they and others run (each run under its caller's policy).
+    permissions: ['registry:read', 'jobs:read', 'exports:manage'],
     // Analysts work on de-identified data: no names, IDs, contacts, exact places or birth dates
     // (they get the birth year), nor payment accounts.
     hiddenFields: ['name', 'birth_date', 'contact', 'identifier', 'address', 'location', 'payment_account'],

@@ -164,6 +164,8 @@ export interface AuditLogTable {
   status_code: number | null;
   /** Ids of the records the access returned (null: none recorded). */
   subject_ids: string[] | null;
+  /** The legal basis an export stated (GDPR art. 6); null for other accesses. */
+  legal_basis: string | null;
   prev_hash: string;
   hash: string;
 }
@@ -499,6 +501,46 @@ export interface AnomalyAlertTable {
   lifted_by: string | null;
 }
 
+export interface ExportDefinitionTable {
+  id: string;
+  name: string;
+  version: number;
+  description: string | null;
+  entity: 'households' | 'individuals' | 'household_members';
+  fields: string[];
+  filter: unknown;
+  format: 'csv' | 'json' | 'ndjson' | 'xml' | 'parquet';
+  include_members: boolean;
+  pseudonymise: boolean;
+  drop_direct_identifiers: boolean;
+  schedule: string | null;
+  created_by: string | null;
+  created_at: Timestamp;
+  archived_at: Timestamp | null;
+}
+
+export interface ExportFileTable {
+  job_id: string;
+  definition_id: string;
+  client_id: string | null;
+  format: string;
+  file_name: string;
+  row_count: number | null;
+  byte_size: number | null;
+  purpose: string;
+  legal_basis: string;
+  created_at: Timestamp;
+  completed_at: Timestamp | null;
+  expires_at: Timestamp;
+  deleted_at: Timestamp | null;
+}
+
+export interface ExportPseudonymKeyTable {
+  client_id: string;
+  sealed_key: string;
+  created_at: Timestamp;
+}
+
 export interface DB {
   admin_areas: AdminAreaTable;
   households: HouseholdTable;
@@ -533,4 +575,7 @@ export interface DB {
   client_usage: ClientUsageTable;
   anomaly_hourly: AnomalyHourlyTable;
   anomaly_alerts: AnomalyAlertTable;
+  export_definitions: ExportDefinitionTable;
+  export_files: ExportFileTable;
+  export_pseudonym_keys: ExportPseudonymKeyTable;
 }

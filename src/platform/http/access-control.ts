@@ -111,6 +111,7 @@ export function installAccessControl(app: App, db: Kysely<DB>, options: AccessCo
       resourceId: request.auditNote?.resourceId,
       recordCount: reply.statusCode < 400 ? (request.auditNote?.recordCount ?? 0) : 0,
       subjectIds: reply.statusCode < 400 ? request.auditNote?.subjectIds : undefined,
+      legalBasis: request.auditNote?.legalBasis,
       outcome: outcomeOf(reply),
       statusCode: reply.statusCode,
     });

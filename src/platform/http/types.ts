@@ -46,6 +46,8 @@ export interface AuditNote {
   subjectIds?: readonly string[];
   /** The purpose the message itself states (e.g. DCI consent), when the X-Purpose header is absent. */
   purpose?: string;
+  /** The legal basis the request stated (exports). */
+  legalBasis?: string;
 }
 
 /**

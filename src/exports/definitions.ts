@@ -1,0 +1,237 @@
+import { randomUUID } from 'node:crypto';
+import { Type, type Static } from '@sinclair/typebox';
+import { Cron } from 'croner';
+import type { Kysely, Selectable } from 'kysely';
+import type { DB, ExportDefinitionTable } from '#platform/db/types';
+import { badRequest, conflict, type FieldError } from '#platform/http/problem';
+import { EXPORT_ENTITIES, fieldNames, type ExportEntity } from './fields.ts';
+import { EXPORT_FORMATS, FORMATS, type ExportFormat } from './formats/index.ts';
+
+/**
+ * Export definitions: what to export (entity, fields, filter), in which format, and how (members
+ * nested, identifiers pseudonymised, direct identifiers dropped, on a schedule). Saved by name;
+ * saving a name again adds a version.
+ */
+
+const NAME = '^[a-z0-9][a-z0-9_-]{0,79}$';
+
+export const DefinitionInput = Type.Object(
+  {
+    name: Type.String({ pattern: NAME, description: 'Lower-case name: letters, digits, - and _' }),
+    description: Type.Optional(Type.String({ maxLength: 500 })),
+    entity: Type.String({
+      enum: [...EXPORT_ENTITIES],
+      description:
+        'households, individuals, or household_members (one row per member with its household fields, prefixed household_)',
+    }),
+    fields: Type.Array(Type.String({ maxLength: 80 }), {
+      minItems: 1,
+      maxItems: 100,
+      description: 'Field names of the entity (GET /api/v1/export-fields), in column order',
+    }),
+    filter: Type.Optional(
+      Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()], {
+        description:
+          'The DCI expression query (e.g. {"admin_area_code": "R01-D03", "pmt_score": {"$lt": 30}}); on households ' +
+          'for households and household_members, on persons for individuals',
+      }),
+    ),
+    format: Type.String({ enum: [...EXPORT_FORMATS] }),
+    include_members: Type.Optional(
+      Type.Boolean({
+        description: 'households only, in json, ndjson and xml: each household with its members',
+      }),
+    ),
+    pseudonymise: Type.Optional(
+      Type.Boolean({
+        description:
+          'Identifiers (ids, household numbers, identifier values) replaced by a keyed hash per recipient',
+      }),
+    ),
+    drop_direct_identifiers: Type.Optional(
+      Type.Boolean({
+        description: 'Names, contacts, addresses, coordinates, birth dates and identifiers left out',
+      }),
+    ),
+    schedule: Type.Optional(
+      Type.Union([Type.String({ maxLength: 100 }), Type.Null()], {
+        description: 'Cron expression: the export runs as a job on this schedule',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type DefinitionInput = Static<typeof DefinitionInput>;
+
+export type DefinitionRow = Selectable<ExportDefinitionTable>;
+
+/** Checks what the schema cannot: fields of the entity, format options, schedule. */
+export function checkDefinition(input: DefinitionInput): void {
+  const entity = input.entity as ExportEntity;
+  const known = new Set(fieldNames(entity));
+  const errors: FieldError[] = [];
+  const seen = new Set<string>();
+  input.fields.forEach((field, i) => {
+    if (!known.has(field)) {
+      errors.push({ pointer: `/fields/${i}`, detail: `unknown field "${field}" of ${entity}` });
+    } else if (seen.has(field)) {
+      errors.push({ pointer: `/fields/${i}`, detail: `"${field}" is listed twice` });
+    }
+    seen.add(field);
+  });
+  if (input.include_members && !(entity === 'households' && FORMATS[input.format as ExportFormat].nests)) {
+    errors.push({
+      pointer: '/include_members',
+      detail:
+        'members are nested only in households exports in json, ndjson or xml; use entity household_members',
+    });
+  }
+  if (input.schedule) {
+    try {
+      new Cron(input.schedule, { paused: true }).stop();
+    } catch (error) {
+      errors.push({ pointer: '/schedule', detail: `not a cron expression: ${(error as Error).message}` });
+    }
+  }
+  if (errors.length > 0) {
+    const unknown = errors.some((e) => e.detail.startsWith('unknown field'));
+    throw badRequest(
+      unknown ? `invalid definition; fields of ${entity}: ${[...known].join(', ')}` : 'invalid definition',
+      errors,
+    );
+  }
+}
+
+/** The current (highest) version of each name, or of one name. */
+function currentVersions(db: Kysely<DB>) {
+  return db
+    .selectFrom('export_definitions as d')
+    .selectAll('d')
+    .where('d.archived_at', 'is', null)
+    .where(({ eb, selectFrom }) =>
+      eb(
+        'd.version',
+        '=',
+        selectFrom('export_definitions as v')
+          .select((v) => v.fn.max('v.version').as('max'))
+          .whereRef('v.name', '=', 'd.name'),
+      ),
+    );
+}
+
+export const listDefinitions = (db: Kysely<DB>): Promise<DefinitionRow[]> =>
+  currentVersions(db).orderBy('d.name').execute();
+
+/** A definition by name: its current version, or the version asked for (archived names: none). */
+export async function findDefinition(
+  db: Kysely<DB>,
+  name: string,
+  version?: number,
+): Promise<DefinitionRow | undefined> {
+  if (version === undefined) {
+    return currentVersions(db).where('d.name', '=', name).executeTakeFirst();
+  }
+  return db
+    .selectFrom('export_definitions')
+    .selectAll()
+    .where('name', '=', name)
+    .where('version', '=', version)
+    .where('archived_at', 'is', null)
+    .executeTakeFirst();
+}
+
+export const definitionVersions = (db: Kysely<DB>, name: string): Promise<DefinitionRow[]> =>
+  db
+    .selectFrom('export_definitions')
+    .selectAll()
+    .where('name', '=', name)
+    .where('archived_at', 'is', null)
+    .orderBy('version', 'desc')
+    .execute();
+
+export const findDefinitionById = (db: Kysely<DB>, id: string): Promise<DefinitionRow | undefined> =>
+  db.selectFrom('export_definitions').selectAll().where('id', '=', id).executeTakeFirst();
+
+/**
+ * Saves a version: the first of a new name (`expect: 'new'`) or the next of an existing one. Two
+ * saves racing for the same version: the unique (name, version) refuses the second.
+ */
+export async function saveDefinition(
+  db: Kysely<DB>,
+  input: DefinitionInput,
+  createdBy: string | undefined,
+  expect: 'new' | 'existing',
+): Promise<DefinitionRow | undefined> {
+  const latest = await db
+    .selectFrom('export_definitions')
+    .select(['version', 'archived_at'])
+    .where('name', '=', input.name)
+    .orderBy('version', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (expect === 'existing' && (!latest || latest.archived_at)) {
+    return undefined;
+  }
+  if (expect === 'new' && latest) {
+    throw conflict(
+      latest.archived_at
+        ? `export definition "${input.name}" was archived; choose another name`
+        : `export definition "${input.name}" exists; PUT /api/v1/export-definitions/${input.name} saves a new version`,
+    );
+  }
+  try {
+    return await db
+      .insertInto('export_definitions')
+      .values({
+        id: randomUUID(),
+        name: input.name,
+        version: (latest?.version ?? 0) + 1,
+        description: input.description ?? null,
+        entity: input.entity as ExportEntity,
+        fields: input.fields,
+        filter: input.filter ? JSON.stringify(input.filter) : null,
+        format: input.format as ExportFormat,
+        include_members: input.include_members ?? false,
+        pseudonymise: input.pseudonymise ?? false,
+        drop_direct_identifiers: input.drop_direct_identifiers ?? false,
+        schedule: input.schedule ?? null,
+        created_by: createdBy ?? null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  } catch (error) {
+    if ((error as { code?: unknown }).code === '23505') {
+      throw conflict(`export definition "${input.name}" was saved by someone else meanwhile; try again`);
+    }
+    throw error;
+  }
+}
+
+/** Archives every version of a name; false when there is none to archive. */
+export async function archiveDefinition(db: Kysely<DB>, name: string): Promise<boolean> {
+  const result = await db
+    .updateTable('export_definitions')
+    .set({ archived_at: new Date() })
+    .where('name', '=', name)
+    .where('archived_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** A definition as the API shows it. */
+export const definitionView = (row: DefinitionRow) => ({
+  id: row.id,
+  name: row.name,
+  version: row.version,
+  description: row.description,
+  entity: row.entity,
+  fields: row.fields,
+  filter: (row.filter ?? null) as Record<string, unknown> | null,
+  format: row.format,
+  include_members: row.include_members,
+  pseudonymise: row.pseudonymise,
+  drop_direct_identifiers: row.drop_direct_identifiers,
+  schedule: row.schedule,
+  created_by: row.created_by,
+  created_at: row.created_at.toISOString(),
+});

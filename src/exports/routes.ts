@@ -1,0 +1,579 @@
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import { recordAudit } from '#platform/audit/audit-log';
+import { credentialColumns } from '#platform/auth/stored-credential';
+import type { Principal } from '#platform/auth/principal';
+import type { KeyVault } from '#platform/crypto/key-vault';
+import type { DB } from '#platform/db/types';
+import { badRequest, conflict, notFound, ProblemError } from '#platform/http/problem';
+import type { App } from '#platform/http/types';
+import type { JobQueue } from '#platform/jobs/queue';
+import { JobResource } from '#platform/jobs/schemas';
+import {
+  archiveDefinition,
+  checkDefinition,
+  DefinitionInput,
+  definitionVersions,
+  definitionView,
+  findDefinition,
+  listDefinitions,
+  saveDefinition,
+  type DefinitionRow,
+} from './definitions.ts';
+import { EXPORT_ENTITIES, FIELDS_OF } from './fields.ts';
+import { exportsDir, findExportFile } from './files.ts';
+import { EXPORT_FORMATS, FORMATS, type ExportFormat } from './formats/index.ts';
+import { exportXsd } from './formats/xml.ts';
+import { EXPORT_JOB } from './job.ts';
+import { planExport } from './plan.ts';
+import { startExport } from './run.ts';
+
+/**
+ * Export definitions (saved, versioned), and exports made from them: streamed as a download, or
+ * written to a file by a job. Every export runs under its caller's field policy and area scope,
+ * states its purpose and legal basis, and is audited when it starts and when it ends.
+ */
+
+/** GDPR art. 6(1) lawful bases, as an export states them. */
+export const LEGAL_BASES = [
+  'consent',
+  'contract',
+  'legal_obligation',
+  'vital_interests',
+  'public_task',
+  'legitimate_interests',
+] as const;
+
+const LegalBasis = Type.String({
+  enum: [...LEGAL_BASES],
+  description: 'GDPR art. 6(1) lawful basis of the export',
+});
+const Purpose = Type.String({
+  pattern: '^[A-Za-z0-9 _.,:/()-]{1,200}$',
+  description: 'Why the data is exported (recorded in the audit trail)',
+});
+const NameParams = Type.Object({ name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,79}$' }) });
+const JobParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+const Version = Type.Integer({ minimum: 1, description: 'A saved version (default: the current one)' });
+const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' } };
+
+const Definition = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  version: Type.Integer(),
+  description: Type.Union([Type.String(), Type.Null()]),
+  entity: Type.String(),
+  fields: Type.Array(Type.String()),
+  filter: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
+  format: Type.String(),
+  include_members: Type.Boolean(),
+  pseudonymise: Type.Boolean(),
+  drop_direct_identifiers: Type.Boolean(),
+  schedule: Type.Union([Type.String(), Type.Null()]),
+  created_by: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.String({ format: 'date-time' }),
+});
+
+const ExportJob = Type.Object({
+  job: JobResource,
+  file: Type.Union([
+    Type.Object({
+      format: Type.String(),
+      rows: Type.Union([Type.Integer(), Type.Null()]),
+      bytes: Type.Union([Type.Integer(), Type.Null()]),
+      ready: Type.Boolean(),
+      expires_at: Type.String({ format: 'date-time' }),
+      deleted: Type.Boolean(),
+      download: Type.Union([Type.String(), Type.Null()], { description: 'Path of the file, once ready' }),
+    }),
+    Type.Null(),
+  ]),
+});
+
+const manage = (action: string) => ({
+  access: { permission: 'exports:manage' as const, audit: { action, resourceType: 'export_definition' } },
+});
+const read = (action: string, resourceType = 'export_definition') => ({
+  access: {
+    permission: 'registry:read' as const,
+    audit: { action, resourceType },
+    registry: 'social' as const,
+  },
+});
+
+const principalOf = (request: FastifyRequest): Principal => request.principal!;
+
+export interface ExportRouteOptions {
+  db: Kysely<DB>;
+  vault: KeyVault;
+  jobs: JobQueue;
+  dataDir: string;
+  fileHours: number;
+}
+
+export async function exportRoutes(app: App, options: ExportRouteOptions): Promise<void> {
+  definitionRoutes(app, options);
+  downloadRoute(app, options);
+  jobRoutes(app, options);
+
+  app.get(
+    '/export-fields',
+    {
+      config: { access: { permission: 'registry:read', audit: false } },
+      schema: {
+        tags: ['exports'],
+        summary: 'The fields an export definition may select, per entity',
+        response: {
+          200: Type.Record(
+            Type.String(),
+            Type.Array(
+              Type.Object({
+                name: Type.String(),
+                type: Type.String(),
+                description: Type.String(),
+                field_class: Type.Union([Type.String(), Type.Null()]),
+                direct_identifier: Type.Boolean(),
+                pseudonymised: Type.Boolean(),
+              }),
+            ),
+          ),
+        },
+      },
+    },
+    async () =>
+      Object.fromEntries(
+        EXPORT_ENTITIES.map((entity) => [
+          entity,
+          FIELDS_OF[entity].map((field) => ({
+            name: field.name,
+            type: field.type,
+            description: field.description,
+            field_class: field.fieldClass ?? null,
+            direct_identifier: field.direct === true,
+            pseudonymised: field.pseudonym === true,
+          })),
+        ]),
+      ),
+  );
+
+  app.get(
+    '/exports/schema.xsd',
+    {
+      config: { access: { public: true } },
+      schema: { tags: ['exports'], summary: 'The XML Schema every XML export validates against' },
+    },
+    async (_request, reply) => reply.type('application/xml; charset=utf-8').send(exportXsd()),
+  );
+}
+
+function definitionRoutes(app: App, { db }: ExportRouteOptions): void {
+  const saved = (request: FastifyRequest, row: DefinitionRow) => {
+    request.auditNote = { resourceId: `${row.name}@${row.version}`, recordCount: 1 };
+    return definitionView(row);
+  };
+
+  app.post(
+    '/export-definitions',
+    {
+      config: manage('export_definition.create'),
+      schema: {
+        tags: ['exports'],
+        summary: 'Save a new export definition (version 1)',
+        body: DefinitionInput,
+        response: { 201: Definition, 400: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' } },
+      },
+    },
+    async (request, reply) => {
+      checked(request.body, principalOf(request));
+      const row = await saveDefinition(db, request.body, principalOf(request).clientId, 'new');
+      return reply.code(201).send(saved(request, row!));
+    },
+  );
+
+  app.put(
+    '/export-definitions/:name',
+    {
+      config: manage('export_definition.update'),
+      schema: {
+        tags: ['exports'],
+        summary: 'Save a new version of an export definition (earlier versions are kept)',
+        params: NameParams,
+        body: DefinitionInput,
+        response: { 200: Definition, ...problems, 409: { $ref: 'Problem#' } },
+      },
+    },
+    async (request) => {
+      if (request.body.name !== request.params.name) {
+        throw badRequest('the body names another definition', [
+          { pointer: '/name', detail: `must be "${request.params.name}"` },
+        ]);
+      }
+      checked(request.body, principalOf(request));
+      const row = await saveDefinition(db, request.body, principalOf(request).clientId, 'existing');
+      if (!row) {
+        throw notFound('export definition');
+      }
+      return saved(request, row);
+    },
+  );
+
+  app.get(
+    '/export-definitions',
+    {
+      config: read('export_definition.list'),
+      schema: {
+        tags: ['exports'],
+        summary: 'Export definitions (current versions)',
+        response: { 200: Type.Object({ items: Type.Array(Definition) }) },
+      },
+    },
+    async (request) => {
+      const rows = await listDefinitions(db);
+      request.auditNote = { recordCount: rows.length };
+      return { items: rows.map(definitionView) };
+    },
+  );
+
+  app.get(
+    '/export-definitions/:name',
+    {
+      config: read('export_definition.read'),
+      schema: {
+        tags: ['exports'],
+        summary: 'An export definition: its current version, or the one asked for',
+        params: NameParams,
+        querystring: Type.Object({ version: Type.Optional(Version) }, { additionalProperties: false }),
+        response: { 200: Definition, ...problems },
+      },
+    },
+    async (request) => saved(request, await existing(db, request.params.name, request.query.version)),
+  );
+
+  app.get(
+    '/export-definitions/:name/versions',
+    {
+      config: read('export_definition.versions'),
+      schema: {
+        tags: ['exports'],
+        summary: 'Every saved version of an export definition, newest first',
+        params: NameParams,
+        response: { 200: Type.Object({ items: Type.Array(Definition) }), ...problems },
+      },
+    },
+    async (request) => {
+      const rows = await definitionVersions(db, request.params.name);
+      if (rows.length === 0) {
+        throw notFound('export definition');
+      }
+      request.auditNote = { resourceId: request.params.name, recordCount: rows.length };
+      return { items: rows.map(definitionView) };
+    },
+  );
+
+  app.delete(
+    '/export-definitions/:name',
+    {
+      config: manage('export_definition.archive'),
+      schema: {
+        tags: ['exports'],
+        summary: 'Archive an export definition (every version; its name cannot be used again)',
+        params: NameParams,
+        response: { 204: Type.Null(), ...problems },
+      },
+    },
+    async (request, reply) => {
+      if (!(await archiveDefinition(db, request.params.name))) {
+        throw notFound('export definition');
+      }
+      request.auditNote = { resourceId: request.params.name, recordCount: 1 };
+      return reply.code(204).send(null);
+    },
+  );
+}
+
+/** A definition's checks, and its filter compiled for the one who saves it (refused as they would be). */
+function checked(input: DefinitionInput, principal: Principal): void {
+  checkDefinition(input);
+  planExport(draft(input), principal);
+}
+
+/** An unsaved definition, as plan takes it. */
+const draft = (input: DefinitionInput): DefinitionRow => ({
+  id: '',
+  name: input.name,
+  version: 0,
+  description: null,
+  entity: input.entity as DefinitionRow['entity'],
+  fields: input.fields,
+  filter: input.filter ?? null,
+  format: input.format as ExportFormat,
+  include_members: input.include_members ?? false,
+  pseudonymise: input.pseudonymise ?? false,
+  drop_direct_identifiers: input.drop_direct_identifiers ?? false,
+  schedule: input.schedule ?? null,
+  created_by: null,
+  created_at: new Date(),
+  archived_at: null,
+});
+
+async function existing(db: Kysely<DB>, name: string, version?: number): Promise<DefinitionRow> {
+  const row = await findDefinition(db, name, version);
+  if (!row) {
+    throw notFound(
+      version === undefined ? 'export definition' : `version ${version} of this export definition`,
+    );
+  }
+  return row;
+}
+
+/** The definition in the format asked for, when it can be (members nest only in some formats). */
+function inFormat(definition: DefinitionRow, format: string | undefined): DefinitionRow {
+  if (format === undefined || format === definition.format) {
+    return definition;
+  }
+  if (definition.include_members && !FORMATS[format as ExportFormat].nests) {
+    throw badRequest(`this definition nests members, which ${format} cannot hold`, [
+      { pointer: 'format', detail: 'use json, ndjson or xml' },
+    ]);
+  }
+  return { ...definition, format: format as ExportFormat };
+}
+
+/** The purpose of an export: the X-Purpose header or the purpose parameter; one is required. */
+function purposeOf(request: FastifyRequest, given: string | undefined): string {
+  const purpose = given ?? request.purpose;
+  if (!purpose) {
+    throw badRequest('an export states its purpose: the X-Purpose header or the purpose parameter', [
+      { pointer: 'purpose', detail: 'required' },
+    ]);
+  }
+  return purpose;
+}
+
+const fileNameOf = (definition: DefinitionRow) =>
+  `${definition.name}-v${definition.version}.${FORMATS[definition.format].extension}`;
+
+function downloadRoute(app: App, { db, vault }: ExportRouteOptions): void {
+  app.get(
+    '/export-definitions/:name/data',
+    {
+      config: read('export.download'),
+      schema: {
+        tags: ['exports'],
+        summary: 'Stream an export as a download (constant memory, any size)',
+        description:
+          "The records the caller may receive, in the definition format (or `format`). Fields the caller's policy " +
+          'hides are left out and named in the `Export-Withheld-Fields` header. Audited when it starts and, with the ' +
+          'number of records, when it ends (`export.download.done`).',
+        params: NameParams,
+        querystring: Type.Object(
+          {
+            legal_basis: LegalBasis,
+            purpose: Type.Optional(Purpose),
+            version: Type.Optional(Version),
+            format: Type.Optional(Type.String({ enum: [...EXPORT_FORMATS] })),
+            limit: Type.Optional(
+              Type.Integer({
+                minimum: 1,
+                maximum: 1000,
+                description: 'At most this many records (a preview)',
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: { ...problems, 403: { $ref: 'Problem#' } },
+      },
+    },
+    async (request, reply) => {
+      const { legal_basis, purpose, version, format, limit } = request.query;
+      const stated = purposeOf(request, purpose);
+      const definition = inFormat(await existing(db, request.params.name, version), format);
+      const principal = principalOf(request);
+      const run = await startExport({ db, vault, definition, principal, maxRows: limit });
+      request.auditNote = {
+        resourceId: `${definition.name}@${definition.version}`,
+        purpose: stated,
+        legalBasis: legal_basis,
+      };
+      request.purpose = stated;
+      const finished = (outcome: 'success' | 'error') =>
+        recordAudit(db, {
+          requestId: request.id,
+          clientId: principal.clientId,
+          clientName: principal.clientName,
+          action: 'export.download.done',
+          purpose: stated,
+          legalBasis: legal_basis,
+          resourceType: 'export_definition',
+          resourceId: `${definition.name}@${definition.version}`,
+          recordCount: run.rows(),
+          outcome,
+        });
+      whenDone(run.stream, reply, (complete) => {
+        finished(complete ? 'success' : 'error').catch((error: unknown) =>
+          request.log.error({ error: String(error) }, 'export audit entry not written'),
+        );
+      });
+      return reply
+        .type(FORMATS[definition.format].contentType)
+        .header('content-disposition', `attachment; filename="${fileNameOf(definition)}"`)
+        .header('export-withheld-fields', run.plan.withheld.join(', '))
+        .send(run.stream);
+    },
+  );
+}
+
+/** Calls back once: true when the whole stream reached the client, false when it broke off. */
+function whenDone(
+  stream: NodeJS.ReadableStream,
+  reply: FastifyReply,
+  done: (complete: boolean) => void,
+): void {
+  let called = false;
+  const once = (complete: boolean) => {
+    if (!called) {
+      called = true;
+      done(complete);
+    }
+  };
+  stream.on('error', () => once(false));
+  reply.raw.on('finish', () => once(true));
+  reply.raw.on('close', () => once(reply.raw.writableFinished));
+}
+
+function jobRoutes(app: App, { db, jobs, dataDir, fileHours }: ExportRouteOptions): void {
+  const mayRead = (principal: Principal, clientId: string | null) =>
+    principal.scopes.has('clients:manage') || clientId === principal.clientId;
+
+  app.post(
+    '/export-jobs',
+    {
+      config: read('export.job.create', 'job'),
+      schema: {
+        tags: ['exports'],
+        summary:
+          'Start an export job: the export is written to a file, with progress; download it when ready',
+        body: Type.Object(
+          {
+            definition: NameParams.properties.name,
+            version: Type.Optional(Version),
+            format: Type.Optional(Type.String({ enum: [...EXPORT_FORMATS] })),
+            purpose: Purpose,
+            legal_basis: LegalBasis,
+          },
+          { additionalProperties: false },
+        ),
+        response: { 202: ExportJob, ...problems },
+      },
+    },
+    async (request, reply) => {
+      const { definition: name, version, format, purpose, legal_basis } = request.body;
+      const definition = inFormat(await existing(db, name, version), format);
+      const principal = principalOf(request);
+      // Refused now (filter, policy) rather than in the job.
+      planExport(definition, principal);
+      const id = await jobs.enqueue(
+        EXPORT_JOB,
+        {
+          definition_id: definition.id,
+          format: definition.format,
+          client_id: principal.clientId,
+          ...credentialColumns(principal),
+          purpose,
+          legal_basis,
+          expires_hours: fileHours,
+        },
+        { requestId: request.id, createdBy: principal.clientId },
+      );
+      request.auditNote = { resourceId: id, recordCount: 0, purpose, legalBasis: legal_basis };
+      request.purpose = purpose;
+      const job = await jobs.get(id);
+      return reply.code(202).header('location', `/api/v1/export-jobs/${id}`).send({ job: job!, file: null });
+    },
+  );
+
+  app.get(
+    '/export-jobs/:id',
+    {
+      config: read('export.job.read', 'job'),
+      schema: {
+        tags: ['exports'],
+        summary: 'An export job: status, progress (rows done of total), and its file once ready',
+        params: JobParams,
+        response: { 200: ExportJob, ...problems },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const scope = principal.scopes.has('clients:manage') ? {} : { createdBy: principal.clientId };
+      const job = await jobs.get(request.params.id, scope);
+      if (!job || job.kind !== EXPORT_JOB) {
+        throw notFound('export job');
+      }
+      request.auditNote = { resourceId: job.id, recordCount: 1 };
+      const file = await findExportFile(db, job.id);
+      return {
+        job,
+        file: file && {
+          format: file.format,
+          rows: file.row_count,
+          bytes: file.byte_size,
+          ready: file.completed_at !== null && file.deleted_at === null,
+          expires_at: file.expires_at.toISOString(),
+          deleted: file.deleted_at !== null,
+          download:
+            file.completed_at !== null && file.deleted_at === null
+              ? `/api/v1/export-jobs/${job.id}/file`
+              : null,
+        },
+      };
+    },
+  );
+
+  app.get(
+    '/export-jobs/:id/file',
+    {
+      config: read('export.job.download', 'job'),
+      schema: {
+        tags: ['exports'],
+        summary: 'Download the file of a finished export job (until it expires)',
+        params: JobParams,
+        response: { ...problems, 409: { $ref: 'Problem#' }, 410: { $ref: 'Problem#' } },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const file = await findExportFile(db, request.params.id);
+      if (!file || !mayRead(principal, file.client_id)) {
+        throw notFound('export file');
+      }
+      if (file.deleted_at || file.expires_at.getTime() <= Date.now()) {
+        throw new ProblemError(
+          410,
+          'gone',
+          'Gone',
+          'the export file expired and was deleted; run the export again',
+        );
+      }
+      if (!file.completed_at) {
+        throw conflict('the export job has not finished writing this file');
+      }
+      request.auditNote = {
+        resourceId: file.job_id,
+        recordCount: file.row_count ?? 0,
+        purpose: file.purpose,
+        legalBasis: file.legal_basis,
+      };
+      const format = FORMATS[file.format as ExportFormat];
+      return reply
+        .type(format.contentType)
+        .header('content-disposition', `attachment; filename="export-${file.job_id}.${format.extension}"`)
+        .header('content-length', String(file.byte_size))
+        .send(createReadStream(join(exportsDir(dataDir), file.file_name)));
+    },
+  );
+}

@@ -1,0 +1,92 @@
+import { Readable } from 'node:stream';
+import type { Kysely } from 'kysely';
+import type { Principal } from '#platform/auth/principal';
+import type { KeyVault } from '#platform/crypto/key-vault';
+import type { DB } from '#platform/db/types';
+import type { DefinitionRow } from './definitions.ts';
+import { FORMATS, type Chunk } from './formats/index.ts';
+import { planExport, type ExportPlan } from './plan.ts';
+import { pseudonymiserFor } from './pseudonyms.ts';
+import { BATCH_SIZE, exportBatches, type Pseudonymiser } from './source.ts';
+
+/**
+ * One export as a byte stream, shared by the download route, the export job and the CLI. The
+ * stream pulls a batch from the database only when its reader wants more (Readable.from over an
+ * async generator), so a slow reader slows the export instead of filling memory.
+ */
+
+export interface ExportRun {
+  plan: ExportPlan;
+  stream: Readable;
+  /** Records written so far. */
+  rows(): number;
+}
+
+export interface RunOptions {
+  db: Kysely<DB>;
+  vault: KeyVault;
+  definition: DefinitionRow;
+  principal: Principal;
+  /** Called after each batch with the records written so far. */
+  onProgress?: (rows: number) => void;
+  /** Stop after this many records (a preview). */
+  maxRows?: number | undefined;
+}
+
+/** Plans the export for the principal (a bad filter or policy refusal throws here, before any byte). */
+export async function startExport({
+  db,
+  vault,
+  definition,
+  principal,
+  onProgress,
+  maxRows = Infinity,
+}: RunOptions): Promise<ExportRun> {
+  const plan = planExport(definition, principal);
+  const pseudonym = definition.pseudonymise
+    ? await pseudonymiserFor(db, vault, principal.clientId)
+    : undefined;
+  let rows = 0;
+  const counted = (n: number) => {
+    rows += n;
+    onProgress?.(rows);
+  };
+  const stream = Readable.from(chunks(db, plan, { pseudonym, counted, maxRows }), { objectMode: false });
+  return { plan, stream, rows: () => rows };
+}
+
+interface ChunkOptions {
+  pseudonym: Pseudonymiser | undefined;
+  counted: (n: number) => void;
+  maxRows: number;
+}
+
+async function* chunks(db: Kysely<DB>, plan: ExportPlan, options: ChunkOptions): AsyncGenerator<Buffer> {
+  const writer = FORMATS[plan.format].writer({
+    entity: plan.entity,
+    definition: plan.definition.name,
+    version: plan.definition.version,
+    columns: plan.columns,
+    memberColumns: plan.memberColumns,
+  });
+  yield* nonEmpty(writer.start());
+  let left = options.maxRows;
+  const batchSize = Math.min(BATCH_SIZE, left);
+  for await (const whole of exportBatches(db, plan, options.pseudonym, batchSize)) {
+    const batch = whole.length > left ? whole.slice(0, left) : whole;
+    const chunk = writer.batch(batch);
+    options.counted(batch.length);
+    left -= batch.length;
+    yield* nonEmpty(chunk);
+    if (left <= 0) {
+      break;
+    }
+  }
+  yield* nonEmpty(writer.end());
+}
+
+function* nonEmpty(chunk: Chunk): Generator<Buffer> {
+  if (chunk.length > 0) {
+    yield typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk);
+  }
+}

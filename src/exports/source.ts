@@ -1,0 +1,149 @@
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '#platform/db/types';
+import { membersOfHouseholds } from '#dci/query/queries';
+import { identifiersOf, memberCount } from '#registry/queries';
+import type { HouseholdRow, IndividualRow } from '#registry/views';
+import type { FieldValue, Identifier, MemberRow } from './fields.ts';
+import type { Column, ExportPlan } from './plan.ts';
+
+/**
+ * The records of an export, read in keyset batches (`id > last id`, on the primary key): memory
+ * holds one batch whatever the size of the export, a batch is one indexed query on either engine,
+ * and no transaction or cursor stays open while a slow client reads.
+ */
+
+export interface ExportRecord {
+  values: FieldValue[];
+  /** Nested members' values (households with include_members). */
+  members?: FieldValue[][];
+}
+
+/** Replaces an identifier with its keyed hash (pseudonymised exports). */
+export type Pseudonymiser = (value: string) => string;
+
+export const BATCH_SIZE = 1000;
+
+export async function* exportBatches(
+  db: Kysely<DB>,
+  plan: ExportPlan,
+  pseudonym?: Pseudonymiser,
+  batchSize = BATCH_SIZE,
+): AsyncGenerator<ExportRecord[]> {
+  const shape = (columns: Column[], row: unknown) => valuesOf(columns, row, pseudonym);
+  let after: string | undefined;
+  for (;;) {
+    if (plan.entity === 'individuals') {
+      const people = await individualsAfter(db, plan, after, batchSize);
+      if (people.length > 0) {
+        yield people.map((person) => ({ values: shape(plan.columns, person) }));
+      }
+      if (people.length < batchSize) {
+        return;
+      }
+      after = people.at(-1)!.id;
+      continue;
+    }
+    const households = await householdsAfter(db, plan, after, batchSize);
+    if (households.length > 0) {
+      yield await recordsOfHouseholds(db, plan, households, shape);
+    }
+    if (households.length < batchSize) {
+      return;
+    }
+    after = households.at(-1)!.id;
+  }
+}
+
+async function recordsOfHouseholds(
+  db: Kysely<DB>,
+  plan: ExportPlan,
+  households: HouseholdRow[],
+  shape: (columns: Column[], row: unknown) => FieldValue[],
+): Promise<ExportRecord[]> {
+  const wantsMembers = plan.entity === 'household_members' || plan.memberColumns !== undefined;
+  if (!wantsMembers) {
+    return households.map((household) => ({ values: shape(plan.columns, household) }));
+  }
+  const members = groupBy(
+    await membersOfHouseholds(
+      db,
+      households.map((h) => h.id),
+    ),
+  );
+  if (plan.entity === 'household_members') {
+    return households.flatMap((household) =>
+      (members.get(household.id) ?? []).map((member) => ({
+        values: shape(plan.columns, { member, household } satisfies MemberRow),
+      })),
+    );
+  }
+  return households.map((household) => ({
+    values: shape(plan.columns, household),
+    members: (members.get(household.id) ?? []).map((member) => shape(plan.memberColumns!, member)),
+  }));
+}
+
+const householdsAfter = (db: Kysely<DB>, plan: ExportPlan, after: string | undefined, limit: number) =>
+  db
+    .selectFrom('households as h')
+    .selectAll('h')
+    .select(memberCount)
+    .where(plan.where)
+    .$if(after !== undefined, (q) => q.where('h.id', '>', after!))
+    .orderBy('h.id')
+    .limit(limit)
+    .execute();
+
+const individualsAfter = (db: Kysely<DB>, plan: ExportPlan, after: string | undefined, limit: number) =>
+  db
+    .selectFrom('individuals as i')
+    .selectAll('i')
+    .select(identifiersOf)
+    .where(plan.where)
+    .$if(after !== undefined, (q) => q.where('i.id', '>', after!))
+    .orderBy('i.id')
+    .limit(limit)
+    .execute() as Promise<IndividualRow[]>;
+
+/** How many records the export holds (rows; for household_members, member rows). */
+export async function countExport(db: Kysely<DB>, plan: ExportPlan): Promise<number> {
+  const query =
+    plan.entity === 'individuals'
+      ? sql<{ n: number }>`select count(*)::int as n from individuals i where ${plan.where}`
+      : plan.entity === 'households'
+        ? sql<{ n: number }>`select count(*)::int as n from households h where ${plan.where}`
+        : sql<{ n: number }>`select count(*)::int as n from individuals m
+            where m.household_id in (select h.id from households h where ${plan.where})`;
+  const { rows } = await query.execute(db);
+  return rows[0]?.n ?? 0;
+}
+
+function valuesOf(columns: Column[], row: unknown, pseudonym: Pseudonymiser | undefined): FieldValue[] {
+  return columns.map((column) => {
+    const value = (column.value as (row: unknown) => FieldValue)(row);
+    return column.pseudonym && pseudonym ? pseudonymised(value, pseudonym) : value;
+  });
+}
+
+function pseudonymised(value: FieldValue, pseudonym: Pseudonymiser): FieldValue {
+  if (typeof value === 'string') {
+    return pseudonym(value);
+  }
+  if (Array.isArray(value)) {
+    return (value as Identifier[]).map((id) => ({ type: id.type, value: pseudonym(id.value) }));
+  }
+  return value;
+}
+
+function groupBy(members: IndividualRow[]): Map<string, IndividualRow[]> {
+  const byHousehold = new Map<string, IndividualRow[]>();
+  for (const member of members) {
+    const list = byHousehold.get(member.household_id);
+    if (list) {
+      list.push(member);
+    } else {
+      byHousehold.set(member.household_id, [member]);
+    }
+  }
+  return byHousehold;
+}
