@@ -30,6 +30,9 @@ export async function* exportBatches(
   batchSize = BATCH_SIZE,
 ): AsyncGenerator<ExportRecord[]> {
   const shape = (columns: Column[], row: unknown) => valuesOf(columns, row, pseudonym);
+  // A household brings its members (about five): fewer households per batch keep batches alike.
+  const households =
+    plan.entity === 'households' && !plan.memberColumns ? batchSize : Math.ceil(batchSize / 4);
   let after: string | undefined;
   for (;;) {
     if (plan.entity === 'individuals') {
@@ -43,14 +46,14 @@ export async function* exportBatches(
       after = people.at(-1)!.id;
       continue;
     }
-    const households = await householdsAfter(db, plan, after, batchSize);
-    if (households.length > 0) {
-      yield await recordsOfHouseholds(db, plan, households, shape);
+    const batch = await householdsAfter(db, plan, after, households);
+    if (batch.length > 0) {
+      yield await recordsOfHouseholds(db, plan, batch, shape);
     }
-    if (households.length < batchSize) {
+    if (batch.length < households) {
       return;
     }
-    after = households.at(-1)!.id;
+    after = batch.at(-1)!.id;
   }
 }
 

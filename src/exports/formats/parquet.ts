@@ -2,7 +2,7 @@ import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { FieldType, FieldValue } from '../fields.ts';
 import type { Column } from '../plan.ts';
 import type { ExportRecord } from '../source.ts';
-import type { Format } from './index.ts';
+import type { ExportDescription, Format, FormatWriter } from './index.ts';
 
 /**
  * Apache Parquet (hyparquet-writer), for analysts: one column per selected field, every column
@@ -48,44 +48,50 @@ export const parquetFormat: Format = {
   contentType: 'application/vnd.apache.parquet',
   extension: 'parquet',
   nests: false,
-  writer({ columns, definition, version }) {
-    const bytes = new ByteWriter();
-    const parquet = new ParquetWriter({
-      writer: bytes,
-      schema: schemaOf(columns) as never,
-      kvMetadata: [
-        { key: 'spx.definition', value: definition },
-        { key: 'spx.version', value: String(version) },
-      ],
-      createdBy: 'SP Exchange',
-    });
-    let pending: ExportRecord[] = [];
-    const writeGroup = () => {
-      if (pending.length > 0) {
-        const rows = pending;
-        pending = [];
-        void parquet.write({
-          columnData: columns.map((column, i) => ({
-            name: column.name,
-            data: rows.map((record) => cell(column.type, record.values[i] ?? null)),
-          })) as never,
-          rowGroupSize: rows.length,
-        });
-      }
-      return drain(bytes);
-    };
-    return {
-      start: () => drain(bytes),
-      batch: (records) => {
-        pending.push(...records);
-        return pending.length >= ROW_GROUP ? writeGroup() : new Uint8Array();
-      },
-      end: () => {
-        writeGroup();
-        // Synchronous with a ByteWriter, which has no flush to wait for.
-        void parquet.finish();
-        return drain(bytes);
-      },
-    };
-  },
+  writer: (description) => parquetWriter(description),
 };
+
+/** A Parquet writer with row groups of `rowGroupRows` records (tests use small groups). */
+export function parquetWriter(
+  { columns, definition, version }: ExportDescription,
+  rowGroupRows = ROW_GROUP,
+): FormatWriter {
+  const bytes = new ByteWriter();
+  const parquet = new ParquetWriter({
+    writer: bytes,
+    schema: schemaOf(columns) as never,
+    kvMetadata: [
+      { key: 'spx.definition', value: definition },
+      { key: 'spx.version', value: String(version) },
+    ],
+    createdBy: 'SP Exchange',
+  });
+  let pending: ExportRecord[] = [];
+  const writeGroup = () => {
+    if (pending.length > 0) {
+      const rows = pending;
+      pending = [];
+      void parquet.write({
+        columnData: columns.map((column, i) => ({
+          name: column.name,
+          data: rows.map((record) => cell(column.type, record.values[i] ?? null)),
+        })) as never,
+        rowGroupSize: rows.length,
+      });
+    }
+    return drain(bytes);
+  };
+  return {
+    start: () => drain(bytes),
+    batch: (records) => {
+      pending.push(...records);
+      return pending.length >= rowGroupRows ? writeGroup() : new Uint8Array();
+    },
+    end: () => {
+      const lastGroup = writeGroup();
+      // Synchronous with a ByteWriter, which has no flush to wait for.
+      void parquet.finish();
+      return Buffer.concat([lastGroup, drain(bytes)]);
+    },
+  };
+}
