@@ -1,47 +1,12 @@
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '#platform/db/database';
 import { secretOf } from './app.ts';
-import { testDatabaseUrl } from './db.ts';
-
-const run = promisify(execFile);
+import { spxWorkspace } from './spx.ts';
 
 /** The `spx` command as an operator runs it: a real process on a real database directory or schema. */
 describe('spx command', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'spx-cli-'));
-  const url = testDatabaseUrl();
-  const schema = `t_${randomBytes(6).toString('hex')}`;
-  const env = {
-    PATH: process.env['PATH'],
-    SPX_DATA_DIR: dir,
-    ...(url ? { DATABASE_URL: url, SPX_DB_SCHEMA: schema } : {}),
-  };
-  const spx = async (...args: string[]) => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, ['bin/spx.js', ...args], {
-        env,
-        timeout: 60_000,
-      });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const failed = error as { code: number; stdout: string; stderr: string };
-      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-    }
-  };
-
-  afterAll(async () => {
-    if (url) {
-      const database = await openDatabase({ url, schema });
-      await database.executeSql(`drop schema if exists ${schema} cascade`);
-      await database.close();
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const workspace = spxWorkspace();
+  const spx = (...args: string[]) => workspace.run(args);
+  afterAll(() => workspace.remove());
 
   it('migrates, then reports the database up to date', async () => {
     expect((await spx('migrate')).stdout).toMatch(/applied migrations 1, 2/);
@@ -89,12 +54,7 @@ describe('spx command', () => {
   });
 
   it('stops on a bad setting with one line naming the variable', async () => {
-    const { code, stderr } = await run(process.execPath, ['bin/spx.js', 'start'], {
-      env: { ...env, SPX_PORT: 'eighty' },
-    }).then(
-      () => ({ code: 0, stderr: '' }),
-      (error: { code: number; stderr: string }) => error,
-    );
+    const { code, stderr } = await workspace.run(['start'], { SPX_PORT: 'eighty' });
     expect(code).toBe(1);
     expect(stderr.trim()).toBe('spx: SPX_PORT: must be a whole number from 0 to 65535 (got "eighty")');
   });

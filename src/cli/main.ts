@@ -4,6 +4,7 @@ import { registerCertsCommand } from './certs.ts';
 import { registerConfigCommand } from './config.ts';
 import { exitOnError } from './context.ts';
 import { registerDciCommand } from './dci.ts';
+import { registerExportCommand } from './export.ts';
 import { registerGatewayKeysCommand } from './gateway-keys.ts';
 import { registerKeysCommand } from './keys.ts';
 import { registerMigrateCommand } from './migrate.ts';
@@ -21,5 +22,6 @@ registerConfigCommand(program);
 registerDciCommand(program);
 registerCertsCommand(program);
 registerGatewayKeysCommand(program);
+registerExportCommand(program);
 
 program.parseAsync(process.argv).catch(exitOnError);

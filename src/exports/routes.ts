@@ -30,6 +30,7 @@ import { exportXsd } from './formats/xml.ts';
 import { EXPORT_JOB } from './job.ts';
 import { planExport } from './plan.ts';
 import { startExport } from './run.ts';
+import { LegalBasis, Purpose } from './statement.ts';
 
 /**
  * Export definitions (saved, versioned), and exports made from them: streamed as a download, or
@@ -37,24 +38,6 @@ import { startExport } from './run.ts';
  * states its purpose and legal basis, and is audited when it starts and when it ends.
  */
 
-/** GDPR art. 6(1) lawful bases, as an export states them. */
-export const LEGAL_BASES = [
-  'consent',
-  'contract',
-  'legal_obligation',
-  'vital_interests',
-  'public_task',
-  'legitimate_interests',
-] as const;
-
-const LegalBasis = Type.String({
-  enum: [...LEGAL_BASES],
-  description: 'GDPR art. 6(1) lawful basis of the export',
-});
-const Purpose = Type.String({
-  pattern: '^[A-Za-z0-9 _.,:/()-]{1,200}$',
-  description: 'Why the data is exported (recorded in the audit trail)',
-});
 const NameParams = Type.Object({ name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,79}$' }) });
 const JobParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const Version = Type.Integer({ minimum: 1, description: 'A saved version (default: the current one)' });

@@ -1,15 +1,9 @@
-import { execFile } from 'node:child_process';
 import { createPublicKey, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { decodeProtectedHeader, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SIGNATURE_LIMITS, verifyEnvelope } from '#dci/signature/verify';
-import { openDatabase } from '#platform/db/database';
 import { createTestApp, type TestApp } from '#test/app';
-import { testDatabaseUrl } from '#test/db';
+import { spxWorkspace } from '#test/spx';
 import { seedRegistry } from '../dci/fixtures.ts';
 import { createDciApp, idType, newSigner, searchMessage, type DciTestApp } from '../dci/harness.ts';
 import { asAdmin, ISSUER, newClient, tokenFor } from '../oauth/oauth.ts';
@@ -165,38 +159,9 @@ describe('rotating our keys through the admin API', () => {
 
 // Each command is a process that opens (and on first use migrates) the database: slow on a loaded machine.
 describe('rotating our keys with the CLI', { timeout: 90_000 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'spx-keys-'));
-  const url = testDatabaseUrl();
-  const schema = `t_${randomBytes(6).toString('hex')}`;
-  const env = {
-    PATH: process.env['PATH'],
-    SPX_DATA_DIR: dir,
-    SPX_DEMO_HOUSEHOLDS: '0',
-    SPX_PORT: '0',
-    ...(url ? { DATABASE_URL: url, SPX_DB_SCHEMA: schema, SPX_JOBS_SCHEMA: `${schema}_q` } : {}),
-  };
-  const spx = async (args: string[], extra: Record<string, string> = {}) => {
-    try {
-      const { stdout, stderr } = await promisify(execFile)(process.execPath, ['bin/spx.js', ...args], {
-        env: { ...env, ...extra },
-        timeout: 60_000,
-      });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const failed = error as { code: number; stdout: string; stderr: string };
-      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-    }
-  };
-  afterAll(async () => {
-    if (url) {
-      const database = await openDatabase({ url, schema });
-      await database.executeSql(
-        `drop schema if exists ${schema} cascade; drop schema if exists ${schema}_q cascade`,
-      );
-      await database.close();
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const workspace = spxWorkspace({ SPX_DEMO_HOUSEHOLDS: '0', SPX_PORT: '0' });
+  const spx = (args: string[], extra: Record<string, string> = {}) => workspace.run(args, extra);
+  afterAll(() => workspace.remove());
 
   it('rotates a key and lists the old one as retiring, under the master key file it created', async () => {
     const first = await spx(['gateway-keys', 'rotate', 'dci-encryption']);

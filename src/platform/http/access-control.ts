@@ -11,7 +11,8 @@ import type { App, RouteAccess } from './types.ts';
 
 // Routes added by the API docs plugin are static pages and the spec: public by nature.
 const DOCS_PREFIX = '/docs';
-const PURPOSE = /^[\p{L}\p{N} _.,:/()-]{1,200}$/u;
+/** A stated purpose (X-Purpose, or an export's purpose): letters, digits, spaces and _.,:/()-. */
+export const PURPOSE = /^[\p{L}\p{N} _.,:/()-]{1,200}$/u;
 
 export interface AccessControlOptions {
   /** How long an authenticated key's row is reused, in ms (0: read on every request). */

@@ -1,0 +1,176 @@
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import type { Kysely } from 'kysely';
+import { recordAudit } from '#platform/audit/audit-log';
+import { findClient } from '#platform/auth/clients';
+import { principalFor, type Principal } from '#platform/auth/principal';
+import { isRole, roleDefinitions } from '#platform/auth/roles';
+import { openKeyVault } from '#platform/crypto/open-vault';
+import type { DB } from '#platform/db/types';
+import { ProblemError } from '#platform/http/problem';
+import { principalUnderPolicy } from '#platform/policy/enforce';
+import { findDefinition } from '#exports/definitions';
+import { EXPORT_FORMATS, type ExportFormat } from '#exports/formats/index';
+import { planExport } from '#exports/plan';
+import { isLegalBasis, isPurpose, LEGAL_BASES } from '#exports/statement';
+import { startExport } from '#exports/run';
+import { countExport } from '#exports/source';
+import { UsageError, withDatabase } from './context.ts';
+
+/**
+ * `spx export --definition NAME --out FILE`: an export written by an operator on the gateway's
+ * machine, with a progress bar. It runs for a recipient client (`--recipient`), under that
+ * client's field policy, area scope and pseudonym key, or else with every field (the operator
+ * acts as administrator). Audited like an export through the API.
+ */
+
+interface ExportOptions {
+  definition: string;
+  out: string;
+  version?: string;
+  format?: string;
+  recipient?: string;
+  purpose: string;
+  legalBasis: string;
+  progress: boolean;
+}
+
+/** The CLI's own principal when no recipient is named: an administrator, no client row. */
+const OPERATOR = { id: '00000000-0000-0000-0000-000000000000', name: 'spx export', role: 'admin' as const };
+
+export function registerExportCommand(program: Command): void {
+  program
+    .command('export')
+    .description('write an export of a saved definition to a file, with a progress bar')
+    .requiredOption('--definition <name>', 'export definition name')
+    .requiredOption('--out <file>', 'file to write (replaced only once the export is complete)')
+    .requiredOption('--purpose <text>', 'why the data is exported (audit trail)')
+    .requiredOption('--legal-basis <basis>', LEGAL_BASES.join(', '))
+    .option('--version <n>', 'a saved version (default: the current one)')
+    .option('--format <format>', `${EXPORT_FORMATS.join(', ')} (default: the definition's)`)
+    .option('--recipient <client>', 'client id or name: its policy and pseudonym key apply')
+    .option('--no-progress', 'no progress bar')
+    .action(async (options: ExportOptions) => {
+      checkOptions(options);
+      await withDatabase(async (database, config) => {
+        const db = database.db;
+        const definition = await findDefinition(db, options.definition, versionOf(options.version));
+        if (!definition) {
+          throw new UsageError(
+            `no export definition "${options.definition}"${options.version ? ` version ${options.version}` : ''}`,
+          );
+        }
+        const principal = await principalOf(db, options.recipient);
+        if (definition.pseudonymise && !options.recipient) {
+          throw new UsageError(
+            'this definition pseudonymises identifiers: name the --recipient whose key applies',
+          );
+        }
+        const chosen = { ...definition, format: (options.format ?? definition.format) as ExportFormat };
+        const { vault } = await openKeyVault(config, db);
+        const total = await countExport(
+          db,
+          planOrExit(() => planExport(chosen, principal)),
+        );
+        const bar = options.progress ? progressBar(total) : undefined;
+        const run = await startExport({
+          db,
+          vault,
+          definition: chosen,
+          principal,
+          onProgress: (rows) => bar?.update(rows),
+        });
+        const partial = `${options.out}.part`;
+        try {
+          await pipeline(run.stream, createWriteStream(partial));
+          await rename(partial, options.out);
+        } catch (error) {
+          await rm(partial, { force: true });
+          throw error;
+        } finally {
+          bar?.stop();
+        }
+        await recordAudit(db, {
+          clientId: options.recipient ? principal.clientId : undefined,
+          clientName: 'spx export',
+          action: 'export.cli',
+          purpose: options.purpose,
+          legalBasis: options.legalBasis,
+          resourceType: 'export_definition',
+          resourceId: `${chosen.name}@${chosen.version}`,
+          recordCount: run.rows(),
+          outcome: 'success',
+        });
+        const withheld = run.plan.withheld.length > 0 ? ` (withheld: ${run.plan.withheld.join(', ')})` : '';
+        console.log(`wrote ${run.rows()} records to ${options.out}${withheld}`);
+      });
+    });
+}
+
+function checkOptions(options: ExportOptions): void {
+  if (!isLegalBasis(options.legalBasis)) {
+    throw new UsageError(`--legal-basis is one of ${LEGAL_BASES.join(', ')}`);
+  }
+  if (options.format !== undefined && !(EXPORT_FORMATS as readonly string[]).includes(options.format)) {
+    throw new UsageError(`--format is one of ${EXPORT_FORMATS.join(', ')}`);
+  }
+  if (!isPurpose(options.purpose)) {
+    throw new UsageError('--purpose is 1 to 200 letters, digits, spaces or _.,:/()-');
+  }
+}
+
+function versionOf(text: string | undefined): number | undefined {
+  if (text === undefined) {
+    return undefined;
+  }
+  const version = Number(text);
+  if (!Number.isInteger(version) || version < 1) {
+    throw new UsageError('--version is a whole number from 1');
+  }
+  return version;
+}
+
+/** The recipient client under its policy, or the operator. */
+async function principalOf(db: Kysely<DB>, recipient: string | undefined): Promise<Principal> {
+  if (recipient === undefined) {
+    return principalFor(OPERATOR, { id: 'cli', scopes: [...roleDefinitions.admin.permissions] });
+  }
+  const client = await findClient(db, recipient).catch(() => undefined);
+  const role = client?.role ?? '';
+  if (!client || client.disabled_at || !isRole(role)) {
+    throw new UsageError(`no enabled client "${recipient}"`);
+  }
+  const principal = principalFor(
+    { id: client.id, name: client.name, role },
+    { id: 'cli', scopes: [...roleDefinitions[role].permissions] },
+  );
+  const underPolicy = await principalUnderPolicy(db, principal);
+  if (!underPolicy) {
+    throw new UsageError(`the data sharing agreement of "${recipient}" is not in force`);
+  }
+  return underPolicy;
+}
+
+/** A refused plan (a filter the recipient may not use) as one clear line. */
+function planOrExit<T>(plan: () => T): T {
+  try {
+    return plan();
+  } catch (error) {
+    throw error instanceof ProblemError ? new UsageError(error.detail ?? error.title) : error;
+  }
+}
+
+function progressBar(total: number): SingleBar {
+  const bar = new SingleBar({
+    format: 'export [{bar}] {percentage}% | {value}/{total} records | {duration_formatted}',
+    stream: process.stderr,
+    hideCursor: true,
+    // Piped or logged: the bar is printed as a line every few seconds, and at the end.
+    noTTYOutput: true,
+  });
+  bar.start(total, 0);
+  return bar;
+}
