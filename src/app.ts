@@ -56,6 +56,8 @@ import { issuerUrl } from '#platform/oauth/urls';
 import { exportJob } from '#exports/job';
 import { purgeFilesPeriodically } from '#exports/files';
 import { exportRoutes } from '#exports/routes';
+import websocket from '@fastify/websocket';
+import { graphqlRoutes } from '#graphql/routes';
 
 export const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -180,6 +182,10 @@ export async function buildApp({
     enabled: config.anomalyGuard,
     now,
   });
+  // WebSocket upgrades (the export change feed), through the same access control as every route.
+  // Registered first: its request hook marks upgrades, so that an upgrade refused by access control
+  // has its socket closed rather than left open.
+  await app.register(websocket);
   installAccessControl(app, db, {
     screen: guard.screen,
     authCacheMs: config.authCacheSeconds * 1000,
@@ -225,7 +231,9 @@ export async function buildApp({
     jobs,
     dataDir: config.dataDir,
     fileHours: config.exportFileHours,
+    feedPollMs: config.exportFeedPollMs,
   });
+  await app.register(graphqlRoutes, { db });
   // DCI Social Registry and IBR APIs, each under its own base path (DCI issue).
   const policies = createClientPolicies(db, { cacheMs: config.authCacheSeconds * 1000 });
   const dci = { db, signatures, encryption, policies, receiverId: config.dciId };

@@ -191,6 +191,13 @@ export const settings = {
     description:
       'How long the file of an export job can be downloaded, in hours; it is then deleted from the data directory.',
   },
+  exportFeedPollMs: {
+    env: 'SPX_EXPORT_FEED_POLL_MS',
+    schema: Type.Integer({ minimum: 50, maximum: 60000 }),
+    default: 1000,
+    description:
+      'How often an export change feed (WebSocket) looks for new changes when it has caught up, in milliseconds.',
+  },
   authCacheSeconds: {
     env: 'SPX_AUTH_CACHE_SECONDS',
     schema: Type.Integer({ minimum: 0, maximum: 300 }),

@@ -24,6 +24,7 @@ import {
   type DefinitionRow,
 } from './definitions.ts';
 import { EXPORT_ENTITIES, FIELDS_OF } from './fields.ts';
+import { feedRoute } from './feed-route.ts';
 import { exportsDir, findExportFile } from './files.ts';
 import { EXPORT_FORMATS, FORMATS, type ExportFormat } from './formats/index.ts';
 import { exportXsd } from './formats/xml.ts';
@@ -95,12 +96,14 @@ export interface ExportRouteOptions {
   jobs: JobQueue;
   dataDir: string;
   fileHours: number;
+  feedPollMs: number;
 }
 
 export async function exportRoutes(app: App, options: ExportRouteOptions): Promise<void> {
   definitionRoutes(app, options);
   downloadRoute(app, options);
   jobRoutes(app, options);
+  feedRoute(app, { db: options.db, vault: options.vault, pollMs: options.feedPollMs });
 
   app.get(
     '/export-fields',

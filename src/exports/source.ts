@@ -29,7 +29,6 @@ export async function* exportBatches(
   pseudonym?: Pseudonymiser,
   batchSize = BATCH_SIZE,
 ): AsyncGenerator<ExportRecord[]> {
-  const shape = (columns: Column[], row: unknown) => valuesOf(columns, row, pseudonym);
   // A household brings its members (about five): fewer households per batch keep batches alike.
   const households =
     plan.entity === 'households' && !plan.memberColumns ? batchSize : Math.ceil(batchSize / 4);
@@ -38,7 +37,7 @@ export async function* exportBatches(
     if (plan.entity === 'individuals') {
       const people = await individualsAfter(db, plan, after, batchSize);
       if (people.length > 0) {
-        yield people.map((person) => ({ values: shape(plan.columns, person) }));
+        yield await recordsOf(db, plan, people, pseudonym);
       }
       if (people.length < batchSize) {
         return;
@@ -48,7 +47,7 @@ export async function* exportBatches(
     }
     const batch = await householdsAfter(db, plan, after, households);
     if (batch.length > 0) {
-      yield await recordsOfHouseholds(db, plan, batch, shape);
+      yield await recordsOf(db, plan, batch, pseudonym);
     }
     if (batch.length < households) {
       return;
@@ -57,12 +56,21 @@ export async function* exportBatches(
   }
 }
 
-async function recordsOfHouseholds(
+/**
+ * The records of rows the plan's query read: persons (individuals), or households, with their
+ * members nested (include_members) or one record per member (household_members).
+ */
+export async function recordsOf(
   db: Kysely<DB>,
   plan: ExportPlan,
-  households: HouseholdRow[],
-  shape: (columns: Column[], row: unknown) => FieldValue[],
+  rows: HouseholdRow[] | IndividualRow[],
+  pseudonym: Pseudonymiser | undefined,
 ): Promise<ExportRecord[]> {
+  const shape = (columns: Column[], row: unknown) => valuesOf(columns, row, pseudonym);
+  if (plan.entity === 'individuals') {
+    return rows.map((person) => ({ values: shape(plan.columns, person) }));
+  }
+  const households = rows as HouseholdRow[];
   const wantsMembers = plan.entity === 'household_members' || plan.memberColumns !== undefined;
   if (!wantsMembers) {
     return households.map((household) => ({ values: shape(plan.columns, household) }));

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import type { DB } from '#platform/db/types';
 import { householdInScope, inArea, individualInScope, type AreaScope } from './scope.ts';
 import type { EnrollmentRow, HouseholdRow, IndividualRow } from './views.ts';
@@ -45,6 +45,8 @@ export interface HouseholdFilters {
   adminArea?: string | undefined;
   status?: string | undefined;
   updatedSince?: string | undefined;
+  /** A further condition over `h` (a compiled DCI expression: the GraphQL `where` argument). */
+  where?: RawBuilder<SqlBool> | undefined;
 }
 
 export async function listHouseholds(db: Kysely<DB>, filters: HouseholdFilters): Promise<HouseholdRow[]> {
@@ -63,6 +65,9 @@ export async function listHouseholds(db: Kysely<DB>, filters: HouseholdFilters):
   }
   if (filters.updatedSince) {
     query = query.where('h.updated_at', '>=', new Date(filters.updatedSince));
+  }
+  if (filters.where) {
+    query = query.where(filters.where);
   }
   return query
     .orderBy('h.id')
@@ -108,6 +113,8 @@ export interface IndividualFilters {
   adminArea?: string | undefined;
   identifier?: { type: string; value: string } | undefined;
   updatedSince?: string | undefined;
+  /** A further condition over `i` (a compiled DCI expression: the GraphQL `where` argument). */
+  where?: RawBuilder<SqlBool> | undefined;
 }
 
 export async function listIndividuals(db: Kysely<DB>, filters: IndividualFilters): Promise<IndividualRow[]> {
@@ -154,6 +161,9 @@ export async function listIndividuals(db: Kysely<DB>, filters: IndividualFilters
           .where('x.id_value', '=', value),
       ),
     );
+  }
+  if (filters.where) {
+    query = query.where(filters.where);
   }
   return query
     .orderBy('i.id')

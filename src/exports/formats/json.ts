@@ -17,7 +17,7 @@ function objectOf(columns: readonly Column[], values: readonly FieldValue[]): Re
   return object;
 }
 
-function recordObject(
+export function recordObject(
   columns: readonly Column[],
   memberColumns: readonly Column[] | undefined,
   record: ExportRecord,

@@ -13,6 +13,11 @@ interface Versioned {
   change_seq: Generated<number>;
 }
 
+/** Registry records a change feed follows: the transaction that last wrote the row (xid8, as text). */
+interface FedChanges {
+  change_xid: Generated<string>;
+}
+
 export interface AdminAreaTable extends Versioned {
   code: string;
   name: string;
@@ -23,7 +28,7 @@ export interface AdminAreaTable extends Versioned {
   created_at: Timestamp;
 }
 
-export interface HouseholdTable extends Versioned {
+export interface HouseholdTable extends Versioned, FedChanges {
   id: string;
   household_number: string;
   group_type: Defaulted<string>;
@@ -42,7 +47,7 @@ export interface HouseholdTable extends Versioned {
   registered_at: Timestamp;
 }
 
-export interface IndividualTable extends Versioned {
+export interface IndividualTable extends Versioned, FedChanges {
   id: string;
   household_id: string;
   relationship_to_head: string;

@@ -1,0 +1,133 @@
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '#platform/db/types';
+import { badRequest } from '#platform/http/problem';
+import { identifiersOf, memberCount } from '#registry/queries';
+import type { HouseholdRow, IndividualRow } from '#registry/views';
+import type { ExportPlan } from './plan.ts';
+import { recordsOf, type ExportRecord, type Pseudonymiser } from './source.ts';
+
+/**
+ * The changes of an export, in windows between two transaction snapshots (migration 0017): the
+ * records written by transactions the `from` snapshot did not see and the `to` snapshot saw, read
+ * in pages ordered by (writing transaction, id). A transaction still running at `to` falls in the
+ * next window, so a reader that moves from window to window never misses a committed change,
+ * whatever order transactions commit in. A position is where a reader stands: it resumes there.
+ */
+
+export interface FeedPosition {
+  /** The snapshot whose changes were all read (pg_snapshot text). */
+  from: string;
+  /** The snapshot the window being read ends at. */
+  to?: string;
+  /** The last (change_xid, id) read in that window. */
+  after?: [string, string];
+}
+
+const SNAPSHOT = /^\d{1,20}:\d{1,20}:(\d{1,20}(,\d{1,20})*)?$/;
+
+export const encodePosition = (position: FeedPosition): string =>
+  Buffer.from(JSON.stringify(position)).toString('base64url');
+
+/** A cursor a client sent back; refused, naming it, when it is not one we gave. */
+export function decodePosition(cursor: string): FeedPosition {
+  let position: Partial<FeedPosition> | undefined;
+  try {
+    position = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Partial<FeedPosition>;
+  } catch {
+    position = undefined;
+  }
+  const valid =
+    typeof position?.from === 'string' &&
+    SNAPSHOT.test(position.from) &&
+    (position.to === undefined || (typeof position.to === 'string' && SNAPSHOT.test(position.to))) &&
+    (position.after === undefined ||
+      (Array.isArray(position.after) &&
+        position.after.length === 2 &&
+        /^\d{1,20}$/.test(String(position.after[0])) &&
+        /^[0-9a-f-]{36}$/.test(String(position.after[1]))));
+  if (!valid) {
+    throw badRequest('cursor is not a position this feed gave', [
+      { pointer: 'cursor', detail: 'invalid cursor' },
+    ]);
+  }
+  return position as FeedPosition;
+}
+
+/** Where a new reader starts: after everything committed now. */
+export async function currentPosition(db: Kysely<DB>): Promise<FeedPosition> {
+  const { rows } = await sql<{ snapshot: string }>`select pg_current_snapshot()::text as snapshot`.execute(
+    db,
+  );
+  return { from: rows[0]!.snapshot };
+}
+
+export interface FeedPage {
+  /** Each record with the position just after it. */
+  changes: { record: ExportRecord; position: FeedPosition }[];
+  next: FeedPosition;
+  /** The window was read to its end: nothing newer until more is committed. */
+  caughtUp: boolean;
+}
+
+export async function readChanges(
+  db: Kysely<DB>,
+  plan: ExportPlan,
+  position: FeedPosition,
+  pseudonym: Pseudonymiser | undefined,
+  limit: number,
+): Promise<FeedPage> {
+  const window = { from: position.from, to: position.to ?? (await currentPosition(db)).from };
+  const rows = await changedRows(db, plan, { ...window, after: position.after }, limit);
+  const records = await recordsOf(db, plan, rows, pseudonym);
+  const changes = rows.map((row, i) => ({
+    record: records[i]!,
+    position: { ...window, after: [row.change_xid, row.id] as [string, string] },
+  }));
+  if (rows.length < limit) {
+    return { changes, next: { from: window.to }, caughtUp: true };
+  }
+  return { changes, next: changes.at(-1)!.position, caughtUp: false };
+}
+
+type Window = Required<Pick<FeedPosition, 'from' | 'to'>> & Pick<FeedPosition, 'after'>;
+
+/** Rows of the plan's entity written in the window, after `after`, in (change_xid, id) order. */
+function changedRows(
+  db: Kysely<DB>,
+  plan: ExportPlan,
+  window: Window,
+  limit: number,
+): Promise<HouseholdRow[] | IndividualRow[]> {
+  if (plan.entity === 'individuals') {
+    return db
+      .selectFrom('individuals as i')
+      .selectAll('i')
+      .select(identifiersOf)
+      .where(changedIn('i', window, plan))
+      .orderBy('i.change_xid')
+      .orderBy('i.id')
+      .limit(limit)
+      .execute() as Promise<IndividualRow[]>;
+  }
+  return db
+    .selectFrom('households as h')
+    .selectAll('h')
+    .select(memberCount)
+    .where(changedIn('h', window, plan))
+    .orderBy('h.change_xid')
+    .orderBy('h.id')
+    .limit(limit)
+    .execute();
+}
+
+function changedIn(alias: 'h' | 'i', window: Window, plan: ExportPlan) {
+  const xid = sql.ref(`${alias}.change_xid`);
+  const after = window.after
+    ? sql`and (${xid}, ${sql.ref(`${alias}.id`)}) > (${window.after[0]}::xid8, ${window.after[1]}::uuid)`
+    : sql``;
+  return sql<boolean>`${xid} >= pg_snapshot_xmin(${window.from}::pg_snapshot)
+    and not pg_visible_in_snapshot(${xid}, ${window.from}::pg_snapshot)
+    and pg_visible_in_snapshot(${xid}, ${window.to}::pg_snapshot)
+    ${after}
+    and ${plan.where}`;
+}
