@@ -11,6 +11,7 @@ import { benchDciSearch } from './dci-search.ts';
 import { startBenchGateway, type BenchGateway, type BenchSettings } from './gateway.ts';
 import { benchIndividualLookup } from './individual-lookup.ts';
 import { benchSecurityOverhead } from './security-overhead.ts';
+import { benchExportCsv } from './export-csv.ts';
 
 const numberFrom = (name: string, fallback: number, minimum = 1) => {
   const value = Number(process.env[name] ?? fallback);
@@ -41,6 +42,7 @@ const benchmarks: { title: string; file: string; run: (bench: BenchGateway) => P
     file: 'security-overhead',
     run: (bench) => benchSecurityOverhead(bench, settings),
   },
+  { title: 'CSV export', file: 'export-csv', run: (bench) => benchExportCsv(bench, settings) },
 ];
 
 const only = process.env['BENCH_ONLY']?.split(',').map((name) => name.trim());

@@ -1,4 +1,6 @@
+import { sql, type RawBuilder } from 'kysely';
 import type { FieldClass } from '#platform/auth/roles';
+import { memberCountOf } from '#registry/queries';
 import { fieldClassOf, type HouseholdRow, type IndividualRow } from '#registry/views';
 
 /**
@@ -40,6 +42,11 @@ export interface ExportField<R> {
   /** Identifiers replaced by a keyed hash when the definition pseudonymises. */
   pseudonym?: boolean;
   value: (row: R) => FieldValue;
+  /**
+   * The value as SQL (over `h` households, `i` persons): CSV is written by the database from it
+   * (csv-sql.ts), which the records' values must match.
+   */
+  column: RawBuilder<unknown>;
 }
 
 const iso = (date: Date) => date.toISOString();
@@ -47,7 +54,7 @@ const iso = (date: Date) => date.toISOString();
 const householdClasses: Record<string, FieldClass> = fieldClassOf.household;
 const individualClasses: Record<string, FieldClass> = fieldClassOf.individual;
 
-type Spec<R> = Omit<ExportField<R>, 'fieldClass'>;
+type Spec<R> = Omit<ExportField<R>, 'fieldClass' | 'column'> & { column?: RawBuilder<unknown> };
 
 const householdSpecs: Spec<HouseholdRow>[] = [
   { name: 'id', type: 'string', description: 'Household id', pseudonym: true, value: (h) => h.id },
@@ -111,7 +118,13 @@ const householdSpecs: Spec<HouseholdRow>[] = [
     value: (h) => h.has_electricity,
   },
   { name: 'assets', type: 'codes', description: 'Assets owned (codes)', value: (h) => h.assets },
-  { name: 'member_count', type: 'integer', description: 'Number of members', value: (h) => h.member_count },
+  {
+    name: 'member_count',
+    type: 'integer',
+    description: 'Number of members',
+    value: (h) => h.member_count,
+    column: memberCountOf,
+  },
   {
     name: 'registered_at',
     type: 'timestamp',
@@ -159,6 +172,7 @@ const individualSpecs: Spec<IndividualRow>[] = [
     type: 'integer',
     description: 'Birth year (kept by de-identified exports)',
     value: (i) => (i.birth_date ? Number(i.birth_date.slice(0, 4)) : null),
+    column: sql`extract(year from i.birth_date)::int`,
   },
   { name: 'phone', type: 'string', description: 'Phone number', direct: true, value: (i) => i.phone },
   { name: 'marital_status', type: 'string', description: 'Marital status', value: (i) => i.marital_status },
@@ -190,6 +204,8 @@ const individualSpecs: Spec<IndividualRow>[] = [
     direct: true,
     pseudonym: true,
     value: (i) => i.identifiers,
+    column: sql`(select string_agg(x.id_type || ':' || x.id_value, ';' order by x.id_type, x.id_value)
+      from identifiers x where x.individual_id = i.id)`,
   },
   { name: 'status', type: 'string', description: 'Record status', value: (i) => i.status },
   {
@@ -205,11 +221,13 @@ const individualSpecs: Spec<IndividualRow>[] = [
 /** A household field's policy class follows the registry views (location covers both coordinates). */
 const withHouseholdClass = (spec: Spec<HouseholdRow>): ExportField<HouseholdRow> => ({
   ...spec,
+  column: spec.column ?? sql.ref(`h.${spec.name}`),
   fieldClass:
     spec.name === 'latitude' || spec.name === 'longitude' ? 'location' : householdClasses[spec.name],
 });
 const withIndividualClass = (spec: Spec<IndividualRow>): ExportField<IndividualRow> => ({
   ...spec,
+  column: spec.column ?? sql.ref(`i.${spec.name}`),
   fieldClass: individualClasses[spec.name],
 });
 

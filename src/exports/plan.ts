@@ -27,6 +27,8 @@ export interface Column {
   type: ExportField<unknown>['type'];
   description: string;
   value: (row: never) => FieldValue;
+  /** The value as SQL (fields.ts), for CSV written by the database. */
+  column: ExportField<unknown>['column'];
   pseudonym: boolean;
 }
 
@@ -96,6 +98,7 @@ function choose<R>(
       type: field.type,
       description: field.description,
       value: field.value as (row: never) => FieldValue,
+      column: field.column,
       pseudonym: definition.pseudonymise && field.pseudonym === true,
     });
   }

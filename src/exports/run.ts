@@ -4,6 +4,8 @@ import type { Principal } from '#platform/auth/principal';
 import type { KeyVault } from '#platform/crypto/key-vault';
 import type { DB } from '#platform/db/types';
 import type { DefinitionRow } from './definitions.ts';
+import { csvBySql, csvLinesAfter, SQL_CSV_BATCH } from './csv-sql.ts';
+import { csvHeader } from './formats/csv.ts';
 import { FORMATS, type Chunk } from './formats/index.ts';
 import { planExport, type ExportPlan } from './plan.ts';
 import { pseudonymiserFor } from './pseudonyms.ts';
@@ -62,6 +64,10 @@ interface ChunkOptions {
 }
 
 async function* chunks(db: Kysely<DB>, plan: ExportPlan, options: ChunkOptions): AsyncGenerator<Buffer> {
+  if (csvBySql(plan, options.pseudonym !== undefined)) {
+    yield* csvFromDatabase(db, plan, options);
+    return;
+  }
   const writer = FORMATS[plan.format].writer({
     entity: plan.entity,
     definition: plan.definition.name,
@@ -83,6 +89,37 @@ async function* chunks(db: Kysely<DB>, plan: ExportPlan, options: ChunkOptions):
     }
   }
   yield* nonEmpty(writer.end());
+}
+
+/**
+ * CSV lines written by the database (csv-sql.ts), the header first. The next batch is asked for
+ * before the current one is handed on, so the database works while the client reads: two batches
+ * at most are held.
+ */
+async function* csvFromDatabase(
+  db: Kysely<DB>,
+  plan: ExportPlan,
+  options: ChunkOptions,
+): AsyncGenerator<Buffer> {
+  yield Buffer.from(csvHeader(plan.columns), 'utf8');
+  let left = options.maxRows;
+  type Batch = { rows: { id: string; line: string }[]; limit: number };
+  const ask = (after: string | undefined): Promise<Batch> => {
+    const limit = Math.min(SQL_CSV_BATCH, left);
+    return csvLinesAfter(db, plan, after, limit).then((rows) => ({ rows, limit }));
+  };
+  let next: Promise<Batch> | undefined = ask(undefined);
+  while (next) {
+    const batch: Batch = await next;
+    const { rows, limit } = batch;
+    left -= rows.length;
+    const more: boolean = rows.length === limit && left > 0;
+    next = more ? ask(rows.at(-1)!.id) : undefined;
+    if (rows.length > 0) {
+      options.counted(rows.length);
+      yield Buffer.from(`${rows.map((row) => row.line).join('\r\n')}\r\n`, 'utf8');
+    }
+  }
 }
 
 function* nonEmpty(chunk: Chunk): Generator<Buffer> {

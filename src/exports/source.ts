@@ -105,11 +105,14 @@ const householdsAfter = (db: Kysely<DB>, plan: ExportPlan, after: string | undef
     .limit(limit)
     .execute();
 
+/** A person's identifiers are aggregated only when a column shows them (a correlated query per row). */
+const needsIdentifiers = (plan: ExportPlan) => plan.columns.some((column) => column.type === 'identifiers');
+
 const individualsAfter = (db: Kysely<DB>, plan: ExportPlan, after: string | undefined, limit: number) =>
   db
     .selectFrom('individuals as i')
     .selectAll('i')
-    .select(identifiersOf)
+    .select(needsIdentifiers(plan) ? identifiersOf : sql<[]>`'[]'::json`.as('identifiers'))
     .where(plan.where)
     .$if(after !== undefined, (q) => q.where('i.id', '>', after!))
     .orderBy('i.id')

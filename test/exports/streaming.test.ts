@@ -18,11 +18,13 @@ let people: number;
 
 beforeAll(async () => {
   t = await createExportTestApp(1000);
+  // NDJSON: records shaped by the gateway in batches of BATCH_SIZE. (CSV is written by the
+  // database, in larger batches, through the same pull-driven stream.)
   await t.define({
     name: 'people',
     entity: 'individuals',
     fields: ['id', 'household_id', 'sex', 'birth_year'],
-    format: 'csv',
+    format: 'ndjson',
   });
   const count = await t.database.db
     .selectFrom('individuals')

@@ -13,18 +13,23 @@ export const csvFormat: Format = {
   extension: 'csv',
   nests: false,
   writer({ columns }) {
-    const options = { record_delimiter: 'windows' as const };
     return {
-      start: () => stringify([columns.map((column) => column.name)], options),
+      start: () => csvHeader(columns),
       batch: (records) =>
         stringify(
           records.map((record) => record.values.map(cell)),
-          options,
+          OPTIONS,
         ),
       end: () => '',
     };
   },
 };
+
+const OPTIONS = { record_delimiter: 'windows' as const };
+
+/** The header row: the field names. */
+export const csvHeader = (columns: readonly { name: string }[]): string =>
+  stringify([columns.map((column) => column.name)], OPTIONS);
 
 function cell(value: FieldValue): string {
   if (value === null) {

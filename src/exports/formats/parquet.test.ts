@@ -1,4 +1,5 @@
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import type { Column } from '../plan.ts';
 import { parquetWriter } from './parquet.ts';
@@ -8,6 +9,7 @@ const column = (name: string, type: Column['type']): Column => ({
   type,
   description: name,
   value: () => null,
+  column: sql`null`,
   pseudonym: false,
 });
 
