@@ -55,6 +55,7 @@ import { oauthRoutes } from '#platform/oauth/token-routes';
 import { issuerUrl } from '#platform/oauth/urls';
 import { exportJob } from '#exports/job';
 import { purgeFilesPeriodically } from '#exports/files';
+import { runSchedulesPeriodically } from '#exports/schedule';
 import { exportRoutes } from '#exports/routes';
 import websocket from '@fastify/websocket';
 import { graphqlRoutes } from '#graphql/routes';
@@ -246,6 +247,13 @@ export async function buildApp({
     purges = [
       purgeAnswersPeriodically(db, config.dciAnswerRetentionHours, failed('stored DCI answers')),
       purgeFilesPeriodically(db, config.dataDir, failed('expired export files')),
+      ...(config.jobsEnabled
+        ? [
+            runSchedulesPeriodically(db, jobs, config.exportFileHours, (error) =>
+              app.log.error({ error: String(error) }, 'starting scheduled exports failed'),
+            ),
+          ]
+        : []),
     ];
   });
   app.addHook('onClose', async () => {

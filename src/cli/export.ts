@@ -5,17 +5,16 @@ import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
 import { recordAudit } from '#platform/audit/audit-log';
-import { findClient } from '#platform/auth/clients';
 import { principalFor, type Principal } from '#platform/auth/principal';
-import { isRole, roleDefinitions } from '#platform/auth/roles';
+import { roleDefinitions } from '#platform/auth/roles';
 import { openKeyVault } from '#platform/crypto/open-vault';
 import type { DB } from '#platform/db/types';
 import { ProblemError } from '#platform/http/problem';
-import { principalUnderPolicy } from '#platform/policy/enforce';
 import { findDefinition } from '#exports/definitions';
 import { EXPORT_FORMATS, type ExportFormat } from '#exports/formats/index';
 import { planExport } from '#exports/plan';
 import { isLegalBasis, isPurpose, LEGAL_BASES } from '#exports/statement';
+import { recipientOf } from '#exports/recipient';
 import { startExport } from '#exports/run';
 import { countExport } from '#exports/source';
 import { UsageError, withDatabase } from './context.ts';
@@ -138,20 +137,11 @@ async function principalOf(db: Kysely<DB>, recipient: string | undefined): Promi
   if (recipient === undefined) {
     return principalFor(OPERATOR, { id: 'cli', scopes: [...roleDefinitions.admin.permissions] });
   }
-  const client = await findClient(db, recipient).catch(() => undefined);
-  const role = client?.role ?? '';
-  if (!client || client.disabled_at || !isRole(role)) {
-    throw new UsageError(`no enabled client "${recipient}"`);
+  const found = await recipientOf(db, recipient);
+  if ('refused' in found) {
+    throw new UsageError(found.refused);
   }
-  const principal = principalFor(
-    { id: client.id, name: client.name, role },
-    { id: 'cli', scopes: [...roleDefinitions[role].permissions] },
-  );
-  const underPolicy = await principalUnderPolicy(db, principal);
-  if (!underPolicy) {
-    throw new UsageError(`the data sharing agreement of "${recipient}" is not in force`);
-  }
-  return underPolicy;
+  return found.principal;
 }
 
 /** A refused plan (a filter the recipient may not use) as one clear line. */

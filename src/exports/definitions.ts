@@ -6,6 +6,7 @@ import type { DB, ExportDefinitionTable } from '#platform/db/types';
 import { badRequest, conflict, type FieldError } from '#platform/http/problem';
 import { EXPORT_ENTITIES, fieldNames, type ExportEntity } from './fields.ts';
 import { EXPORT_FORMATS, FORMATS, type ExportFormat } from './formats/index.ts';
+import { LegalBasis, Purpose } from './statement.ts';
 
 /**
  * Export definitions: what to export (entity, fields, filter), in which format, and how (members
@@ -55,9 +56,13 @@ export const DefinitionInput = Type.Object(
     ),
     schedule: Type.Optional(
       Type.Union([Type.String({ maxLength: 100 }), Type.Null()], {
-        description: 'Cron expression: the export runs as a job on this schedule',
+        description:
+          'Cron expression (e.g. "0 2 * * 1": Mondays at 02:00 UTC): the export runs as a job on this schedule, for ' +
+          'the client that saved this version, which downloads the files (GET /api/v1/export-definitions/{name}/files)',
       }),
     ),
+    schedule_purpose: Type.Optional(Type.Union([Purpose, Type.Null()])),
+    schedule_legal_basis: Type.Optional(Type.Union([LegalBasis, Type.Null()])),
   },
   { additionalProperties: false },
 );
@@ -88,9 +93,17 @@ export function checkDefinition(input: DefinitionInput): void {
   }
   if (input.schedule) {
     try {
-      new Cron(input.schedule, { paused: true }).stop();
+      new Cron(input.schedule, { paused: true, timezone: 'UTC' }).stop();
     } catch (error) {
       errors.push({ pointer: '/schedule', detail: `not a cron expression: ${(error as Error).message}` });
+    }
+    for (const stated of ['schedule_purpose', 'schedule_legal_basis'] as const) {
+      if (!input[stated]) {
+        errors.push({
+          pointer: `/${stated}`,
+          detail: 'a scheduled export states the purpose and legal basis of its runs',
+        });
+      }
     }
   }
   if (errors.length > 0) {
@@ -195,6 +208,8 @@ export async function saveDefinition(
         pseudonymise: input.pseudonymise ?? false,
         drop_direct_identifiers: input.drop_direct_identifiers ?? false,
         schedule: input.schedule ?? null,
+        schedule_purpose: input.schedule ? (input.schedule_purpose ?? null) : null,
+        schedule_legal_basis: input.schedule ? (input.schedule_legal_basis ?? null) : null,
         created_by: createdBy ?? null,
       })
       .returningAll()
@@ -232,6 +247,8 @@ export const definitionView = (row: DefinitionRow) => ({
   pseudonymise: row.pseudonymise,
   drop_direct_identifiers: row.drop_direct_identifiers,
   schedule: row.schedule,
+  schedule_purpose: row.schedule_purpose,
+  schedule_legal_basis: row.schedule_legal_basis,
   created_by: row.created_by,
   created_at: row.created_at.toISOString(),
 });

@@ -16,6 +16,23 @@ export const exportsDir = (dataDir: string) => join(dataDir, 'exports');
 export const findExportFile = (db: Kysely<DB>, jobId: string): Promise<ExportFileRow | undefined> =>
   db.selectFrom('export_files').selectAll().where('job_id', '=', jobId).executeTakeFirst();
 
+/** A file that is written and not yet deleted. */
+export const isReady = (file: ExportFileRow): boolean =>
+  file.completed_at !== null && file.deleted_at === null;
+
+/** The newest files written from a definition (any version), of one client or of all. */
+export const filesOfDefinition = (db: Kysely<DB>, name: string, clientId: string | undefined) =>
+  db
+    .selectFrom('export_files as f')
+    .innerJoin('export_definitions as d', 'd.id', 'f.definition_id')
+    .selectAll('f')
+    .select('d.version')
+    .where('d.name', '=', name)
+    .$if(clientId !== undefined, (q) => q.where('f.client_id', '=', clientId!))
+    .orderBy('f.created_at', 'desc')
+    .limit(100)
+    .execute();
+
 /** Deletes the files expired before `now`; answers how many. */
 export async function purgeExpiredFiles(db: Kysely<DB>, dataDir: string, now = new Date()): Promise<number> {
   const expired = await db

@@ -2,13 +2,15 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import { recordAudit } from '#platform/audit/audit-log';
 import type { KeyVault } from '#platform/crypto/key-vault';
 import type { DB } from '#platform/db/types';
 import { defineJobKind, PermanentJobError } from '#platform/jobs/kind';
 import { principalOf } from '#dci/exchange/receive';
+import type { Principal } from '#platform/auth/principal';
+import { recipientOf } from './recipient.ts';
 import { findDefinitionById } from './definitions.ts';
 import { exportsDir } from './files.ts';
 import { FORMATS, type ExportFormat } from './formats/index.ts';
@@ -22,13 +24,28 @@ export const ExportJobPayload = Type.Object({
   definition_id: Type.String(),
   format: Type.String(),
   client_id: Type.String(),
-  key_id: Type.String(),
-  auth_method: Type.String(),
-  scopes: Type.Array(Type.String()),
+  /** The credential that asked (its key_id, auth_method, scopes); null for a scheduled run. */
+  credential: Type.Union([
+    Type.Object({ key_id: Type.String(), auth_method: Type.String(), scopes: Type.Array(Type.String()) }),
+    Type.Null(),
+  ]),
   purpose: Type.String(),
   legal_basis: Type.String(),
   expires_hours: Type.Integer(),
 });
+export type ExportJobPayload = Static<typeof ExportJobPayload>;
+
+/**
+ * Whom the export is for: the credential that asked, as it stands now (revoked or expired: nobody);
+ * for a scheduled run, the client that saved the definition, as it stands now.
+ */
+async function principalOfJob(db: Kysely<DB>, payload: ExportJobPayload): Promise<Principal | undefined> {
+  if (payload.credential) {
+    return principalOf(db, { client_id: payload.client_id, ...payload.credential });
+  }
+  const found = await recipientOf(db, payload.client_id);
+  return 'principal' in found ? found.principal : undefined;
+}
 
 export interface ExportJobOptions {
   db: Kysely<DB>;
@@ -47,7 +64,7 @@ export const exportJob = ({ db, vault, dataDir }: ExportJobOptions) =>
     payload: ExportJobPayload,
     expireInSeconds: 6 * 3600,
     async run(payload, context) {
-      const principal = await principalOf(db, payload);
+      const principal = await principalOfJob(db, payload);
       if (!principal) {
         throw new PermanentJobError('the credential that asked for this export is no longer valid');
       }

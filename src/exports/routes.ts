@@ -25,7 +25,7 @@ import {
 } from './definitions.ts';
 import { EXPORT_ENTITIES, FIELDS_OF } from './fields.ts';
 import { feedRoute } from './feed-route.ts';
-import { exportsDir, findExportFile } from './files.ts';
+import { exportsDir, filesOfDefinition, findExportFile, isReady } from './files.ts';
 import { EXPORT_FORMATS, FORMATS, type ExportFormat } from './formats/index.ts';
 import { exportXsd } from './formats/xml.ts';
 import { EXPORT_JOB } from './job.ts';
@@ -57,6 +57,8 @@ const Definition = Type.Object({
   pseudonymise: Type.Boolean(),
   drop_direct_identifiers: Type.Boolean(),
   schedule: Type.Union([Type.String(), Type.Null()]),
+  schedule_purpose: Type.Union([Type.String(), Type.Null()]),
+  schedule_legal_basis: Type.Union([Type.String(), Type.Null()]),
   created_by: Type.Union([Type.String(), Type.Null()]),
   created_at: Type.String({ format: 'date-time' }),
 });
@@ -300,6 +302,8 @@ const draft = (input: DefinitionInput): DefinitionRow => ({
   pseudonymise: input.pseudonymise ?? false,
   drop_direct_identifiers: input.drop_direct_identifiers ?? false,
   schedule: input.schedule ?? null,
+  schedule_purpose: input.schedule_purpose ?? null,
+  schedule_legal_basis: input.schedule_legal_basis ?? null,
   created_by: null,
   created_at: new Date(),
   archived_at: null,
@@ -468,7 +472,7 @@ function jobRoutes(app: App, { db, jobs, dataDir, fileHours }: ExportRouteOption
           definition_id: definition.id,
           format: definition.format,
           client_id: principal.clientId,
-          ...credentialColumns(principal),
+          credential: credentialColumns(principal),
           purpose,
           legal_basis,
           expires_hours: fileHours,
@@ -508,7 +512,7 @@ function jobRoutes(app: App, { db, jobs, dataDir, fileHours }: ExportRouteOption
           format: file.format,
           rows: file.row_count,
           bytes: file.byte_size,
-          ready: file.completed_at !== null && file.deleted_at === null,
+          ready: isReady(file),
           expires_at: file.expires_at.toISOString(),
           deleted: file.deleted_at !== null,
           download:
@@ -516,6 +520,55 @@ function jobRoutes(app: App, { db, jobs, dataDir, fileHours }: ExportRouteOption
               ? `/api/v1/export-jobs/${job.id}/file`
               : null,
         },
+      };
+    },
+  );
+
+  app.get(
+    '/export-definitions/:name/files',
+    {
+      config: read('export.files.list', 'job'),
+      schema: {
+        tags: ['exports'],
+        summary:
+          "Files written from a definition (jobs and scheduled runs): the caller's own, every one for administrators",
+        params: NameParams,
+        response: {
+          200: Type.Object({
+            items: Type.Array(
+              Type.Object({
+                job_id: Type.String(),
+                version: Type.Integer(),
+                format: Type.String(),
+                rows: Type.Union([Type.Integer(), Type.Null()]),
+                created_at: Type.String({ format: 'date-time' }),
+                expires_at: Type.String({ format: 'date-time' }),
+                download: Type.Union([Type.String(), Type.Null()]),
+              }),
+            ),
+          }),
+          ...problems,
+        },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const files = await filesOfDefinition(
+        db,
+        request.params.name,
+        principal.scopes.has('clients:manage') ? undefined : principal.clientId,
+      );
+      request.auditNote = { resourceId: request.params.name, recordCount: files.length };
+      return {
+        items: files.map((file) => ({
+          job_id: file.job_id,
+          version: file.version,
+          format: file.format,
+          rows: file.row_count,
+          created_at: file.created_at.toISOString(),
+          expires_at: file.expires_at.toISOString(),
+          download: isReady(file) ? `/api/v1/export-jobs/${file.job_id}/file` : null,
+        })),
       };
     },
   );

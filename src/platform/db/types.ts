@@ -519,6 +519,8 @@ export interface ExportDefinitionTable {
   pseudonymise: boolean;
   drop_direct_identifiers: boolean;
   schedule: string | null;
+  schedule_purpose: string | null;
+  schedule_legal_basis: string | null;
   created_by: string | null;
   created_at: Timestamp;
   archived_at: Timestamp | null;
@@ -538,6 +540,14 @@ export interface ExportFileTable {
   completed_at: Timestamp | null;
   expires_at: Timestamp;
   deleted_at: Timestamp | null;
+}
+
+export interface ExportScheduleRunTable {
+  name: string;
+  due_at: Timestamp;
+  version: number;
+  job_id: string | null;
+  created_at: Generated<Timestamp>;
 }
 
 export interface ExportPseudonymKeyTable {
@@ -583,4 +593,5 @@ export interface DB {
   export_definitions: ExportDefinitionTable;
   export_files: ExportFileTable;
   export_pseudonym_keys: ExportPseudonymKeyTable;
+  export_schedule_runs: ExportScheduleRunTable;
 }
