@@ -159,7 +159,7 @@ export async function buildApp({
   });
   const encryption = createDciEncryption({ db, keys: keys.dciEncryption });
   const dciJobs = dciJobKinds({ db, signatures, encryption, receiverId: config.dciId });
-  const exportJobs = [exportJob({ db, vault, dataDir: config.dataDir })];
+  const exportJobs = [exportJob({ db, vault, dataDir: config.dataDir, copyOut: database.copyOut })];
   [...jobKinds, ...dciJobs, ...exportJobs].forEach((kind) => jobs.define(kind));
   // Job kinds are defined by the capabilities below, before the queue starts.
   app.addHook('onReady', () => jobs.start());
@@ -233,6 +233,7 @@ export async function buildApp({
     dataDir: config.dataDir,
     fileHours: config.exportFileHours,
     feedPollMs: config.exportFeedPollMs,
+    copyOut: database.copyOut,
   });
   await app.register(graphqlRoutes, { db });
   // DCI Social Registry and IBR APIs, each under its own base path (DCI issue).

@@ -81,6 +81,7 @@ export function registerExportCommand(program: Command): void {
           definition: chosen,
           principal,
           onProgress: (rows) => bar?.update(rows),
+          copyOut: database.copyOut,
         });
         const partial = `${options.out}.part`;
         try {

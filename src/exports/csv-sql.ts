@@ -1,10 +1,11 @@
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type CompiledQuery, type Kysely, type RawBuilder } from 'kysely';
 import type { DB } from '#platform/db/types';
 import type { Column, ExportPlan } from './plan.ts';
 
 /**
- * CSV written by the database: each row comes back as its finished CSV line, so the gateway only
- * joins lines instead of reading typed values, shaping records and quoting cells. The text of each
+ * CSV written by the database: on PostgreSQL by COPY itself (csvCopyQuery), elsewhere (PGlite) each
+ * row comes back as its finished CSV line, so the gateway only joins lines instead of reading typed
+ * values, shaping records and quoting cells. The text of each
  * type is the one the record values give (formats/csv.ts: `String(value)`, lists joined with ";"),
  * which the round-trip tests check on both engines. Used for households and individuals exports
  * that are not pseudonymised (the keyed hash is computed by the gateway).
@@ -61,4 +62,17 @@ export async function csvLinesAfter(
     where ${plan.where} ${after === undefined ? sql`` : sql`and ${id} > ${after}`}
     order by ${id} limit ${limit}`.execute(db);
   return rows;
+}
+
+/**
+ * The plan's records as one query of text columns, for COPY ... TO STDOUT WITH (FORMAT csv) on
+ * PostgreSQL: COPY quotes the cells itself (RFC 4180) and streams the rows as the reader reads.
+ */
+export function csvCopyQuery(db: Kysely<DB>, plan: ExportPlan, maxRows: number): CompiledQuery {
+  const alias = plan.entity === 'individuals' ? 'i' : 'h';
+  const table = plan.entity === 'individuals' ? sql`individuals i` : sql`households h`;
+  const id = sql.ref(`${alias}.id`);
+  const columns = sql.join(plan.columns.map((column) => sql`${textOf(column)} as ${sql.id(column.name)}`));
+  const limit = Number.isFinite(maxRows) ? sql`limit ${maxRows}` : sql``;
+  return sql`select ${columns} from ${table} where ${plan.where} order by ${id} ${limit}`.compile(db);
 }

@@ -6,6 +6,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import { recordAudit } from '#platform/audit/audit-log';
 import type { KeyVault } from '#platform/crypto/key-vault';
+import type { Database } from '#platform/db/database';
 import type { DB } from '#platform/db/types';
 import { defineJobKind, PermanentJobError } from '#platform/jobs/kind';
 import { principalOf } from '#dci/exchange/receive';
@@ -51,6 +52,8 @@ export interface ExportJobOptions {
   db: Kysely<DB>;
   vault: KeyVault;
   dataDir: string;
+  /** The database's COPY TO STDOUT (PostgreSQL), for CSV. */
+  copyOut?: Database['copyOut'];
 }
 
 /**
@@ -58,7 +61,7 @@ export interface ExportJobOptions {
  * the total counted first), for the client that asked, under its policy as it stands when the job
  * runs. A retry starts the file again. The file can be downloaded until it expires.
  */
-export const exportJob = ({ db, vault, dataDir }: ExportJobOptions) =>
+export const exportJob = ({ db, vault, dataDir, copyOut }: ExportJobOptions) =>
   defineJobKind({
     name: EXPORT_JOB,
     payload: ExportJobPayload,
@@ -91,7 +94,7 @@ export const exportJob = ({ db, vault, dataDir }: ExportJobOptions) =>
       const total = await countExport(db, planExport(definition, principal));
       await context.progress(0, total);
       const onProgress = (rows: number) => void context.progress(rows, total);
-      const run = await startExport({ db, vault, definition, principal, onProgress });
+      const run = await startExport({ db, vault, definition, principal, onProgress, copyOut });
       const dir = exportsDir(dataDir);
       await mkdir(dir, { recursive: true });
       const partial = join(dir, `${fileName}.part`);

@@ -7,6 +7,7 @@ import { recordAudit } from '#platform/audit/audit-log';
 import { credentialColumns } from '#platform/auth/stored-credential';
 import type { Principal } from '#platform/auth/principal';
 import type { KeyVault } from '#platform/crypto/key-vault';
+import type { Database } from '#platform/db/database';
 import type { DB } from '#platform/db/types';
 import { badRequest, conflict, notFound, ProblemError } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
@@ -99,6 +100,8 @@ export interface ExportRouteOptions {
   dataDir: string;
   fileHours: number;
   feedPollMs: number;
+  /** The database's COPY TO STDOUT (PostgreSQL), for CSV. */
+  copyOut?: Database['copyOut'];
 }
 
 export async function exportRoutes(app: App, options: ExportRouteOptions): Promise<void> {
@@ -346,7 +349,7 @@ function purposeOf(request: FastifyRequest, given: string | undefined): string {
 const fileNameOf = (definition: DefinitionRow) =>
   `${definition.name}-v${definition.version}.${FORMATS[definition.format].extension}`;
 
-function downloadRoute(app: App, { db, vault }: ExportRouteOptions): void {
+function downloadRoute(app: App, { db, vault, copyOut }: ExportRouteOptions): void {
   app.get(
     '/export-definitions/:name/data',
     {
@@ -383,7 +386,7 @@ function downloadRoute(app: App, { db, vault }: ExportRouteOptions): void {
       const stated = purposeOf(request, purpose);
       const definition = inFormat(await existing(db, request.params.name, version), format);
       const principal = principalOf(request);
-      const run = await startExport({ db, vault, definition, principal, maxRows: limit });
+      const run = await startExport({ db, vault, definition, principal, maxRows: limit, copyOut });
       request.auditNote = {
         resourceId: `${definition.name}@${definition.version}`,
         purpose: stated,

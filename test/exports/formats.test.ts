@@ -149,6 +149,37 @@ describe('CSV', () => {
   });
 });
 
+describe('CSV quoting and previews', () => {
+  it('quotes cells holding commas, quotes and line breaks, and reads back the value', async () => {
+    const [person] = await t.database.db
+      .selectFrom('individuals')
+      .select('id')
+      .orderBy('id', 'desc')
+      .limit(1)
+      .execute();
+    const tricky = 'Amina, "Mama"\nJuma \\ jr';
+    await t.database.db
+      .updateTable('individuals')
+      .set({ given_name: tricky })
+      .where('id', '=', person!.id)
+      .execute();
+    const res = await t.download('people-all');
+    const rows = parseCsv(res.body) as string[][];
+    const row = rows.find((r) => r[0] === person!.id)!;
+    // A line break inside a value may come back as CRLF (RFC 4180's line break).
+    expect(row[PERSON_FIELDS.indexOf('given_name')]!.replace(/\r\n/g, '\n')).toBe(tricky);
+    expect(rows).toHaveLength((await peopleInDb()).length + 1);
+  });
+
+  it('stops a preview after the number of records asked for', async () => {
+    for (const format of ['csv', 'ndjson']) {
+      const res = await t.download('people-all', { limit: '5', format });
+      const lines = res.body.trimEnd().split('\r\n').join('\n').split('\n');
+      expect(lines, format).toHaveLength(format === 'csv' ? 6 : 5);
+    }
+  });
+});
+
 describe('JSON and NDJSON', () => {
   it('JSON holds every household with typed values', async () => {
     const res = await t.download('households-all', { format: 'json' });

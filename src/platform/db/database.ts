@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, type CompiledQuery } from 'kysely';
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { Mutex } from './mutex.ts';
 import { PgliteDialect } from './pglite-dialect.ts';
 import { typeParsers } from './type-parsers.ts';
@@ -25,6 +25,11 @@ export interface Database {
   executeSql<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
   /** Runs COPY loads in one transaction: all rows land, or none do. */
   bulkLoad(load: (copy: CopyInto) => Promise<void>): Promise<void>;
+  /**
+   * PostgreSQL only: `COPY (query) TO STDOUT WITH (options)` as a byte stream, read as the consumer
+   * reads. COPY takes no bind parameters: the query's are written into it as quoted literals.
+   */
+  copyOut?(query: CompiledQuery, options: string): Readable;
   close(): Promise<void>;
   /** PGlite only: the whole data directory as a tar file, to start other instances from. */
   dumpDataDir?(): Promise<Blob>;
@@ -109,6 +114,31 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
   };
 }
 
+/**
+ * A compiled query with its parameters written in as literals (pg's escapeLiteral: quotes doubled,
+ * backslashes escaped in an E'' string, whatever standard_conforming_strings says). Kysely writes
+ * parameters as $n and never inside a string literal of its own.
+ */
+function withLiterals({ sql, parameters }: CompiledQuery): string {
+  return sql.replace(/\$(\d+)/g, (_match, n: string) => {
+    const value: unknown = parameters[Number(n) - 1];
+    if (value === null || value === undefined) {
+      return 'null';
+    }
+    if (typeof value === 'number' && Number.isFinite(value)) {
+      return String(value);
+    }
+    if (typeof value === 'boolean') {
+      return value ? 'true' : 'false';
+    }
+    const text = value instanceof Date ? value.toISOString() : typeof value === 'string' ? value : undefined;
+    if (text === undefined) {
+      throw new Error(`a COPY query parameter of type ${typeof value} cannot be written as a literal`);
+    }
+    return pg.escapeLiteral(text);
+  });
+}
+
 async function openPostgres(url: string, options: DatabaseOptions): Promise<Database> {
   const setup = new pg.Client({ connectionString: url });
   await setup.connect();
@@ -146,9 +176,26 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     }
   };
 
+  const copyOut = (query: CompiledQuery, copyOptions: string): Readable => {
+    const out = new PassThrough();
+    void pool.connect().then(
+      (client) => {
+        const source = client.query(copyTo(`copy (${withLiterals(query)}) to stdout with (${copyOptions})`));
+        pipeline(source, out).then(
+          () => client.release(),
+          // A copy broken off (the reader went away) leaves the connection mid-protocol: discard it.
+          (error: unknown) => client.release(error instanceof Error ? error : true),
+        );
+      },
+      (error: unknown) => out.destroy(error instanceof Error ? error : new Error(String(error))),
+    );
+    return out;
+  };
+
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
     engine: 'postgres',
+    copyOut,
     schema: options.schema,
     db,
     executeSql: async <R>(text: string, values: unknown[] = []) => {
