@@ -63,8 +63,8 @@ export function feedRoute(app: App, { db, vault, pollMs }: FeedRouteOptions): vo
       summary: 'Change feed of an export (WebSocket; plain GET answers 426)',
       description:
         'Open with a WebSocket upgrade. Messages: ready (the starting cursor), snapshot / snapshot_end (with snapshot=true), change (each with ' +
-        'the cursor to resume after it), caught_up (with the cursor after the last change), error. Households and ' +
-        'individuals definitions; a household is sent again when the household row changes.',
+        'the cursor to resume after it), caught_up (with the cursor after the last change), error. A household is ' +
+        'sent when its row changes; a household_members row when the person or the household changes.',
       params: Type.Object({ name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,79}$' }) }),
       querystring: FeedQuery,
       response: { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 426: { $ref: 'Problem#' } },
@@ -144,9 +144,6 @@ class Feed {
     const definition = await findDefinition(this.options.db, name, query.version);
     if (!definition) {
       throw new ProblemError(404, 'not-found', 'Not found', 'No such export definition');
-    }
-    if (definition.entity === 'household_members') {
-      throw badRequest('a feed follows households or individuals; household_members has no feed (yet)');
     }
     const principal: Principal = this.request.principal!;
     const plan = planExport(definition, principal);

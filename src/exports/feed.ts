@@ -4,7 +4,7 @@ import { badRequest } from '#platform/http/problem';
 import { identifiersOf, memberCount } from '#registry/queries';
 import type { HouseholdRow, IndividualRow } from '#registry/views';
 import type { ExportPlan } from './plan.ts';
-import { recordsOf, type ExportRecord, type Pseudonymiser } from './source.ts';
+import { memberRecordsOf, recordsOf, type ExportRecord, type Pseudonymiser } from './source.ts';
 
 /**
  * The changes of an export, in windows between two transaction snapshots (migration 0017): the
@@ -78,10 +78,17 @@ export async function readChanges(
 ): Promise<FeedPage> {
   const window = { from: position.from, to: position.to ?? (await currentPosition(db)).from };
   const rows = await changedRows(db, plan, { ...window, after: position.after }, limit);
-  const records = await recordsOf(db, plan, rows, pseudonym);
+  const records =
+    plan.entity === 'household_members'
+      ? await memberRecordsOf(db, plan, rows as IndividualRow[], pseudonym)
+      : await recordsOf(db, plan, rows, pseudonym);
+  // Members are read in id order alone (their changes come from two tables); the others in
+  // (writing transaction, id) order.
+  const keyOf = (row: HouseholdRow | IndividualRow): [string, string] =>
+    plan.entity === 'household_members' ? ['0', row.id] : [row.change_xid, row.id];
   const changes = rows.map((row, i) => ({
     record: records[i]!,
-    position: { ...window, after: [row.change_xid, row.id] as [string, string] },
+    position: { ...window, after: keyOf(row) },
   }));
   if (rows.length < limit) {
     return { changes, next: { from: window.to }, caughtUp: true };
@@ -98,6 +105,9 @@ function changedRows(
   window: Window,
   limit: number,
 ): Promise<HouseholdRow[] | IndividualRow[]> {
+  if (plan.entity === 'household_members') {
+    return changedMembers(db, plan, window, limit);
+  }
   if (plan.entity === 'individuals') {
     return db
       .selectFrom('individuals as i')
@@ -120,14 +130,45 @@ function changedRows(
     .execute();
 }
 
+/**
+ * Members of the flat view whose row, or whose household's row, was written in the window: each
+ * set found through its change_xid index, then read in id order.
+ */
+function changedMembers(
+  db: Kysely<DB>,
+  plan: ExportPlan,
+  window: Window,
+  limit: number,
+): Promise<IndividualRow[]> {
+  const after = window.after ? sql`and i.id > ${window.after[1]}::uuid` : sql``;
+  return db
+    .selectFrom('individuals as i')
+    .selectAll('i')
+    .select(identifiersOf)
+    .where(
+      sql<boolean>`i.id in (
+        select x.id from individuals x where ${writtenIn('x', window)}
+        union
+        select y.id from individuals y join households z on z.id = y.household_id where ${writtenIn('z', window)})
+      and i.household_id in (select h.id from households h where ${plan.where}) ${after}`,
+    )
+    .orderBy('i.id')
+    .limit(limit)
+    .execute() as Promise<IndividualRow[]>;
+}
+
 function changedIn(alias: 'h' | 'i', window: Window, plan: ExportPlan) {
   const xid = sql.ref(`${alias}.change_xid`);
   const after = window.after
     ? sql`and (${xid}, ${sql.ref(`${alias}.id`)}) > (${window.after[0]}::xid8, ${window.after[1]}::uuid)`
     : sql``;
+  return sql<boolean>`${writtenIn(alias, window)} ${after} and ${plan.where}`;
+}
+
+/** Rows (of `alias`) written by a transaction the window's first snapshot did not see and its last did. */
+const writtenIn = (alias: string, window: Window) => {
+  const xid = sql.ref(`${alias}.change_xid`);
   return sql<boolean>`${xid} >= pg_snapshot_xmin(${window.from}::pg_snapshot)
     and not pg_visible_in_snapshot(${xid}, ${window.from}::pg_snapshot)
-    and pg_visible_in_snapshot(${xid}, ${window.to}::pg_snapshot)
-    ${after}
-    and ${plan.where}`;
-}
+    and pg_visible_in_snapshot(${xid}, ${window.to}::pg_snapshot)`;
+};

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
-import { membersOfHouseholds } from '#dci/query/queries';
+import { householdsByIds, membersOfHouseholds } from '#dci/query/queries';
 import { identifiersOf, memberCount } from '#registry/queries';
 import type { HouseholdRow, IndividualRow } from '#registry/views';
 import type { FieldValue, Identifier, MemberRow } from './fields.ts';
@@ -91,6 +91,24 @@ export async function recordsOf(
   return households.map((household) => ({
     values: shape(plan.columns, household),
     members: (members.get(household.id) ?? []).map((member) => shape(plan.memberColumns!, member)),
+  }));
+}
+
+/** Records of the flat view for these members, with their households read by id. */
+export async function memberRecordsOf(
+  db: Kysely<DB>,
+  plan: ExportPlan,
+  members: IndividualRow[],
+  pseudonym: Pseudonymiser | undefined,
+): Promise<ExportRecord[]> {
+  const ids = [...new Set(members.map((member) => member.household_id))];
+  const households = new Map((await householdsByIds(db, ids, undefined)).map((h) => [h.id, h]));
+  return members.map((member) => ({
+    values: valuesOf(
+      plan.columns,
+      { member, household: households.get(member.household_id)! } satisfies MemberRow,
+      pseudonym,
+    ),
   }));
 }
 
