@@ -1,6 +1,6 @@
 import { Cron } from 'croner';
-import { sql, type Kysely } from 'kysely';
-import type { DB } from '#platform/db/types';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { DB, ExportDefinitionTable } from '#platform/db/types';
 import type { JobQueue } from '#platform/jobs/queue';
 import { runPeriodically, type Periodic } from '#platform/jobs/periodic';
 import { EXPORT_JOB, type ExportJobPayload } from './job.ts';
@@ -10,7 +10,8 @@ import { EXPORT_JOB, type ExportJobPayload } from './job.ts';
  * exported by a job each time it falls due, for the client that saved that version, with the
  * purpose and legal basis it states. Each run due is recorded once (`export_schedule_runs`), so
  * that several gateways, or a restart, never run it twice; runs missed while no gateway ran are
- * made up by one run, the latest.
+ * made up by one run, the latest. A run claimed by a gateway that stopped before queueing its job
+ * is queued by the next check after a minute.
  */
 
 const CHECK_INTERVAL_MS = 30_000;
@@ -58,28 +59,60 @@ export async function enqueueDueExports(
       .onConflict((oc) => oc.columns(['name', 'due_at']).doNothing())
       .returning('name')
       .executeTakeFirst();
-    if (!claimed) {
-      continue;
+    if (claimed) {
+      enqueued.push(await enqueueRun(db, jobs, fileHours, definition, due));
     }
-    const payload: ExportJobPayload = {
-      definition_id: definition.id,
-      format: definition.format,
-      client_id: definition.created_by!,
-      credential: null,
-      purpose: definition.schedule_purpose!,
-      legal_basis: definition.schedule_legal_basis!,
-      expires_hours: fileHours,
-    };
-    const jobId = await jobs.enqueue(EXPORT_JOB, payload, { createdBy: definition.created_by! });
-    await db
-      .updateTable('export_schedule_runs')
-      .set({ job_id: jobId })
-      .where('name', '=', definition.name)
-      .where('due_at', '=', due)
-      .execute();
-    enqueued.push(jobId);
+  }
+  // A run claimed by a gateway that stopped before queueing its job.
+  const orphans = await db
+    .selectFrom('export_schedule_runs as r')
+    .innerJoin('export_definitions as d', (join) =>
+      join.onRef('d.name', '=', 'r.name').onRef('d.version', '=', 'r.version'),
+    )
+    .selectAll('d')
+    .select('r.due_at')
+    .where('r.job_id', 'is', null)
+    // The database's clock: `now` may be a schedule time given by a test.
+    .where('r.created_at', '<', sql<Date>`now() - ${`${ORPHAN_AFTER_SECONDS} seconds`}::interval`)
+    .where('d.archived_at', 'is', null)
+    .execute();
+  for (const orphan of orphans) {
+    enqueued.push(await enqueueRun(db, jobs, fileHours, orphan, orphan.due_at));
   }
   return enqueued;
+}
+
+/** Claimed runs without a job after this long were left by a gateway that stopped. */
+const ORPHAN_AFTER_SECONDS = 60;
+
+/** Queues a claimed run's job (once per run, whoever queues it: pg-boss singleton key). */
+async function enqueueRun(
+  db: Kysely<DB>,
+  jobs: JobQueue,
+  fileHours: number,
+  definition: Selectable<ExportDefinitionTable>,
+  due: Date,
+): Promise<string> {
+  const payload: ExportJobPayload = {
+    definition_id: definition.id,
+    format: definition.format,
+    client_id: definition.created_by!,
+    credential: null,
+    purpose: definition.schedule_purpose!,
+    legal_basis: definition.schedule_legal_basis!,
+    expires_hours: fileHours,
+  };
+  const jobId = await jobs.enqueue(EXPORT_JOB, payload, {
+    createdBy: definition.created_by!,
+    singletonKey: `${definition.name}@${due.toISOString()}`,
+  });
+  await db
+    .updateTable('export_schedule_runs')
+    .set({ job_id: jobId })
+    .where('name', '=', definition.name)
+    .where('due_at', '=', due)
+    .execute();
+  return jobId;
 }
 
 export const runSchedulesPeriodically = (

@@ -79,6 +79,37 @@ describe('scheduled exports', () => {
     expect(await due(new Date(nextHour + 1000))).toHaveLength(1);
   });
 
+  it('queues a run that a stopped gateway claimed but did not queue', async () => {
+    const at = hours(30);
+    const missed = new Date(Math.floor(at.getTime() / 3600_000) * 3600_000);
+    const [current] = await t.database.db
+      .selectFrom('export_definitions')
+      .select('version')
+      .where('name', '=', 'weekly')
+      .orderBy('version', 'desc')
+      .limit(1)
+      .execute();
+    await t.database.db
+      .insertInto('export_schedule_runs')
+      .values({
+        name: 'weekly',
+        due_at: missed,
+        version: current!.version,
+        created_at: new Date(Date.now() - 120_000),
+      })
+      .execute();
+    const jobs = await due(at);
+    expect(jobs).toHaveLength(1);
+    const run = await t.database.db
+      .selectFrom('export_schedule_runs')
+      .selectAll()
+      .where('due_at', '=', missed)
+      .executeTakeFirst();
+    expect(run!.job_id).toBe(jobs[0]);
+    await finished(jobs[0]!);
+    expect(await due(at)).toEqual([]);
+  });
+
   it('stops when a version without a schedule is saved', async () => {
     const res = await t.send(
       'PUT',

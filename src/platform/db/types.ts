@@ -547,7 +547,7 @@ export interface ExportScheduleRunTable {
   due_at: Timestamp;
   version: number;
   job_id: string | null;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface ExportPseudonymKeyTable {
