@@ -19,6 +19,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { createJobQueue, type JobKind, type JobQueue } from '#platform/jobs/queue';
 import { jobRoutes } from '#platform/jobs/routes';
 import { registryRoutes } from '#registry/routes';
+import { ibrRoutes } from '#ibr/routes';
 import { dciRoutes } from '#dci/routes';
 import { dciJobKinds, REPLAY_JOBS } from '#dci/jobs';
 import { dciDeliveryRoutes } from '#dci/http/deliveries';
@@ -204,6 +205,7 @@ export async function buildApp({
 
   operationsRoutes(app, { db, metrics, version: VERSION, engine: database.engine, isClosing: () => closing });
   await app.register(registryRoutes, { prefix: '/api/v1', db });
+  await app.register(ibrRoutes, { prefix: '/api/v1', db });
   await app.register(accessRoutes, { prefix: '/api/v1', db, config });
   await app.register(policyRoutes, { prefix: '/api/v1', db });
   await app.register(certificateRoutes, { prefix: '/api/v1', db, clientCas: tls?.clientCas });
