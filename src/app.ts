@@ -20,6 +20,7 @@ import { createJobQueue, type JobKind, type JobQueue } from '#platform/jobs/queu
 import { jobRoutes } from '#platform/jobs/routes';
 import { registryRoutes } from '#registry/routes';
 import { ibrRoutes } from '#ibr/routes';
+import { enrolmentRoutes } from '#ibr/enrolment-routes';
 import { dciRoutes } from '#dci/routes';
 import { dciJobKinds, REPLAY_JOBS } from '#dci/jobs';
 import { dciDeliveryRoutes } from '#dci/http/deliveries';
@@ -206,6 +207,7 @@ export async function buildApp({
   operationsRoutes(app, { db, metrics, version: VERSION, engine: database.engine, isClosing: () => closing });
   await app.register(registryRoutes, { prefix: '/api/v1', db });
   await app.register(ibrRoutes, { prefix: '/api/v1', db });
+  await app.register(enrolmentRoutes, { prefix: '/api/v1', db });
   await app.register(accessRoutes, { prefix: '/api/v1', db, config });
   await app.register(policyRoutes, { prefix: '/api/v1', db });
   await app.register(certificateRoutes, { prefix: '/api/v1', db, clientCas: tls?.clientCas });

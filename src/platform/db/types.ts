@@ -556,6 +556,12 @@ export interface ExportPseudonymKeyTable {
   created_at: Timestamp;
 }
 
+export interface BenefitCapTable {
+  currency: string;
+  monthly_cap: number;
+  updated_at: Timestamp;
+}
+
 export interface DB {
   admin_areas: AdminAreaTable;
   households: HouseholdTable;
@@ -594,4 +600,5 @@ export interface DB {
   export_files: ExportFileTable;
   export_pseudonym_keys: ExportPseudonymKeyTable;
   export_schedule_runs: ExportScheduleRunTable;
+  benefit_caps: BenefitCapTable;
 }
