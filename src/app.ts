@@ -21,6 +21,7 @@ import { jobRoutes } from '#platform/jobs/routes';
 import { registryRoutes } from '#registry/routes';
 import { ibrRoutes } from '#ibr/routes';
 import { enrolmentRoutes } from '#ibr/enrolment-routes';
+import { eligibilityRoutes } from '#ibr/eligibility-routes';
 import { dciRoutes } from '#dci/routes';
 import { dciJobKinds, REPLAY_JOBS } from '#dci/jobs';
 import { dciDeliveryRoutes } from '#dci/http/deliveries';
@@ -208,6 +209,7 @@ export async function buildApp({
   await app.register(registryRoutes, { prefix: '/api/v1', db });
   await app.register(ibrRoutes, { prefix: '/api/v1', db });
   await app.register(enrolmentRoutes, { prefix: '/api/v1', db });
+  await app.register(eligibilityRoutes, { prefix: '/api/v1', db });
   await app.register(accessRoutes, { prefix: '/api/v1', db, config });
   await app.register(policyRoutes, { prefix: '/api/v1', db });
   await app.register(certificateRoutes, { prefix: '/api/v1', db, clientCas: tls?.clientCas });

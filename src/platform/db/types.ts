@@ -87,6 +87,7 @@ export interface ProgramTable extends Versioned {
   exclusion_groups: Defaulted<string[]>;
   active: Defaulted<boolean>;
   created_at: Timestamp;
+  eligibility_criteria: Generated<unknown>;
 }
 
 export interface EnrollmentTable extends Versioned {

@@ -1,0 +1,143 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Principal } from '#platform/auth/principal';
+import type { DB } from '#platform/db/types';
+import { notFound } from '#platform/http/problem';
+import type { App } from '#platform/http/types';
+import { checkCriteria, checkEligibility, Criterion, MAX_SUBJECTS, type Subject } from './eligibility.ts';
+
+/** Eligibility criteria of programs, and real-time checks of persons and households (IBR-036). */
+
+const Code = Type.Object({ code: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,40}$' }) });
+const Uuid = Type.String({ format: 'uuid' });
+const SubjectSchema = Type.Union([
+  Type.Object({ person_id: Uuid }, { additionalProperties: false }),
+  Type.Object({ household_id: Uuid }, { additionalProperties: false }),
+  Type.Object(
+    {
+      identifier_type: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,40}$' }),
+      identifier_value: Type.String({ minLength: 1, maxLength: 100 }),
+    },
+    { additionalProperties: false },
+  ),
+]);
+const Criteria = Type.Array(Criterion, { maxItems: 20 });
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
+  Type.Union([schema, Type.Null()]);
+const Result = Type.Object({
+  subject: SubjectSchema,
+  found: Type.Boolean(),
+  ambiguous: Type.Optional(Type.Boolean({ description: 'The identifier is held by several persons' })),
+  person_id: Type.Optional(Nullable(Type.String())),
+  household_id: Type.Optional(Nullable(Type.String())),
+  enrolled: Type.Optional(Nullable(Type.Object({ enrollment_id: Type.String(), status: Type.String() }))),
+  eligible: Type.Optional(Type.Boolean()),
+  criteria: Type.Optional(
+    Type.Object({ passed: Type.Array(Type.String()), failed: Type.Array(Type.String()) }),
+  ),
+  excluded_by: Type.Optional(
+    Type.Array(Type.Object({ program: Type.String(), enrollment_id: Type.String(), status: Type.String() })),
+  ),
+});
+const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' } };
+
+const access = (permission: 'registry:read' | 'registry:write', action: string) => ({
+  access: { permission, audit: { action, resourceType: 'program' }, registry: 'ibr' as const },
+});
+const principalOf = (request: FastifyRequest): Principal => request.principal!;
+
+async function programOf(db: Kysely<DB>, code: string) {
+  const row = await db
+    .selectFrom('programs')
+    .select(['id', 'code', 'target_unit', 'exclusion_groups', 'eligibility_criteria'])
+    .where('code', '=', code)
+    .executeTakeFirst();
+  if (!row) {
+    throw notFound('program');
+  }
+  return { ...row, criteria: row.eligibility_criteria as Criterion[] };
+}
+
+export async function eligibilityRoutes(app: App, { db }: { db: Kysely<DB> }): Promise<void> {
+  app.put(
+    '/ibr/programs/:code/eligibility',
+    {
+      config: access('registry:write', 'program.eligibility.set'),
+      schema: {
+        tags: ['ibr'],
+        summary: "Set a program's eligibility criteria (DCI expressions over households or persons)",
+        params: Code,
+        body: Type.Object({ criteria: Criteria }, { additionalProperties: false }),
+        response: { 200: Type.Object({ program: Type.String(), criteria: Criteria }), ...problems },
+      },
+    },
+    async (request) => {
+      const program = await programOf(db, request.params.code);
+      checkCriteria(request.body.criteria, principalOf(request));
+      await db
+        .updateTable('programs')
+        .set({ eligibility_criteria: JSON.stringify(request.body.criteria) })
+        .where('id', '=', program.id)
+        .execute();
+      request.auditNote = { resourceId: program.code, recordCount: 1 };
+      return { program: program.code, criteria: request.body.criteria };
+    },
+  );
+
+  app.get(
+    '/ibr/programs/:code/eligibility',
+    {
+      config: access('registry:read', 'program.eligibility.read'),
+      schema: {
+        tags: ['ibr'],
+        summary: "A program's eligibility criteria",
+        params: Code,
+        response: { 200: Type.Object({ program: Type.String(), criteria: Criteria }), ...problems },
+      },
+    },
+    async (request) => {
+      const program = await programOf(db, request.params.code);
+      request.auditNote = { resourceId: program.code, recordCount: 1 };
+      return { program: program.code, criteria: program.criteria };
+    },
+  );
+
+  app.post(
+    '/ibr/eligibility/check',
+    {
+      config: access('registry:read', 'ibr.eligibility.check'),
+      schema: {
+        tags: ['ibr'],
+        summary: `Is each person or household enrolled in, eligible for, or excluded from a program? (1 to ${MAX_SUBJECTS})`,
+        description:
+          'For each subject: found (false when outside your areas, unknown, or an identifier several persons hold: ambiguous), ' +
+          'the enrolment in the program if any, the criteria passed and failed, the active enrolments in programs that exclude ' +
+          'this one, and eligible = every criterion passed and no exclusion.',
+        body: Type.Object(
+          {
+            program: Code.properties.code,
+            subjects: Type.Array(SubjectSchema, { minItems: 1, maxItems: MAX_SUBJECTS }),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ program: Type.String(), results: Type.Array(Result) }),
+          ...problems,
+        },
+      },
+    },
+    async (request) => {
+      const program = await programOf(db, request.body.program);
+      const results = await checkEligibility(
+        db,
+        program,
+        request.body.subjects as Subject[],
+        principalOf(request),
+      );
+      const found = results.flatMap((r) => ('person_id' in r ? [r.person_id ?? r.household_id!] : []));
+      request.auditNote = { resourceId: program.code, recordCount: found.length, subjectIds: found };
+      return { program: program.code, results };
+    },
+  );
+}
