@@ -12,6 +12,7 @@ import { startBenchGateway, type BenchGateway, type BenchSettings } from './gate
 import { benchIndividualLookup } from './individual-lookup.ts';
 import { benchSecurityOverhead } from './security-overhead.ts';
 import { benchExportCsv } from './export-csv.ts';
+import { benchEligibility } from './eligibility.ts';
 
 const numberFrom = (name: string, fallback: number, minimum = 1) => {
   const value = Number(process.env[name] ?? fallback);
@@ -43,6 +44,7 @@ const benchmarks: { title: string; file: string; run: (bench: BenchGateway) => P
     run: (bench) => benchSecurityOverhead(bench, settings),
   },
   { title: 'CSV export', file: 'export-csv', run: (bench) => benchExportCsv(bench, settings) },
+  { title: 'Eligibility checks', file: 'eligibility', run: (bench) => benchEligibility(bench, settings) },
 ];
 
 const only = process.env['BENCH_ONLY']?.split(',').map((name) => name.trim());

@@ -248,10 +248,14 @@ async function activePlaces(db: Kysely<DB>, program: Program, found: ResolvedSub
     exclusion_groups: string[];
   }>`select e.id, e.program_id, p.code, e.status, e.household_id, e.individual_id, p.exclusion_groups,
       coalesce(e.household_id, i.household_id) as family
-    from enrollments e join programs p on p.id = e.program_id left join individuals i on i.id = e.individual_id
+    from (
+      -- Each side through its own index (an OR of the two would scan every enrolment).
+      select * from enrollments where household_id = any(${households}::uuid[])
+      union all
+      select * from enrollments where individual_id in (
+        select m.id from individuals m where m.household_id = any(${households}::uuid[]))
+    ) e join programs p on p.id = e.program_id left join individuals i on i.id = e.individual_id
     where e.status in ('enrolled', 'suspended')
-      and (e.household_id = any(${households}::uuid[])
-        or e.individual_id in (select m.id from individuals m where m.household_id = any(${households}::uuid[])))
       and (e.program_id = ${program.id} or p.exclusion_groups && ${program.exclusion_groups}::text[])`.execute(
     db,
   );
