@@ -171,6 +171,36 @@ describe('CSV quoting and previews', () => {
     expect(rows).toHaveLength((await peopleInDb()).length + 1);
   });
 
+  it('takes hostile filter values as values, on the path that writes them into COPY', async () => {
+    const [household] = await t.database.db
+      .selectFrom('households')
+      .select(['id', 'household_number'])
+      .limit(1)
+      .execute();
+    const hostile = "HH'); drop table households; --\\' \\";
+    await t.database.db
+      .updateTable('households')
+      .set({ household_number: hostile })
+      .where('id', '=', household!.id)
+      .execute();
+    await t.define({
+      name: 'by-number',
+      entity: 'households',
+      fields: ['id', 'household_number'],
+      filter: { household_number: hostile },
+      format: 'csv',
+    });
+    const res = await t.download('by-number');
+    expect(res.statusCode, res.body).toBe(200);
+    expect((parseCsv(res.body) as string[][]).slice(1)).toEqual([[household!.id, hostile]]);
+    await t.database.db
+      .updateTable('households')
+      .set({ household_number: household!.household_number })
+      .where('id', '=', household!.id)
+      .execute();
+    expect(await t.database.db.selectFrom('households').select('id').limit(1).execute()).toHaveLength(1);
+  });
+
   it('stops a preview after the number of records asked for', async () => {
     for (const format of ['csv', 'ndjson']) {
       const res = await t.download('people-all', { limit: '5', format });
