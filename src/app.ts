@@ -22,6 +22,8 @@ import { registryRoutes } from '#registry/routes';
 import { ibrRoutes } from '#ibr/routes';
 import { enrolmentRoutes } from '#ibr/enrolment-routes';
 import { eligibilityRoutes } from '#ibr/eligibility-routes';
+import { identityRoutes } from '#ibr/identity/routes';
+import { identityVerifierOf } from '#ibr/identity/configured';
 import { dciRoutes } from '#dci/routes';
 import { dciJobKinds, REPLAY_JOBS } from '#dci/jobs';
 import { dciDeliveryRoutes } from '#dci/http/deliveries';
@@ -210,6 +212,7 @@ export async function buildApp({
   await app.register(ibrRoutes, { prefix: '/api/v1', db });
   await app.register(enrolmentRoutes, { prefix: '/api/v1', db });
   await app.register(eligibilityRoutes, { prefix: '/api/v1', db });
+  await app.register(identityRoutes, { prefix: '/api/v1', db, verifier: identityVerifierOf(config) });
   await app.register(accessRoutes, { prefix: '/api/v1', db, config });
   await app.register(policyRoutes, { prefix: '/api/v1', db });
   await app.register(certificateRoutes, { prefix: '/api/v1', db, clientCas: tls?.clientCas });

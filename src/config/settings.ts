@@ -198,6 +198,34 @@ export const settings = {
     description:
       'How often an export change feed (WebSocket) looks for new changes when it has caught up, in milliseconds.',
   },
+  idVerifyUrl: {
+    env: 'SPX_ID_VERIFY_URL',
+    schema: Type.String({ pattern: '^https?://' }),
+    description:
+      "The national ID system's verification endpoint (generic REST/JSON adapter: POST of the mapped fields, docs/ibr.md). Unset: identity verification answers 503.",
+  },
+  idVerifyMapping: {
+    env: 'SPX_ID_VERIFY_MAPPING',
+    schema: Type.String({ minLength: 2, maxLength: 4000 }),
+    default:
+      '{"request":{"id_number":"identifier:UIN","first_name":"given_name","last_name":"family_name","date_of_birth":"birth_date"},"match":{"path":"match","equals":true}}',
+    description:
+      'JSON: which registry field fills each field of the request ("identifier:TYPE" for an identifier), and where the answer says match ("path", "equals").',
+  },
+  idVerifyTimeoutMs: {
+    env: 'SPX_ID_VERIFY_TIMEOUT_MS',
+    schema: Type.Integer({ minimum: 100, maximum: 60000 }),
+    default: 3000,
+    description:
+      'How long one call to the ID system may take, in milliseconds (then it counts as a failure).',
+  },
+  idVerifyBreakerSeconds: {
+    env: 'SPX_ID_VERIFY_BREAKER_SECONDS',
+    schema: Type.Integer({ minimum: 1, maximum: 3600 }),
+    default: 30,
+    description:
+      'After 5 failed calls in a row the ID system is not called for this many seconds (verifications fail at once), then one call tests it.',
+  },
   authCacheSeconds: {
     env: 'SPX_AUTH_CACHE_SECONDS',
     schema: Type.Integer({ minimum: 0, maximum: 300 }),

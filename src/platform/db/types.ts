@@ -563,6 +563,19 @@ export interface BenefitCapTable {
   updated_at: Timestamp;
 }
 
+export interface IdentityVerificationTable {
+  id: string;
+  individual_id: string;
+  method: string;
+  adapter: string;
+  outcome: 'match' | 'no_match' | 'error';
+  detail: string | null;
+  attempts: number;
+  duration_ms: number;
+  requested_by: string | null;
+  verified_at: Timestamp;
+}
+
 export interface DB {
   admin_areas: AdminAreaTable;
   households: HouseholdTable;
@@ -602,4 +615,5 @@ export interface DB {
   export_pseudonym_keys: ExportPseudonymKeyTable;
   export_schedule_runs: ExportScheduleRunTable;
   benefit_caps: BenefitCapTable;
+  identity_verifications: IdentityVerificationTable;
 }
