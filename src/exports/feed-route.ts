@@ -6,7 +6,7 @@ import { recordAudit, type AuditOutcome } from '#platform/audit/audit-log';
 import type { Principal } from '#platform/auth/principal';
 import type { KeyVault } from '#platform/crypto/key-vault';
 import type { DB } from '#platform/db/types';
-import { badRequest, ProblemError } from '#platform/http/problem';
+import { badRequest, notFound, ProblemError } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import { findDefinition, type DefinitionRow } from './definitions.ts';
 import { currentPosition, decodePosition, encodePosition, readChanges, type FeedPosition } from './feed.ts';
@@ -143,7 +143,7 @@ class Feed {
     }
     const definition = await findDefinition(this.options.db, name, query.version);
     if (!definition) {
-      throw new ProblemError(404, 'not-found', 'Not found', 'No such export definition');
+      throw notFound('export definition');
     }
     const principal: Principal = this.request.principal!;
     const plan = planExport(definition, principal);

@@ -5,6 +5,7 @@ import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
 import { notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
+import { Nullable } from '#registry/schemas';
 import { checkCriteria, checkEligibility, Criterion, MAX_SUBJECTS, type Subject } from './eligibility.ts';
 
 /** Eligibility criteria of programs, and real-time checks of persons and households (IBR-036). */
@@ -23,8 +24,6 @@ const SubjectSchema = Type.Union([
   ),
 ]);
 const Criteria = Type.Array(Criterion, { maxItems: 20 });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
-  Type.Union([schema, Type.Null()]);
 const Result = Type.Object({
   subject: SubjectSchema,
   found: Type.Boolean(),

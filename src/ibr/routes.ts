@@ -4,14 +4,11 @@ import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
 import { notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
-import { EnrollmentSchema } from '#registry/schemas';
+import { EnrollmentSchema, Nullable } from '#registry/schemas';
 import { findSubject, participationOf } from './participation.ts';
 import { findProgram, programCounts } from './program-view.ts';
 
 /** The IBR's own REST views (IBR-030): a beneficiary's participation, a program's beneficiaries. */
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
-  Type.Union([schema, Type.Null()]);
 
 const Participation = Type.Object({
   subject: Type.Object({

@@ -8,7 +8,9 @@ import { Type, type Static } from '@sinclair/typebox';
 const Id = Type.String({ format: 'uuid' });
 const DateOnly = Type.String({ format: 'date' });
 const Timestamp = Type.String({ format: 'date-time' });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+/** A schema that may also be null. */
+export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) =>
+  Type.Union([t, Type.Null()]);
 
 export const Identifier = Type.Object({ type: Type.String(), value: Type.String() });
 
