@@ -198,11 +198,25 @@ export const settings = {
     description:
       'How often an export change feed (WebSocket) looks for new changes when it has caught up, in milliseconds.',
   },
+  idVerifyAdapter: {
+    env: 'SPX_ID_VERIFY_ADAPTER',
+    schema: Type.String({ enum: ['rest-json', 'mosip'] }),
+    default: 'rest-json',
+    description:
+      'How the national ID system is asked: `rest-json` (a POST of mapped fields, SPX_ID_VERIFY_MAPPING) or `mosip` (MOSIP ID Authentication: demographic and OTP, signed and encrypted; SPX_ID_VERIFY_MOSIP). docs/ibr.md.',
+  },
   idVerifyUrl: {
     env: 'SPX_ID_VERIFY_URL',
     schema: Type.String({ pattern: '^https?://' }),
     description:
-      "The national ID system's verification endpoint (generic REST/JSON adapter: POST of the mapped fields, docs/ibr.md). Unset: identity verification answers 503.",
+      "The national ID system: the verification endpoint (rest-json) or the base URL of MOSIP's ID Authentication API, e.g. `https://ida.example/idauthentication/v1` (mosip). Unset: identity verification answers 503.",
+  },
+  idVerifyMosip: {
+    env: 'SPX_ID_VERIFY_MOSIP',
+    schema: Type.String({ minLength: 2, maxLength: 4000 }),
+    description:
+      'JSON for the mosip adapter: `partner_id`, `misp_license_key`, `partner_api_key`, PEM files `ida_certificate`, `partner_key`, `partner_certificate` (and optionally `ida_signing_certificate`), `identifier_type` (registry identifier sent, default UIN), `individual_id_type` (UIN or VID), `language` (default eng), `env`, `domain_uri`.',
+    secret: true,
   },
   idVerifyMapping: {
     env: 'SPX_ID_VERIFY_MAPPING',

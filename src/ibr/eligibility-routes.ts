@@ -5,12 +5,12 @@ import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
 import { notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
-import { Nullable } from '#registry/schemas';
+import { Nullable, ProgramCode } from '#registry/schemas';
 import { checkCriteria, checkEligibility, Criterion, MAX_SUBJECTS, type Subject } from './eligibility.ts';
 
 /** Eligibility criteria of programs, and real-time checks of persons and households (IBR-036). */
 
-const Code = Type.Object({ code: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,40}$' }) });
+const Code = Type.Object({ code: ProgramCode });
 const Uuid = Type.String({ format: 'uuid' });
 const SubjectSchema = Type.Union([
   Type.Object({ person_id: Uuid }, { additionalProperties: false }),

@@ -3,10 +3,11 @@ import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
-import { notFound } from '#platform/http/problem';
+import { badRequest, notFound, unprocessable } from '#platform/http/problem';
+import type { IdentityVerifier } from './identity/service.ts';
 import type { App } from '#platform/http/types';
 import { statusHistoryOf } from '#registry/queries';
-import { EnrollmentSchema } from '#registry/schemas';
+import { EnrollmentSchema, ProgramCode } from '#registry/schemas';
 import { enrollmentView } from '#registry/views';
 import { enrol, transfer, transition, TRANSITIONS, type TransitionAction } from './lifecycle.ts';
 
@@ -21,7 +22,6 @@ const Terms = {
   payment_method: Type.Optional(Type.String({ enum: ['bank', 'mobile_money', 'cash', 'voucher'] })),
   payment_account: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
 };
-const ProgramCode = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,40}$' });
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' } };
 
@@ -44,7 +44,33 @@ const findEnrollmentRow = (db: Kysely<DB>, id: string) =>
     .where('e.id', '=', id)
     .executeTakeFirstOrThrow();
 
-export async function enrolmentRoutes(app: App, { db }: { db: Kysely<DB> }): Promise<void> {
+/**
+ * With `verify_identity`, the person's identity is verified against the national ID system first
+ * (recorded like any verification); no match, or an ID system that cannot answer, enrols nobody.
+ */
+async function verifyBeforeEnrolment(
+  verifier: IdentityVerifier,
+  db: Kysely<DB>,
+  beneficiary: { type: string; id: string },
+  principal: Principal,
+) {
+  if (beneficiary.type !== 'individual') {
+    throw badRequest('verify_identity applies to a person: the beneficiary must be an individual', [
+      { pointer: '/verify_identity', detail: 'only for individual beneficiaries' },
+    ]);
+  }
+  const record = await verifier.verify(db, beneficiary.id, principal);
+  if (record.outcome !== 'match') {
+    throw unprocessable(
+      `identity not verified: the national ID system found no match (verification ${record.id}); nothing was enrolled`,
+    );
+  }
+}
+
+export async function enrolmentRoutes(
+  app: App,
+  { db, verifier }: { db: Kysely<DB>; verifier: IdentityVerifier },
+): Promise<void> {
   const answer = async (request: FastifyRequest, id: string) => {
     request.auditNote = { resourceId: id, recordCount: 1 };
     return enrollmentView(await findEnrollmentRow(db, id), principalOf(request));
@@ -68,15 +94,29 @@ export async function enrolmentRoutes(app: App, { db }: { db: Kysely<DB> }): Pro
               { additionalProperties: false },
             ),
             reason: Type.Optional(Reason),
+            verify_identity: Type.Optional(
+              Type.Boolean({
+                description:
+                  "Verify the person's identity against the national ID system first; no match (422) or no answer (503) enrols nobody",
+              }),
+            ),
             ...Terms,
           },
           { additionalProperties: false },
         ),
-        response: { 201: EnrollmentSchema, ...problems },
+        response: {
+          201: EnrollmentSchema,
+          ...problems,
+          422: { $ref: 'Problem#' },
+          503: { $ref: 'Problem#' },
+        },
       },
     },
     async (request, reply) => {
-      const { beneficiary, ...terms } = request.body;
+      const { beneficiary, verify_identity, ...terms } = request.body;
+      if (verify_identity) {
+        await verifyBeforeEnrolment(verifier, db, beneficiary, principalOf(request));
+      }
       const id = await enrol(
         db,
         { ...terms, beneficiary: beneficiary as { type: 'individual' | 'household'; id: string } },

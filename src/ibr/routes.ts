@@ -4,7 +4,7 @@ import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
 import { notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
-import { EnrollmentSchema, Nullable } from '#registry/schemas';
+import { EnrollmentSchema, Nullable, ProgramCode } from '#registry/schemas';
 import { findSubject, participationOf } from './participation.ts';
 import { findProgram, programCounts } from './program-view.ts';
 
@@ -111,7 +111,7 @@ export async function ibrRoutes(app: App, { db }: { db: Kysely<DB> }): Promise<v
       schema: {
         tags: ['ibr'],
         summary: "A program's beneficiaries by status and admin area (within the caller's areas)",
-        params: Type.Object({ code: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,40}$' }) }),
+        params: Type.Object({ code: ProgramCode }),
         querystring: Type.Object(
           {
             level: Type.Optional(

@@ -66,6 +66,9 @@ export const HouseholdDetailSchema = Type.Object({
   members: Type.Array(IndividualSchema),
 });
 
+/** A program's code, as URLs and requests name it. */
+export const ProgramCode = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,40}$' });
+
 export const ProgramSchema = Type.Object({
   id: Id,
   code: Type.String(),

@@ -1,20 +1,30 @@
 import { ConfigError } from '#config/load';
 import type { Config } from '#config/settings';
+import type { IdentityAdapter } from './adapter.ts';
 import { CircuitBreaker } from './breaker.ts';
+import { mosipAdapter, parseMosipSettings } from './mosip.ts';
 import { parseMapping, restJsonAdapter } from './rest-json.ts';
 import { FAILURES_TO_OPEN, identityVerifier, type IdentityVerifier } from './service.ts';
 
-/** The verifier the configuration describes (no adapter when SPX_ID_VERIFY_URL is unset). */
-export function identityVerifierOf(config: Config): IdentityVerifier {
-  let adapter;
-  if (config.idVerifyUrl) {
+/** The adapter SPX_ID_VERIFY_ADAPTER names, with its settings checked at start. */
+function adapterOf(config: Config, url: string): IdentityAdapter {
+  if (config.idVerifyAdapter === 'mosip') {
     try {
-      adapter = restJsonAdapter(config.idVerifyUrl, parseMapping(config.idVerifyMapping));
+      return mosipAdapter(url, parseMosipSettings(config.idVerifyMosip));
     } catch (error) {
-      throw new ConfigError(`SPX_ID_VERIFY_MAPPING: ${(error as Error).message}`);
+      throw new ConfigError(`SPX_ID_VERIFY_MOSIP: ${(error as Error).message}`);
     }
   }
-  return identityVerifier(adapter, {
+  try {
+    return restJsonAdapter(url, parseMapping(config.idVerifyMapping));
+  } catch (error) {
+    throw new ConfigError(`SPX_ID_VERIFY_MAPPING: ${(error as Error).message}`);
+  }
+}
+
+/** The verifier the configuration describes (no adapter when SPX_ID_VERIFY_URL is unset). */
+export function identityVerifierOf(config: Config): IdentityVerifier {
+  return identityVerifier(config.idVerifyUrl ? adapterOf(config, config.idVerifyUrl) : undefined, {
     timeoutMs: config.idVerifyTimeoutMs,
     breaker: new CircuitBreaker(FAILURES_TO_OPEN, config.idVerifyBreakerSeconds * 1000),
   });

@@ -1,4 +1,5 @@
-import { IdentitySystemError, type IdentityAdapter, type PersonFacts } from './adapter.ts';
+import type { IdentityAdapter, PersonFacts } from './adapter.ts';
+import { jsonOf, postToIdSystem } from './http.ts';
 
 /**
  * The generic REST/JSON adapter: POSTs a JSON object whose fields are filled from the registry by a
@@ -61,34 +62,13 @@ function at(body: unknown, path: string): unknown {
 export function restJsonAdapter(url: string, mapping: RestMapping): IdentityAdapter {
   return {
     name: 'rest-json',
-    method: 'demographic',
-    async verify(person, signal) {
+    methods: ['demographic'],
+    async verify(person, _proof, signal) {
       const body = Object.fromEntries(
         Object.entries(mapping.request).map(([sent, source]) => [sent, valueOf(person, source)]),
       );
-      let response: Response;
-      try {
-        response = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/json' },
-          body: JSON.stringify(body),
-          signal,
-          redirect: 'manual',
-        });
-      } catch (error) {
-        throw new IdentitySystemError(
-          signal.aborted
-            ? 'the ID system did not answer in time'
-            : `the ID system is unreachable (${(error as Error).message})`,
-        );
-      }
-      if (!response.ok) {
-        throw new IdentitySystemError(`the ID system answered HTTP ${response.status}`);
-      }
-      const answer = await response.json().catch(() => {
-        throw new IdentitySystemError('the ID system answered something that is not JSON');
-      });
-      return at(answer, mapping.match.path) === mapping.match.equals ? 'match' : 'no_match';
+      const answer = jsonOf((await postToIdSystem(url, JSON.stringify(body), signal)).text);
+      return { outcome: at(answer, mapping.match.path) === mapping.match.equals ? 'match' : 'no_match' };
     },
   };
 }

@@ -1,9 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
-import { notFound } from '#platform/http/problem';
+import { badRequest, notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import { findIndividual } from '#registry/queries';
+import { Nullable } from '#registry/schemas';
+import type { Proof } from './adapter.ts';
 import { recordView, type IdentityVerifier } from './service.ts';
 
 /** Identity verification over REST (IBR-035): verify a person now; the verifications recorded. */
@@ -14,12 +16,35 @@ const Verification = Type.Object({
   method: Type.String(),
   adapter: Type.String(),
   outcome: Type.String({ enum: ['match', 'no_match', 'error'] }),
-  detail: Type.Union([Type.String(), Type.Null()]),
+  detail: Nullable(Type.String()),
   attempts: Type.Integer(),
   duration_ms: Type.Integer(),
   verified_at: Type.String({ format: 'date-time' }),
 });
-const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 503: { $ref: 'Problem#' } };
+const problems = {
+  400: { $ref: 'Problem#' },
+  404: { $ref: 'Problem#' },
+  422: { $ref: 'Problem#' },
+  503: { $ref: 'Problem#' },
+};
+const PersonId = Type.String({ format: 'uuid' });
+
+/** The proof the request names; an OTP verification needs the OTP and its transaction. */
+function proofOf(method = 'demographic', otp?: string, transactionId?: string): Proof {
+  if (method !== 'otp') {
+    if (otp || transactionId) {
+      throw badRequest('otp and transaction_id go with method "otp"');
+    }
+    return { method: 'demographic' };
+  }
+  if (!otp || !transactionId) {
+    throw badRequest('method "otp" needs the otp and the transaction_id of the OTP request', [
+      ...(otp ? [] : [{ pointer: '/otp', detail: 'required' }]),
+      ...(transactionId ? [] : [{ pointer: '/transaction_id', detail: 'required' }]),
+    ]);
+  }
+  return { method: 'otp', otp, transactionId };
+}
 
 export async function identityRoutes(
   app: App,
@@ -41,15 +66,97 @@ export async function identityRoutes(
         description:
           'Answers the recorded result: match or no_match. When the ID system cannot answer (time-out, errors after two ' +
           'retries, or its circuit is open after repeated failures) the result is recorded as error and the answer is 503.',
-        body: Type.Object({ person_id: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
+        body: Type.Object(
+          {
+            person_id: PersonId,
+            method: Type.Optional(
+              Type.String({
+                enum: ['demographic', 'otp'],
+                default: 'demographic',
+                description:
+                  'demographic: the registry data of the person; otp: the one-time password the person received (after POST /ibr/identity/otp)',
+              }),
+            ),
+            otp: Type.Optional(Type.String({ pattern: '^[0-9A-Za-z]{4,12}$' })),
+            transaction_id: Type.Optional(
+              Type.String({ pattern: '^[0-9A-Za-z-]{1,64}$', description: 'from the OTP request' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
         response: { 201: Verification, ...problems },
       },
     },
     async (request, reply) => {
-      request.auditNote = { resourceId: request.body.person_id, recordCount: 0 };
-      const record = await verifier.verify(db, request.body.person_id, request.principal!);
+      const { person_id, method, otp, transaction_id } = request.body;
+      request.auditNote = { resourceId: person_id, recordCount: 0 };
+      const record = await verifier.verify(
+        db,
+        person_id,
+        request.principal!,
+        proofOf(method, otp, transaction_id),
+      );
       request.auditNote = { resourceId: record.person_id, recordCount: 1, subjectIds: [record.person_id] };
       return reply.code(201).send(record);
+    },
+  );
+
+  app.post(
+    '/ibr/identity/otp',
+    {
+      config: {
+        access: {
+          permission: 'registry:write',
+          audit: { action: 'identity.otp.request', resourceType: 'individual' },
+          registry: 'ibr',
+        },
+      },
+      schema: {
+        tags: ['ibr'],
+        summary: 'Have the national ID system send the person a one-time password (OTP flow, step 1)',
+        description:
+          'The ID system sends an OTP to the phone or e-mail it holds for the person; the answer says where (masked) and ' +
+          'gives the transaction_id that step 2, POST /ibr/identity/verifications with method "otp", sends back with the ' +
+          'OTP the person read out. Not retried (a retry would send a second message).',
+        body: Type.Object(
+          {
+            person_id: PersonId,
+            channels: Type.Optional(
+              Type.Array(Type.String({ enum: ['phone', 'email'] }), {
+                minItems: 1,
+                maxItems: 2,
+                uniqueItems: true,
+                default: ['phone'],
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          202: Type.Object({
+            transaction_id: Type.String(),
+            masked_phone: Nullable(Type.String()),
+            masked_email: Nullable(Type.String()),
+          }),
+          ...problems,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { person_id, channels = ['phone'] } = request.body;
+      request.auditNote = { resourceId: person_id, recordCount: 0 };
+      const sent = await verifier.requestOtp(
+        db,
+        person_id,
+        request.principal!,
+        channels as ('phone' | 'email')[],
+      );
+      request.auditNote = { resourceId: person_id, recordCount: 1, subjectIds: [person_id] };
+      return reply.code(202).send({
+        transaction_id: sent.transactionId,
+        masked_phone: sent.maskedPhone,
+        masked_email: sent.maskedEmail,
+      });
     },
   );
 

@@ -2,16 +2,26 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
-import { notFound, unavailable } from '#platform/http/problem';
+import { badRequest, notFound, unavailable, unprocessable } from '#platform/http/problem';
 import { findIndividual } from '#registry/queries';
-import { IdentitySystemError, type IdentityAdapter, type PersonFacts } from './adapter.ts';
+import {
+  IdentitySystemError,
+  NotVerifiableError,
+  type IdentityAdapter,
+  type OtpChannel,
+  type OtpSent,
+  type PersonFacts,
+  type Proof,
+  type VerificationResult,
+} from './adapter.ts';
 import { type CircuitBreaker, CircuitOpenError } from './breaker.ts';
 
 /**
  * Verifying a person's identity against the national ID system (IBR-035) through an adapter: each
- * call under a time-out, retried twice with backoff, all behind a circuit breaker. The result
- * (match, no match, or error: the system could not answer) is recorded with its time, method and
- * duration; an error answers 503 and changes nothing else.
+ * call under a time-out, all behind a circuit breaker; demographic checks are retried twice with
+ * backoff, OTP calls never (a retry would send a second SMS or spend the OTP). The result (match,
+ * no match, or error: the system could not answer) is recorded with its time, method and duration;
+ * an error answers 503 and changes nothing else.
  */
 
 export interface VerificationOptions {
@@ -24,7 +34,13 @@ export const FAILURES_TO_OPEN = 5;
 
 export interface IdentityVerifier {
   readonly adapter: IdentityAdapter | undefined;
-  verify(db: Kysely<DB>, personId: string, principal: Principal): Promise<VerificationRecord>;
+  verify(db: Kysely<DB>, personId: string, principal: Principal, proof?: Proof): Promise<VerificationRecord>;
+  requestOtp(
+    db: Kysely<DB>,
+    personId: string,
+    principal: Principal,
+    channels: readonly OtpChannel[],
+  ): Promise<OtpSent>;
 }
 
 export interface VerificationRecord {
@@ -41,70 +57,104 @@ export interface VerificationRecord {
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+interface Attempted<T> {
+  result?: T;
+  error?: string;
+  attempts: number;
+}
+
 export function identityVerifier(
   adapter: IdentityAdapter | undefined,
   options: VerificationOptions,
 ): IdentityVerifier {
-  const retries = options.retries ?? 2;
+  const configured = (method: Proof['method']): IdentityAdapter => {
+    if (!adapter) {
+      throw unavailable('no identity system is configured (SPX_ID_VERIFY_URL)');
+    }
+    if (!adapter.methods.includes(method)) {
+      throw badRequest(`the configured ID system (${adapter.name}) does not verify by ${method}`);
+    }
+    return adapter;
+  };
+
+  /** Calls the ID system under the time-out and breaker, retrying failures `retries` times. */
+  const attempt = async <T>(call: (signal: AbortSignal) => Promise<T>, retries: number) => {
+    const done: Attempted<T> = { attempts: 0 };
+    for (;;) {
+      done.attempts += 1;
+      try {
+        done.result = await options.breaker.run(() => call(AbortSignal.timeout(options.timeoutMs)));
+        return done;
+      } catch (error) {
+        if (error instanceof NotVerifiableError) {
+          throw unprocessable(`identity cannot be verified: ${error.message}`);
+        }
+        if (!(error instanceof IdentitySystemError) && !(error instanceof CircuitOpenError)) {
+          throw error;
+        }
+        done.error = error.message;
+        if (error instanceof CircuitOpenError || done.attempts > retries) {
+          return done;
+        }
+        await pause(100 * 2 ** (done.attempts - 1));
+      }
+    }
+  };
+
   return {
     adapter,
-    async verify(db, personId, principal) {
-      if (!adapter) {
-        throw unavailable('no identity system is configured (SPX_ID_VERIFY_URL)');
-      }
-      const person = await findIndividual(db, personId, principal.areaScope);
-      if (!person) {
-        throw notFound('individual');
-      }
-      const facts: PersonFacts = {
-        ...person,
-        identifiers: Object.fromEntries(person.identifiers.map((x) => [x.type, x.value])),
-      };
+    async verify(db, personId, principal, proof = { method: 'demographic' }) {
+      const system = configured(proof.method);
+      const person = await factsOf(db, personId, principal);
       const started = performance.now();
-      let attempts = 0;
-      let outcome: VerificationRecord['outcome'] = 'error';
-      let detail: string | null = null;
-      for (;;) {
-        attempts += 1;
-        try {
-          outcome = await options.breaker.run(() =>
-            adapter.verify(facts, AbortSignal.timeout(options.timeoutMs)),
-          );
-          detail = null;
-          break;
-        } catch (error) {
-          if (!(error instanceof IdentitySystemError) && !(error instanceof CircuitOpenError)) {
-            throw error;
-          }
-          detail = error.message;
-          if (error instanceof CircuitOpenError || attempts > retries) {
-            break;
-          }
-          await pause(100 * 2 ** (attempts - 1));
-        }
-      }
+      const done = await attempt<VerificationResult>(
+        (signal) => system.verify(person.facts, proof, signal),
+        proof.method === 'otp' ? 0 : (options.retries ?? 2),
+      );
       const row = await db
         .insertInto('identity_verifications')
         .values({
           id: randomUUID(),
           individual_id: person.id,
-          method: adapter.method,
-          adapter: adapter.name,
-          outcome,
-          detail,
-          attempts,
+          method: proof.method,
+          adapter: system.name,
+          outcome: done.result?.outcome ?? 'error',
+          detail: done.result ? (done.result.detail ?? null) : (done.error ?? null),
+          attempts: done.attempts,
           duration_ms: Math.round(performance.now() - started),
           requested_by: principal.clientId,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
       const record = recordView(row);
-      if (outcome === 'error') {
-        throw unavailable(`identity not verified: ${detail} (recorded as verification ${record.id})`);
+      if (record.outcome === 'error') {
+        throw unavailable(`identity not verified: ${record.detail} (recorded as verification ${record.id})`);
       }
       return record;
     },
+
+    async requestOtp(db, personId, principal, channels) {
+      const system = configured('otp');
+      const person = await factsOf(db, personId, principal);
+      const done = await attempt((signal) => system.requestOtp!(person.facts, channels, signal), 0);
+      if (!done.result) {
+        throw unavailable(`no OTP sent: ${done.error}`);
+      }
+      return done.result;
+    },
   };
+}
+
+async function factsOf(db: Kysely<DB>, personId: string, principal: Principal) {
+  const person = await findIndividual(db, personId, principal.areaScope);
+  if (!person) {
+    throw notFound('individual');
+  }
+  const facts: PersonFacts = {
+    ...person,
+    identifiers: Object.fromEntries(person.identifiers.map((x) => [x.type, x.value])),
+  };
+  return { id: person.id, facts };
 }
 
 export const recordView = (row: {

@@ -70,6 +70,10 @@ export const notFound = (what = 'resource') =>
 
 export const conflict = (detail: string) => new ProblemError(409, 'conflict', 'Conflict', detail);
 
+/** 422: the request is well-formed but cannot be carried out on this data (RFC 9110 §15.5.21). */
+export const unprocessable = (detail: string) =>
+  new ProblemError(422, 'unprocessable', 'Unprocessable content', detail);
+
 export const tooLarge = (detail: string) =>
   new ProblemError(413, 'payload-too-large', 'Payload too large', detail);
 
