@@ -22,6 +22,10 @@ import { registryRoutes } from '#registry/routes';
 import { ibrRoutes } from '#ibr/routes';
 import { enrolmentRoutes } from '#ibr/enrolment-routes';
 import { programRoutes } from '#ibr/program-routes';
+import { installShippedForm } from '#odk/forms';
+import { openRosaRoutes } from '#odk/openrosa';
+import { odkAdminRoutes } from '#odk/routes';
+import { changeRequestRoutes } from '#registry/changes/routes';
 import { eligibilityRoutes } from '#ibr/eligibility-routes';
 import { identityRoutes } from '#ibr/identity/routes';
 import { identityVerifierOf } from '#ibr/identity/configured';
@@ -212,6 +216,15 @@ export async function buildApp({
   await app.register(registryRoutes, { prefix: '/api/v1', db });
   await app.register(ibrRoutes, { prefix: '/api/v1', db });
   await app.register(programRoutes, { prefix: '/api/v1', db });
+  await app.register(changeRequestRoutes, { prefix: '/api/v1', db });
+  await installShippedForm(db);
+  await app.register(odkAdminRoutes, { prefix: '/api/v1', db });
+  await app.register(openRosaRoutes, {
+    prefix: '/odk',
+    db,
+    publicUrl: config.publicUrl,
+    maxSubmissionBytes: config.odkMaxSubmissionMb * 1024 * 1024,
+  });
   const identityVerifier = identityVerifierOf(config);
   await app.register(enrolmentRoutes, { prefix: '/api/v1', db, verifier: identityVerifier });
   await app.register(eligibilityRoutes, { prefix: '/api/v1', db });

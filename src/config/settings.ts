@@ -240,6 +240,13 @@ export const settings = {
     description:
       'After 5 failed calls in a row the ID system is not called for this many seconds (verifications fail at once), then one call tests it.',
   },
+  odkMaxSubmissionMb: {
+    env: 'SPX_ODK_MAX_SUBMISSION_MB',
+    schema: Type.Integer({ minimum: 1, maximum: 1024 }),
+    default: 20,
+    description:
+      'The largest ODK submission accepted, XML and attachments together, in MB (told to ODK Collect as X-OpenRosa-Accept-Content-Length).',
+  },
   authCacheSeconds: {
     env: 'SPX_AUTH_CACHE_SECONDS',
     schema: Type.Integer({ minimum: 0, maximum: 300 }),

@@ -19,11 +19,20 @@ export type Authentication =
  */
 export type Authenticator = (request: FastifyRequest) => Promise<Authentication | undefined>;
 
-/** The bearer token of the Authorization header, or the X-API-Key header. */
+/**
+ * The bearer token of the Authorization header, the X-API-Key header, or the password of HTTP Basic
+ * (RFC 7617): clients that only know user name and password (ODK Collect) sign in with their API
+ * key as the password; the user name is theirs to choose.
+ */
 export function presentedToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (header?.toLowerCase().startsWith('bearer ')) {
     return header.slice(7).trim();
+  }
+  if (header?.toLowerCase().startsWith('basic ')) {
+    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    return colon >= 0 ? decoded.slice(colon + 1) : undefined;
   }
   const apiKey = request.headers['x-api-key'];
   return typeof apiKey === 'string' ? apiKey.trim() : undefined;

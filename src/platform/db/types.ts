@@ -576,6 +576,95 @@ export interface IdentityVerificationTable {
   verified_at: Timestamp;
 }
 
+export interface OdkFormTable {
+  form_id: string;
+  version: string;
+  title: string;
+  xml: string;
+  hash: string;
+  active: Defaulted<boolean>;
+  created_by: string | null;
+  created_at: Timestamp;
+}
+
+export interface OdkFormMediaTable {
+  form_id: string;
+  name: string;
+  content_type: string;
+  hash: string;
+  content: Buffer;
+  created_at: Timestamp;
+}
+
+export interface OdkFormMappingTable {
+  form_id: string;
+  version: number;
+  mapping: ColumnType<unknown, string, string>;
+  review_mode: 'auto' | 'review';
+  created_by: string | null;
+  created_at: Timestamp;
+}
+
+export interface ChangeRequestTable {
+  id: string;
+  kind: 'registration' | 'update';
+  source: string;
+  household_id: string | null;
+  payload: ColumnType<unknown, string, string>;
+  issues: ColumnType<unknown, string | undefined, string>;
+  status: 'pending_review' | 'applied' | 'rejected';
+  created_by: string | null;
+  created_at: Timestamp;
+  decided_by: string | null;
+  decided_at: Date | null;
+  decision_reason: string | null;
+}
+
+export interface OdkSubmissionTable {
+  id: string;
+  instance_id: string;
+  form_id: string;
+  form_version: string;
+  source: 'openrosa' | 'central';
+  xml: string;
+  xml_sha256: string;
+  submitted_by: string | null;
+  received_at: Timestamp;
+  status: 'received' | 'processed' | 'failed';
+  errors: ColumnType<unknown, string | undefined, string>;
+  mapping_version: number | null;
+  change_request_id: string | null;
+  processed_at: Date | null;
+}
+
+export interface OdkAttachmentTable {
+  submission_id: string;
+  name: string;
+  content_type: string;
+  size: number;
+  sha256: string;
+  content: Buffer;
+}
+
+export interface OdkCentralSourceTable {
+  id: string;
+  name: string;
+  base_url: string;
+  project_id: number;
+  form_id: string;
+  auth_kind: 'session' | 'app_user';
+  email: string | null;
+  secret_sealed: string;
+  interval_minutes: number | null;
+  enabled: Defaulted<boolean>;
+  cursor_at: Date | null;
+  last_pull_at: Date | null;
+  last_pull_status: string | null;
+  last_pull_error: string | null;
+  last_pull_counts: ColumnType<unknown, string | null | undefined, string | null>;
+  created_at: Timestamp;
+}
+
 export interface DB {
   admin_areas: AdminAreaTable;
   households: HouseholdTable;
@@ -616,4 +705,11 @@ export interface DB {
   export_schedule_runs: ExportScheduleRunTable;
   benefit_caps: BenefitCapTable;
   identity_verifications: IdentityVerificationTable;
+  odk_forms: OdkFormTable;
+  odk_form_mappings: OdkFormMappingTable;
+  odk_form_media: OdkFormMediaTable;
+  change_requests: ChangeRequestTable;
+  odk_submissions: OdkSubmissionTable;
+  odk_attachments: OdkAttachmentTable;
+  odk_central_sources: OdkCentralSourceTable;
 }

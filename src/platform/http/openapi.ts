@@ -43,7 +43,18 @@ export async function installOpenApi(app: App, version: string): Promise<void> {
         },
       },
       tags: [
-        { name: 'registry', description: 'Households, individuals, programs and enrollments' },
+        {
+          name: 'registry',
+          description: 'Households, individuals, programs and enrollments; change requests',
+        },
+        {
+          name: 'ibr',
+          description: 'Integrated Beneficiary Registry: participation, lifecycle, eligibility, identity',
+        },
+        {
+          name: 'odk',
+          description: 'Field data collection: XForms, mappings, submissions (OpenRosa itself is under /odk)',
+        },
         { name: 'access', description: 'API clients and keys' },
         { name: 'audit', description: 'The tamper-evident audit trail' },
         { name: 'jobs', description: 'Long-running operations' },

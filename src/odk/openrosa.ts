@@ -1,0 +1,217 @@
+import multipart from '@fastify/multipart';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { DB } from '#platform/db/types';
+import { badRequest, notFound, ProblemError, tooLarge } from '#platform/http/problem';
+import type { App } from '#platform/http/types';
+import { findForm, listCurrentForms } from './forms.ts';
+import { processSubmission, storeSubmission, type Attachment } from './submissions.ts';
+import { readXForm } from './xform.ts';
+
+/**
+ * The OpenRosa endpoints ODK Collect uses (OpenRosa 1.0: form list API, form download, manifest,
+ * form submission API), under `/odk`: a field worker sets the server URL to `https://…/odk` and signs
+ * in with their user name and API key (HTTP Basic over TLS). Every answer carries
+ * `X-OpenRosa-Version: 1.0`; errors are OpenRosaResponse messages with the protocol's status codes.
+ */
+
+const OPENROSA = { 'x-openrosa-version': '1.0' };
+const XML = 'text/xml; charset=utf-8';
+const field = (action: string) => ({
+  access: { permission: 'field:submit' as const, audit: { action, resourceType: 'odk_form' } },
+});
+
+const escapeXml = (text: string) =>
+  text.replace(
+    /[<>&'"]/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!,
+  );
+
+const openRosaMessage = (nature: string, text: string) =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<OpenRosaResponse xmlns="http://openrosa.org/http/response">` +
+  `<message nature="${nature}">${escapeXml(text)}</message></OpenRosaResponse>`;
+
+export interface OpenRosaOptions {
+  db: Kysely<DB>;
+  publicUrl: string | undefined;
+  maxSubmissionBytes: number;
+}
+
+export async function openRosaRoutes(
+  app: App,
+  { db, publicUrl, maxSubmissionBytes }: OpenRosaOptions,
+): Promise<void> {
+  await app.register(multipart, {
+    limits: { fileSize: maxSubmissionBytes, files: 200, fields: 20, parts: 220 },
+  });
+  const baseOf = (request: FastifyRequest) =>
+    `${publicUrl?.replace(/\/+$/, '') ?? `${request.protocol}://${request.host}`}/odk`;
+
+  // Errors as OpenRosa messages; ODK Collect shows their text to the field worker.
+  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    const status = error instanceof ProblemError ? error.status : (error.statusCode ?? 500);
+    if (status >= 500) request.log.error({ err: error }, 'OpenRosa request failed');
+    const text = status >= 500 ? 'The server could not process the request; it was logged.' : error.message;
+    const headers: Record<string, string> = { ...OPENROSA, 'content-type': XML };
+    if (status === 401) headers['www-authenticate'] = 'Basic realm="SP Exchange", charset="UTF-8"';
+    return reply.code(status).headers(headers).send(openRosaMessage('error', text));
+  });
+
+  const xmlReply = (reply: FastifyReply, body: string, status = 200) =>
+    reply
+      .code(status)
+      .headers({ ...OPENROSA, 'content-type': XML })
+      .send(body);
+
+  app.get('/formList', { config: field('odk.form.list'), schema: { hide: true } }, async (request, reply) => {
+    const only = (request.query as { formID?: string }).formID;
+    const forms = (await listCurrentForms(db)).filter((form) => !only || form.form_id === only);
+    const base = baseOf(request);
+    const items = forms.map((form) => {
+      const media = readXForm(form.xml).mediaFiles.length > 0;
+      const url = `${base}/forms/${encodeURIComponent(form.form_id)}`;
+      return (
+        `<xform><formID>${escapeXml(form.form_id)}</formID><name>${escapeXml(form.title)}</name>` +
+        `<version>${escapeXml(form.version)}</version><hash>${form.hash}</hash>` +
+        `<downloadUrl>${escapeXml(url)}/form.xml</downloadUrl>` +
+        (media ? `<manifestUrl>${escapeXml(url)}/manifest</manifestUrl>` : '') +
+        `</xform>`
+      );
+    });
+    request.auditNote = { recordCount: forms.length };
+    return xmlReply(
+      reply,
+      `<?xml version="1.0" encoding="UTF-8"?>\n<xforms xmlns="http://openrosa.org/xforms/xformsList">${items.join('')}</xforms>`,
+    );
+  });
+
+  app.get(
+    '/forms/:formId/form.xml',
+    { config: field('odk.form.download'), schema: { hide: true } },
+    async (request, reply) => {
+      const { formId } = request.params as { formId: string };
+      const form = await findForm(db, formId);
+      if (!form) throw notFound(`form ${formId}`);
+      request.auditNote = { resourceId: formId, recordCount: 1 };
+      return xmlReply(reply, form.xml);
+    },
+  );
+
+  app.get(
+    '/forms/:formId/manifest',
+    { config: field('odk.form.manifest'), schema: { hide: true } },
+    async (request, reply) => {
+      const { formId } = request.params as { formId: string };
+      if (!(await findForm(db, formId))) throw notFound(`form ${formId}`);
+      const media = await db
+        .selectFrom('odk_form_media')
+        .select(['name', 'hash'])
+        .where('form_id', '=', formId)
+        .orderBy('name')
+        .execute();
+      const url = `${baseOf(request)}/forms/${encodeURIComponent(formId)}/media/`;
+      const files = media.map(
+        (file) =>
+          `<mediaFile><filename>${escapeXml(file.name)}</filename><hash>${file.hash}</hash>` +
+          `<downloadUrl>${escapeXml(url + encodeURIComponent(file.name))}</downloadUrl></mediaFile>`,
+      );
+      request.auditNote = { resourceId: formId, recordCount: media.length };
+      return xmlReply(
+        reply,
+        `<?xml version="1.0" encoding="UTF-8"?>\n<manifest xmlns="http://openrosa.org/xforms/xformsManifest">${files.join('')}</manifest>`,
+      );
+    },
+  );
+
+  app.get(
+    '/forms/:formId/media/:name',
+    { config: field('odk.form.media'), schema: { hide: true } },
+    async (request, reply) => {
+      const { formId, name } = request.params as { formId: string; name: string };
+      const file = await db
+        .selectFrom('odk_form_media')
+        .select(['content', 'content_type'])
+        .where('form_id', '=', formId)
+        .where('name', '=', name)
+        .executeTakeFirst();
+      if (!file) throw notFound(`media file ${name}`);
+      request.auditNote = { resourceId: `${formId}/${name}`, recordCount: 1 };
+      return reply.headers({ ...OPENROSA, 'content-type': file.content_type }).send(file.content);
+    },
+  );
+
+  // Collect asks first with HEAD: the answer says how large a submission may be.
+  app.head(
+    '/submission',
+    { config: field('odk.submission.probe'), schema: { hide: true } },
+    async (request, reply) => {
+      request.auditNote = { recordCount: 0 };
+      return reply
+        .code(204)
+        .headers({ ...OPENROSA, 'x-openrosa-accept-content-length': String(maxSubmissionBytes) })
+        .send();
+    },
+  );
+
+  app.post(
+    '/submission',
+    { config: field('odk.submission'), schema: { hide: true } },
+    async (request, reply) => {
+      if (!request.isMultipart()) {
+        throw badRequest('a submission is multipart/form-data with an xml_submission_file part');
+      }
+      const { xml, attachments, incomplete } = await readParts(request, maxSubmissionBytes);
+      const principal = request.principal!;
+      const received = await storeSubmission(db, {
+        xml,
+        attachments,
+        source: 'openrosa',
+        submittedBy: principal.clientName,
+        incomplete,
+      });
+      if (!incomplete) {
+        await processSubmission(db, received.id, principal.areaScope);
+      }
+      request.auditNote = { resourceId: received.instanceId, recordCount: 1 };
+      return xmlReply(
+        reply,
+        openRosaMessage(
+          'submit_success',
+          received.created ? 'Submission received. Thank you.' : 'This submission was already received.',
+        ),
+        received.created ? 201 : 202,
+      );
+    },
+  );
+}
+
+/** The submission XML and its attachments from the multipart body, within the size limit. */
+async function readParts(request: FastifyRequest, maxBytes: number) {
+  let xml: string | undefined;
+  let incomplete = false;
+  let total = 0;
+  const attachments: Attachment[] = [];
+  for await (const part of request.parts()) {
+    if (part.type === 'field') {
+      incomplete ||= part.fieldname === '*isIncomplete*' && String(part.value) === 'yes';
+      continue;
+    }
+    const data = await part.toBuffer();
+    total += data.length;
+    if (total > maxBytes) {
+      throw tooLarge(`a submission may be at most ${maxBytes} bytes with its attachments`);
+    }
+    if (part.fieldname === 'xml_submission_file') {
+      xml = data.toString('utf8');
+    } else if (part.filename) {
+      if (!/^[\w.-]{1,200}$/.test(part.filename)) {
+        throw badRequest(`attachment name ${part.filename} is not a plain file name`);
+      }
+      attachments.push({ name: part.filename, contentType: part.mimetype, data });
+    }
+  }
+  if (xml === undefined) {
+    throw badRequest('the submission has no xml_submission_file part');
+  }
+  return { xml, attachments, incomplete };
+}
