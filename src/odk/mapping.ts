@@ -86,23 +86,36 @@ export function mappingProblems(mapping: Mapping, form: FormFacts): string[] {
       problems.push(`${where}: ${path} is not a field of form ${form.formId}`);
     }
   };
-  if (mapping.consent) need(mapping.consent.path, 'consent');
-  if (mapping.household_id) need(mapping.household_id, 'household_id');
-  for (const [name, field] of Object.entries(mapping.household)) need(pathOf(field!), `household.${name}`);
-  if (!mapping.household.admin_area_code) problems.push('household.admin_area_code must be mapped');
+  if (mapping.consent) {
+    need(mapping.consent.path, 'consent');
+  }
+  if (mapping.household_id) {
+    need(mapping.household_id, 'household_id');
+  }
+  for (const [name, field] of Object.entries(mapping.household)) {
+    need(pathOf(field!), `household.${name}`);
+  }
+  if (!mapping.household.admin_area_code) {
+    problems.push('household.admin_area_code must be mapped');
+  }
   const repeat = mapping.members.repeat;
   if (!form.repeats.has(repeat)) {
     problems.push(`members.repeat: ${repeat} is not a repeat of form ${form.formId}`);
   }
   const inRepeat = (path: string, where: string) => need(`${repeat}/${path}`, where);
-  if (mapping.members.person_id) inRepeat(mapping.members.person_id, 'members.person_id');
-  for (const [name, field] of Object.entries(mapping.members.fields))
+  if (mapping.members.person_id) {
+    inRepeat(mapping.members.person_id, 'members.person_id');
+  }
+  for (const [name, field] of Object.entries(mapping.members.fields)) {
     inRepeat(pathOf(field!), `members.fields.${name}`);
+  }
   for (const [type, field] of Object.entries(mapping.members.identifiers ?? {})) {
     inRepeat(pathOf(field), `members.identifiers.${type}`);
   }
   for (const name of ['given_name', 'family_name'] as const) {
-    if (!mapping.members.fields[name]) problems.push(`members.fields.${name} must be mapped`);
+    if (!mapping.members.fields[name]) {
+      problems.push(`members.fields.${name} must be mapped`);
+    }
   }
   return problems;
 }
@@ -120,7 +133,9 @@ function at(node: XmlNode, path: string): string {
   for (const part of path.split('/')) {
     current = children((current as XmlNode | undefined)?.[part])[0];
   }
-  if (current === undefined) return '';
+  if (current === undefined) {
+    return '';
+  }
   return typeof current === 'object'
     ? String((current as XmlNode)['#text'] ?? '').trim()
     : String(current).trim();
@@ -137,15 +152,21 @@ function instancesAt(node: XmlNode, path: string): XmlNode[] {
 }
 
 function valueOf(node: XmlNode, field: FieldSpec | undefined): string | undefined {
-  if (field === undefined) return undefined;
+  if (field === undefined) {
+    return undefined;
+  }
   const raw = at(node, pathOf(field));
-  if (raw === '') return undefined;
+  if (raw === '') {
+    return undefined;
+  }
   return typeof field === 'string' ? raw : (field.values[raw] ?? raw);
 }
 
 /** ODK geopoint: "latitude longitude altitude accuracy". */
 function geopoint(text: string | undefined): { latitude: string; longitude: string } | undefined {
-  if (!text) return undefined;
+  if (!text) {
+    return undefined;
+  }
   const [latitude, longitude] = text.split(/\s+/);
   return latitude !== undefined && longitude !== undefined ? { latitude, longitude } : undefined;
 }
@@ -167,14 +188,20 @@ export function applyMapping(mapping: Mapping, instance: XmlNode): RegistryChang
   const members: MemberChange[] = instancesAt(instance, mapping.members.repeat).map((member) => {
     const change: MemberChange = { identifiers: [] };
     const personId = mapping.members.person_id ? valueOf(member, mapping.members.person_id) : undefined;
-    if (personId) change.person_id = personId;
+    if (personId) {
+      change.person_id = personId;
+    }
     for (const [name, field] of Object.entries(mapping.members.fields)) {
       const value = valueOf(member, field);
-      if (value !== undefined) change[name as (typeof MEMBER_FIELDS)[number]] = value;
+      if (value !== undefined) {
+        change[name as (typeof MEMBER_FIELDS)[number]] = value;
+      }
     }
     for (const [type, field] of Object.entries(mapping.members.identifiers ?? {})) {
       const value = valueOf(member, field);
-      if (value !== undefined) change.identifiers.push({ type, value });
+      if (value !== undefined) {
+        change.identifiers.push({ type, value });
+      }
     }
     return change;
   });

@@ -50,10 +50,14 @@ export async function openRosaRoutes(
   // Errors as OpenRosa messages; ODK Collect shows their text to the field worker.
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = error instanceof ProblemError ? error.status : (error.statusCode ?? 500);
-    if (status >= 500) request.log.error({ err: error }, 'OpenRosa request failed');
+    if (status >= 500) {
+      request.log.error({ err: error }, 'OpenRosa request failed');
+    }
     const text = status >= 500 ? 'The server could not process the request; it was logged.' : error.message;
     const headers: Record<string, string> = { ...OPENROSA, 'content-type': XML };
-    if (status === 401) headers['www-authenticate'] = 'Basic realm="SP Exchange", charset="UTF-8"';
+    if (status === 401) {
+      headers['www-authenticate'] = 'Basic realm="SP Exchange", charset="UTF-8"';
+    }
     return reply.code(status).headers(headers).send(openRosaMessage('error', text));
   });
 
@@ -91,7 +95,9 @@ export async function openRosaRoutes(
     async (request, reply) => {
       const { formId } = request.params as { formId: string };
       const form = await findForm(db, formId);
-      if (!form) throw notFound(`form ${formId}`);
+      if (!form) {
+        throw notFound(`form ${formId}`);
+      }
       request.auditNote = { resourceId: formId, recordCount: 1 };
       return xmlReply(reply, form.xml);
     },
@@ -102,7 +108,9 @@ export async function openRosaRoutes(
     { config: field('odk.form.manifest'), schema: { hide: true } },
     async (request, reply) => {
       const { formId } = request.params as { formId: string };
-      if (!(await findForm(db, formId))) throw notFound(`form ${formId}`);
+      if (!(await findForm(db, formId))) {
+        throw notFound(`form ${formId}`);
+      }
       const media = await db
         .selectFrom('odk_form_media')
         .select(['name', 'hash'])
@@ -134,7 +142,9 @@ export async function openRosaRoutes(
         .where('form_id', '=', formId)
         .where('name', '=', name)
         .executeTakeFirst();
-      if (!file) throw notFound(`media file ${name}`);
+      if (!file) {
+        throw notFound(`media file ${name}`);
+      }
       request.auditNote = { resourceId: `${formId}/${name}`, recordCount: 1 };
       return reply.headers({ ...OPENROSA, 'content-type': file.content_type }).send(file.content);
     },

@@ -84,7 +84,9 @@ const submissionsQuery = (db: Kysely<DB>) =>
 type SubmissionRow = Awaited<ReturnType<ReturnType<typeof submissionsQuery>['execute']>>[number];
 
 async function attachmentsOf(db: Kysely<DB>, ids: string[]) {
-  if (ids.length === 0) return new Map<string, { name: string; content_type: string; size: number }[]>();
+  if (ids.length === 0) {
+    return new Map<string, { name: string; content_type: string; size: number }[]>();
+  }
   const rows = await db
     .selectFrom('odk_attachments')
     .select(['submission_id', 'name', 'content_type', 'size'])
@@ -225,7 +227,9 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
     },
     async (request) => {
       const row = await currentMapping(db, request.params.formId);
-      if (!row) throw notFound(`mapping of form ${request.params.formId}`);
+      if (!row) {
+        throw notFound(`mapping of form ${request.params.formId}`);
+      }
       request.auditNote = { resourceId: request.params.formId, recordCount: 1 };
       return { ...row, created_at: row.created_at.toISOString() };
     },
@@ -249,7 +253,9 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       if (!Buffer.isBuffer(content) || content.length === 0) {
         throw badRequest('send the file as the body, content-type application/octet-stream');
       }
-      if (!(await findForm(db, formId))) throw notFound(`form ${formId}`);
+      if (!(await findForm(db, formId))) {
+        throw notFound(`form ${formId}`);
+      }
       const values = { content, hash: md5Hash(content), content_type: contentTypeOf(name) };
       await db
         .insertInto('odk_form_media')
@@ -286,8 +292,12 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
         .orderBy('s.received_at', 'desc')
         .orderBy('s.id', 'desc')
         .limit(limit + 1);
-      if (status) query = query.where('s.status', '=', status as 'received');
-      if (form_id) query = query.where('s.form_id', '=', form_id);
+      if (status) {
+        query = query.where('s.status', '=', status as 'received');
+      }
+      if (form_id) {
+        query = query.where('s.form_id', '=', form_id);
+      }
       if (after) {
         const [at, id] = after.split('|');
         query = query.where((eb) =>
@@ -316,7 +326,9 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
 
   const findSubmission = async (id: string) => {
     const row = await submissionsQuery(db).where('s.id', '=', id).executeTakeFirst();
-    if (!row) throw notFound('submission');
+    if (!row) {
+      throw notFound('submission');
+    }
     return row;
   };
 
@@ -363,7 +375,9 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
         .where('submission_id', '=', request.params.id)
         .where('name', '=', request.params.name)
         .executeTakeFirst();
-      if (!file) throw notFound('attachment');
+      if (!file) {
+        throw notFound('attachment');
+      }
       request.auditNote = { resourceId: `${request.params.id}/${request.params.name}`, recordCount: 1 };
       return reply.header('content-type', file.content_type).send(file.content);
     },

@@ -6,7 +6,7 @@ import { submitChange } from '#registry/changes/service';
 import type { AreaScope } from '#registry/scope';
 import { currentMapping, findForm } from './forms.ts';
 import { applyMapping } from './mapping.ts';
-import { parseXml, XmlError, type XmlNode } from './xform.ts';
+import { parseXml, type XmlError, type XmlNode } from './xform.ts';
 
 /**
  * The submission pipeline, shared by ODK Collect (OpenRosa) and ODK Central pulls: a submission is
@@ -203,6 +203,8 @@ export async function processSubmission(db: Kysely<DB>, id: string, scope: AreaS
       }
     },
   }).catch((error: unknown) => {
-    if (!(error instanceof ProcessedMeanwhile)) throw error;
+    if (!(error instanceof ProcessedMeanwhile)) {
+      throw error;
+    }
   });
 }

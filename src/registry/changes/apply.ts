@@ -14,7 +14,9 @@ type Writer = Transaction<DB> | Kysely<DB>;
 const memberColumns = ({ person_id: _id, identifiers: _ids, ...columns }: MemberValues) => columns;
 
 async function addIdentifiers(trx: Writer, personId: string, identifiers: MemberValues['identifiers']) {
-  if (identifiers.length === 0) return;
+  if (identifiers.length === 0) {
+    return;
+  }
   await trx
     .insertInto('identifiers')
     .values(

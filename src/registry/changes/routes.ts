@@ -78,8 +78,12 @@ export async function changeRequestRoutes(app: App, { db }: { db: Kysely<DB> }):
         .orderBy('created_at')
         .orderBy('id')
         .limit(limit + 1);
-      if (status) query = query.where('status', '=', status as Row['status']);
-      if (source) query = query.where('source', 'like', `${source.replace(/[\\%_]/g, '\\$&')}%`);
+      if (status) {
+        query = query.where('status', '=', status as Row['status']);
+      }
+      if (source) {
+        query = query.where('source', 'like', `${source.replace(/[\\%_]/g, '\\$&')}%`);
+      }
       if (after) {
         const [at, id] = after.split('|');
         query = query.where((eb) =>
@@ -112,7 +116,9 @@ export async function changeRequestRoutes(app: App, { db }: { db: Kysely<DB> }):
         .selectAll()
         .where('id', '=', request.params.id)
         .executeTakeFirst();
-      if (!row) throw notFound('change request');
+      if (!row) {
+        throw notFound('change request');
+      }
       request.auditNote = { resourceId: row.id, recordCount: 1 };
       return changeRequestView(row);
     },

@@ -66,7 +66,9 @@ class Reader {
   }
 
   text(pointer: string, value: string | undefined, max: number): string | null | undefined {
-    if (value === undefined) return undefined;
+    if (value === undefined) {
+      return undefined;
+    }
     return value.length > max ? this.error(pointer, `at most ${max} characters`) : value;
   }
 
@@ -75,19 +77,25 @@ class Reader {
   }
 
   oneOf(pointer: string, name: string, value: string | undefined): string | undefined {
-    if (value === undefined) return undefined;
+    if (value === undefined) {
+      return undefined;
+    }
     const allowed = ENUMS[name]!;
     return allowed.includes(value) ? value : this.error(pointer, `must be one of ${allowed.join(', ')}`);
   }
 
   boolean(pointer: string, value: string | undefined): boolean | undefined {
-    if (value === undefined) return undefined;
+    if (value === undefined) {
+      return undefined;
+    }
     const lower = value.toLowerCase();
     return TRUE.has(lower) ? true : FALSE.has(lower) ? false : this.error(pointer, 'must be yes or no');
   }
 
   number(pointer: string, value: string | undefined, min: number, max: number): number | undefined {
-    if (value === undefined) return undefined;
+    if (value === undefined) {
+      return undefined;
+    }
     const number = Number(value);
     return Number.isFinite(number) && number >= min && number <= max
       ? number
@@ -95,7 +103,9 @@ class Reader {
   }
 
   date(pointer: string, value: string | undefined, today: string): string | undefined {
-    if (value === undefined) return undefined;
+    if (value === undefined) {
+      return undefined;
+    }
     const date = value.slice(0, 10);
     const valid = /^\d{4}-\d{2}-\d{2}$/.test(date) && !Number.isNaN(Date.parse(`${date}T00:00:00Z`));
     if (!valid || new Date(`${date}T00:00:00Z`).toISOString().slice(0, 10) !== date) {
@@ -200,12 +210,13 @@ async function checkWhole(
   checked.members.forEach((member, n) =>
     member.identifiers.forEach((identifier, k) => {
       const key = `${identifier.type}:${identifier.value}`;
-      if (seen.has(key))
+      if (seen.has(key)) {
         read.error(
           `/members/${n}/identifiers/${k}`,
           `${identifier.type} ${identifier.value} is given twice`,
           'duplicate_identifier',
         );
+      }
       seen.add(key);
     }),
   );
@@ -217,10 +228,11 @@ async function checkWhole(
       .select('code')
       .where('code', '=', area)
       .executeTakeFirst();
-    if (!known)
+    if (!known) {
       read.error('/household/admin_area_code', `no admin area has the code ${area}`, 'unknown_area');
-    else if (!inScope(area, scope))
+    } else if (!inScope(area, scope)) {
       read.error('/household/admin_area_code', `${area} is outside your areas`, 'out_of_scope');
+    }
   }
   if (!registration) {
     await checkUpdateTarget(db, change.household_id!, checked, read, scope);
@@ -247,7 +259,9 @@ async function checkUpdateTarget(
   }
   checked.area ??= household.admin_area_code;
   const ids = checked.members.flatMap((m) => (m.person_id && UUID.test(m.person_id) ? [m.person_id] : []));
-  if (ids.length === 0) return;
+  if (ids.length === 0) {
+    return;
+  }
   const members = new Set(
     (
       await db
