@@ -73,7 +73,7 @@ export async function submit(
   const form = new FormData();
   form.append('xml_submission_file', new Blob([xml], { type: 'text/xml' }), 'submission.xml');
   for (const a of attachments) {
-    form.append(a.name, new Blob([a.data], { type: a.type }), a.name);
+    form.append(a.name, new Blob([new Uint8Array(a.data)], { type: a.type }), a.name);
   }
   const encoded = new Response(form);
   return t.app.inject({

@@ -278,7 +278,7 @@ describe('OpenRosa submissions', () => {
     expect([400, 415]).toContain(plain.statusCode);
     expect(plain.headers['x-openrosa-version']).toBe('1.0');
     const noXml = new FormData();
-    noXml.append('photo.jpg', new Blob([Buffer.from('x')], { type: 'image/jpeg' }), 'photo.jpg');
+    noXml.append('photo.jpg', new Blob([new Uint8Array([120])], { type: 'image/jpeg' }), 'photo.jpg');
     const encoded = new Response(noXml);
     const missing = await t.app.inject({
       method: 'POST',
