@@ -25,6 +25,8 @@ import { programRoutes } from '#ibr/program-routes';
 import { installShippedForm } from '#odk/forms';
 import { openRosaRoutes } from '#odk/openrosa';
 import { odkAdminRoutes } from '#odk/routes';
+import { centralPullJob } from '#odk/central/pull';
+import { centralRoutes, pullCentralPeriodically } from '#odk/central/routes';
 import { changeRequestRoutes } from '#registry/changes/routes';
 import { eligibilityRoutes } from '#ibr/eligibility-routes';
 import { identityRoutes } from '#ibr/identity/routes';
@@ -170,7 +172,7 @@ export async function buildApp({
   const encryption = createDciEncryption({ db, keys: keys.dciEncryption });
   const dciJobs = dciJobKinds({ db, signatures, encryption, receiverId: config.dciId });
   const exportJobs = [exportJob({ db, vault, dataDir: config.dataDir, copyOut: database.copyOut })];
-  [...jobKinds, ...dciJobs, ...exportJobs].forEach((kind) => jobs.define(kind));
+  [...jobKinds, ...dciJobs, ...exportJobs, centralPullJob(db, vault)].forEach((kind) => jobs.define(kind));
   // Job kinds are defined by the capabilities below, before the queue starts.
   app.addHook('onReady', () => jobs.start());
   // onClose runs once the server has stopped and in-flight requests are done.
@@ -219,6 +221,7 @@ export async function buildApp({
   await app.register(changeRequestRoutes, { prefix: '/api/v1', db });
   await installShippedForm(db);
   await app.register(odkAdminRoutes, { prefix: '/api/v1', db });
+  await app.register(centralRoutes, { prefix: '/api/v1', db, vault, jobs });
   await app.register(openRosaRoutes, {
     prefix: '/odk',
     db,
@@ -277,6 +280,9 @@ export async function buildApp({
         ? [
             runSchedulesPeriodically(db, jobs, config.exportFileHours, (error) =>
               app.log.error({ error: String(error) }, 'starting scheduled exports failed'),
+            ),
+            pullCentralPeriodically(db, jobs, (error) =>
+              app.log.error({ error: String(error) }, 'starting scheduled ODK Central pulls failed'),
             ),
           ]
         : []),

@@ -657,7 +657,9 @@ export interface OdkCentralSourceTable {
   secret_sealed: string;
   interval_minutes: number | null;
   enabled: Defaulted<boolean>;
+  next_pull_at: Date | null;
   cursor_at: Date | null;
+  last_job_id: string | null;
   last_pull_at: Date | null;
   last_pull_status: string | null;
   last_pull_error: string | null;

@@ -106,7 +106,11 @@ create table odk_central_sources (
   secret_sealed    text not null,
   interval_minutes integer check (interval_minutes between 1 and 10080),
   enabled          boolean not null default true,
+  -- When the schedule next pulls (claimed by the gateway that moves it on: one pull per interval).
+  next_pull_at     timestamptz,
+  -- The newest submission date imported: a pull asks only for submissions from then on.
   cursor_at        timestamptz,
+  last_job_id      text,
   last_pull_at     timestamptz,
   last_pull_status text,
   last_pull_error  text,

@@ -1,0 +1,341 @@
+import { randomUUID } from 'node:crypto';
+import { Type, type Static } from '@sinclair/typebox';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { KeyVault } from '#platform/crypto/key-vault';
+import type { DB, OdkCentralSourceTable } from '#platform/db/types';
+import { badRequest, conflict, notFound } from '#platform/http/problem';
+import type { App } from '#platform/http/types';
+import type { JobQueue } from '#platform/jobs/queue';
+import { runPeriodically, type Periodic } from '#platform/jobs/periodic';
+import { parseHttpUrl } from '#platform/outbound/address';
+import { Nullable } from '#registry/schemas';
+import { CENTRAL_PULL_JOB, sealContextOf } from './pull.ts';
+
+/**
+ * ODK Central sources (administrators, `clients:manage`): which Central project form to pull, with
+ * which credentials (sealed under the master key, never shown again), how often; a pull on demand
+ * (a job with progress); and the status of the last pull: when, outcome, counts, error.
+ */
+
+const Name = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,59}$' });
+const Auth = Type.Union([
+  Type.Object(
+    {
+      kind: Type.Literal('session'),
+      email: Type.String({ format: 'email', maxLength: 200 }),
+      password: Type.String({ minLength: 1, maxLength: 500 }),
+    },
+    {
+      additionalProperties: false,
+      description: 'A Central web user (Project Viewer or Manager on the project)',
+    },
+  ),
+  Type.Object(
+    { kind: Type.Literal('app_user'), token: Type.String({ minLength: 1, maxLength: 500 }) },
+    {
+      additionalProperties: false,
+      description: "An app user's or public link's key, when Central lets it read submissions",
+    },
+  ),
+]);
+const Interval = Type.Integer({ minimum: 1, maximum: 10080, description: 'Pull every this many minutes' });
+const NewSource = Type.Object(
+  {
+    name: Name,
+    base_url: Type.String({
+      pattern: '^https?://',
+      maxLength: 500,
+      description: 'e.g. https://central.example.org',
+    }),
+    project_id: Type.Integer({ minimum: 1 }),
+    form_id: Type.String({
+      pattern: '^[A-Za-z0-9_.-]{1,64}$',
+      description: "Central's xmlFormId, a form SP Exchange has",
+    }),
+    auth: Auth,
+    interval_minutes: Type.Optional(Nullable(Interval)),
+    enabled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+const SourceChange = Type.Object(
+  {
+    auth: Type.Optional(Auth),
+    interval_minutes: Type.Optional(Nullable(Interval)),
+    enabled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+const SourceSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  base_url: Type.String(),
+  project_id: Type.Integer(),
+  form_id: Type.String(),
+  auth_kind: Type.String(),
+  email: Nullable(Type.String()),
+  interval_minutes: Nullable(Type.Integer()),
+  enabled: Type.Boolean(),
+  next_pull_at: Nullable(Type.String({ format: 'date-time' })),
+  cursor_at: Nullable(Type.String({ format: 'date-time', description: 'Newest submission date imported' })),
+  last_pull: Type.Object({
+    at: Nullable(Type.String({ format: 'date-time' })),
+    status: Nullable(Type.String({ enum: ['running', 'ok', 'error'] })),
+    error: Nullable(Type.String()),
+    counts: Nullable(
+      Type.Object({
+        listed: Type.Integer(),
+        imported: Type.Integer(),
+        already: Type.Integer(),
+        failed: Type.Integer(),
+      }),
+    ),
+    job_id: Nullable(Type.String()),
+  }),
+});
+const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' } };
+const manage = (action: string) => ({
+  access: { permission: 'clients:manage' as const, audit: { action, resourceType: 'odk_central_source' } },
+});
+const NameParams = Type.Object({ name: Name });
+
+const iso = (date: Date | null) => date?.toISOString() ?? null;
+const sourceView = (row: Selectable<OdkCentralSourceTable>) => ({
+  id: row.id,
+  name: row.name,
+  base_url: row.base_url,
+  project_id: row.project_id,
+  form_id: row.form_id,
+  auth_kind: row.auth_kind,
+  email: row.email,
+  interval_minutes: row.interval_minutes,
+  enabled: row.enabled,
+  next_pull_at: iso(row.next_pull_at),
+  cursor_at: iso(row.cursor_at),
+  last_pull: {
+    at: iso(row.last_pull_at),
+    status: row.last_pull_status,
+    error: row.last_pull_error,
+    counts: row.last_pull_counts as never,
+    job_id: row.last_job_id,
+  },
+});
+
+const sealAuth = async (vault: KeyVault, id: string, auth: Static<typeof Auth>) => ({
+  auth_kind: auth.kind,
+  email: auth.kind === 'session' ? auth.email : null,
+  secret_sealed: await vault.seal(
+    new TextEncoder().encode(auth.kind === 'session' ? auth.password : auth.token),
+    sealContextOf(id),
+  ),
+});
+
+/** Enqueues a pull of the source (one at a time per source) and remembers its job. */
+async function enqueuePull(
+  db: Kysely<DB>,
+  jobs: JobQueue,
+  sourceId: string,
+  requestId?: string,
+  createdBy?: string,
+) {
+  const jobId = await jobs.enqueue(
+    CENTRAL_PULL_JOB,
+    { source_id: sourceId },
+    { singletonKey: sourceId, requestId, createdBy },
+  );
+  await db
+    .updateTable('odk_central_sources')
+    .set({ last_job_id: jobId })
+    .where('id', '=', sourceId)
+    .execute();
+  return jobId;
+}
+
+/** Enqueues a pull of each source whose interval has passed, claiming it so that one gateway does. */
+export async function enqueueDuePulls(db: Kysely<DB>, jobs: JobQueue): Promise<string[]> {
+  const due = await db
+    .updateTable('odk_central_sources')
+    .set({ next_pull_at: sql`now() + interval_minutes * interval '1 minute'` })
+    .where('enabled', '=', true)
+    .where('interval_minutes', 'is not', null)
+    .where((eb) => eb.or([eb('next_pull_at', 'is', null), eb('next_pull_at', '<=', sql<Date>`now()`)]))
+    .returning('id')
+    .execute();
+  const enqueued = [];
+  for (const { id } of due) {
+    enqueued.push(await enqueuePull(db, jobs, id));
+  }
+  return enqueued;
+}
+
+/** Every 30 s, pulls the sources that are due. */
+export const pullCentralPeriodically = (
+  db: Kysely<DB>,
+  jobs: JobQueue,
+  onError: (error: unknown) => void,
+): Periodic => runPeriodically(30_000, () => enqueueDuePulls(db, jobs), onError);
+
+export async function centralRoutes(
+  app: App,
+  { db, vault, jobs }: { db: Kysely<DB>; vault: KeyVault; jobs: JobQueue },
+): Promise<void> {
+  const findSource = async (name: string) => {
+    const row = await db
+      .selectFrom('odk_central_sources')
+      .selectAll()
+      .where('name', '=', name)
+      .executeTakeFirst();
+    if (!row) {throw notFound(`ODK Central source ${name}`);}
+    return row;
+  };
+
+  app.post(
+    '/odk/central-sources',
+    {
+      config: manage('odk.central.create'),
+      schema: {
+        tags: ['odk'],
+        summary: 'Pull the submissions of a form of an ODK Central project (on a schedule and on demand)',
+        body: NewSource,
+        response: { 201: SourceSchema, ...problems },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      if (!parseHttpUrl(body.base_url))
+        {throw badRequest('base_url is not an http(s) URL', [{ pointer: '/base_url', detail: 'not a URL' }]);}
+      const form = await db
+        .selectFrom('odk_forms')
+        .select('form_id')
+        .where('form_id', '=', body.form_id)
+        .executeTakeFirst();
+      if (!form)
+        {throw badRequest(
+          `SP Exchange has no form ${body.form_id}: upload it (POST /api/v1/odk/forms) and its mapping first`,
+        );}
+      const id = randomUUID();
+      const inserted = await db
+        .insertInto('odk_central_sources')
+        .values({
+          id,
+          name: body.name,
+          base_url: body.base_url.replace(/\/+$/, ''),
+          project_id: body.project_id,
+          form_id: body.form_id,
+          interval_minutes: body.interval_minutes ?? null,
+          enabled: body.enabled ?? true,
+          ...(await sealAuth(vault, id, body.auth)),
+        })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (!inserted) {throw conflict(`an ODK Central source named ${body.name} exists`);}
+      request.auditNote = { resourceId: body.name, recordCount: 1 };
+      return reply.code(201).send(sourceView(inserted));
+    },
+  );
+
+  app.get(
+    '/odk/central-sources',
+    {
+      config: manage('odk.central.list'),
+      schema: {
+        tags: ['odk'],
+        summary: 'ODK Central sources and the status of their last pull',
+        response: { 200: Type.Object({ items: Type.Array(SourceSchema) }) },
+      },
+    },
+    async (request) => {
+      const rows = await db.selectFrom('odk_central_sources').selectAll().orderBy('name').execute();
+      request.auditNote = { recordCount: rows.length };
+      return { items: rows.map(sourceView) };
+    },
+  );
+
+  app.get(
+    '/odk/central-sources/:name',
+    {
+      config: manage('odk.central.read'),
+      schema: {
+        tags: ['odk'],
+        summary: 'One ODK Central source and its last pull',
+        params: NameParams,
+        response: { 200: SourceSchema, ...problems },
+      },
+    },
+    async (request) => {
+      const row = await findSource(request.params.name);
+      request.auditNote = { resourceId: row.name, recordCount: 1 };
+      return sourceView(row);
+    },
+  );
+
+  app.patch(
+    '/odk/central-sources/:name',
+    {
+      config: manage('odk.central.update'),
+      schema: {
+        tags: ['odk'],
+        summary: 'Change the credentials, the interval, or pause a source',
+        params: NameParams,
+        body: SourceChange,
+        response: { 200: SourceSchema, ...problems },
+      },
+    },
+    async (request) => {
+      const row = await findSource(request.params.name);
+      const { auth, ...rest } = request.body;
+      const updated = await db
+        .updateTable('odk_central_sources')
+        .set({
+          ...rest,
+          ...(auth ? await sealAuth(vault, row.id, auth) : {}),
+          ...('interval_minutes' in rest ? { next_pull_at: null } : {}),
+        })
+        .where('id', '=', row.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      request.auditNote = { resourceId: row.name, recordCount: 1 };
+      return sourceView(updated);
+    },
+  );
+
+  app.delete(
+    '/odk/central-sources/:name',
+    {
+      config: manage('odk.central.delete'),
+      schema: {
+        tags: ['odk'],
+        summary: 'Stop pulling from a source (what it imported stays)',
+        params: NameParams,
+        response: { 204: Type.Null(), ...problems },
+      },
+    },
+    async (request, reply) => {
+      const row = await findSource(request.params.name);
+      await db.deleteFrom('odk_central_sources').where('id', '=', row.id).execute();
+      request.auditNote = { resourceId: row.name, recordCount: 1 };
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/odk/central-sources/:name/pull',
+    {
+      config: manage('odk.central.pull'),
+      schema: {
+        tags: ['odk'],
+        summary:
+          'Pull now: a job (progress at its Location); a pull already waiting or running is answered instead',
+        params: NameParams,
+        response: { 202: Type.Object({ job_id: Type.String() }), ...problems },
+      },
+    },
+    async (request, reply) => {
+      const row = await findSource(request.params.name);
+      const jobId = await enqueuePull(db, jobs, row.id, request.id, request.principal!.clientId);
+      request.auditNote = { resourceId: row.name, recordCount: 1 };
+      return reply.code(202).header('location', `/api/v1/jobs/${jobId}`).send({ job_id: jobId });
+    },
+  );
+}
