@@ -47,7 +47,7 @@ const load = (seconds: number) =>
     duration: seconds,
     headers: {
       ...spec.headers,
-      ...(bodyOf ? { 'content-type': 'application/json' } : {}),
+      ...(bodyOf && !spec.headers['content-type'] ? { 'content-type': 'application/json' } : {}),
     },
     requests: [
       {

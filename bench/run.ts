@@ -13,6 +13,7 @@ import { benchIndividualLookup } from './individual-lookup.ts';
 import { benchSecurityOverhead } from './security-overhead.ts';
 import { benchExportCsv } from './export-csv.ts';
 import { benchEligibility } from './eligibility.ts';
+import { benchOdkSubmissions } from './odk-submissions.ts';
 
 const numberFrom = (name: string, fallback: number, minimum = 1) => {
   const value = Number(process.env[name] ?? fallback);
@@ -45,6 +46,7 @@ const benchmarks: { title: string; file: string; run: (bench: BenchGateway) => P
   },
   { title: 'CSV export', file: 'export-csv', run: (bench) => benchExportCsv(bench, settings) },
   { title: 'Eligibility checks', file: 'eligibility', run: (bench) => benchEligibility(bench, settings) },
+  { title: 'ODK submissions', file: 'odk-submissions', run: (bench) => benchOdkSubmissions(bench, settings) },
 ];
 
 const only = process.env['BENCH_ONLY']?.split(',').map((name) => name.trim());
