@@ -95,8 +95,10 @@ export function mappingProblems(mapping: Mapping, form: FormFacts): string[] {
   for (const [name, field] of Object.entries(mapping.household)) {
     need(pathOf(field!), `household.${name}`);
   }
-  if (!mapping.household.admin_area_code) {
-    problems.push('household.admin_area_code must be mapped');
+  // A registration form must give what a registration needs; an update form (household_id) need not.
+  const registers = !mapping.household_id;
+  if (registers && !mapping.household.admin_area_code) {
+    problems.push('household.admin_area_code must be mapped (or household_id, for an update form)');
   }
   const repeat = mapping.members.repeat;
   if (!form.repeats.has(repeat)) {
@@ -113,7 +115,7 @@ export function mappingProblems(mapping: Mapping, form: FormFacts): string[] {
     inRepeat(pathOf(field), `members.identifiers.${type}`);
   }
   for (const name of ['given_name', 'family_name'] as const) {
-    if (!mapping.members.fields[name]) {
+    if (registers && !mapping.members.fields[name]) {
       problems.push(`members.fields.${name} must be mapped`);
     }
   }

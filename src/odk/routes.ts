@@ -278,6 +278,12 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
           {
             status: Type.Optional(Type.String({ enum: ['received', 'failed', 'processed'] })),
             form_id: Type.Optional(FormId),
+            household_id: Type.Optional(
+              Type.String({
+                format: 'uuid',
+                description: 'The submissions that registered or changed this household',
+              }),
+            ),
             ...PageQuery,
           },
           { additionalProperties: false },
@@ -286,7 +292,7 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       },
     },
     async (request) => {
-      const { status, form_id, limit = 50, cursor } = request.query;
+      const { status, form_id, household_id, limit = 50, cursor } = request.query;
       const after = decodeCursor(cursor);
       let query = submissionsQuery(db)
         .orderBy('s.received_at', 'desc')
@@ -297,6 +303,9 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       }
       if (form_id) {
         query = query.where('s.form_id', '=', form_id);
+      }
+      if (household_id) {
+        query = query.where('c.household_id', '=', household_id);
       }
       if (after) {
         const [at, id] = after.split('|');

@@ -73,7 +73,9 @@ export async function startFakeCentral(formId: string): Promise<FakeCentral> {
           message: 'The authenticated actor does not have rights to perform that action.',
         });
       }
-      if (key) {path = `/v1${key[2]}`;}
+      if (key) {
+        path = `/v1${key[2]}`;
+      }
       const form = `/v1/projects/${state.projectId}/forms/${state.formId}`;
       if (path === `${form}.svc/Submissions`) {
         return json(res, 200, feed(state.submissions, url.searchParams));

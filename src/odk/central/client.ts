@@ -81,7 +81,9 @@ export async function connectCentral(
       body: JSON.stringify({ email: source.email, password: secret }),
     });
     token = ((await session.json()) as { token?: string }).token;
-    if (!token) {throw new CentralError('ODK Central gave no session token');}
+    if (!token) {
+      throw new CentralError('ODK Central gave no session token');
+    }
   } else {
     prefix = `/v1/key/${encodeURIComponent(secret)}`;
   }
@@ -91,7 +93,9 @@ export async function connectCentral(
   return {
     async submissionsSince(since, top) {
       const filters = ["__system/reviewState ne 'rejected'"];
-      if (since) {filters.unshift(`__system/submissionDate ge ${since.toISOString()}`);}
+      if (since) {
+        filters.unshift(`__system/submissionDate ge ${since.toISOString()}`);
+      }
       const query = new URLSearchParams({
         $filter: filters.join(' and '),
         $orderby: '__system/submissionDate asc',

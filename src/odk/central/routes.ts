@@ -185,7 +185,9 @@ export async function centralRoutes(
       .selectAll()
       .where('name', '=', name)
       .executeTakeFirst();
-    if (!row) {throw notFound(`ODK Central source ${name}`);}
+    if (!row) {
+      throw notFound(`ODK Central source ${name}`);
+    }
     return row;
   };
 
@@ -202,17 +204,19 @@ export async function centralRoutes(
     },
     async (request, reply) => {
       const body = request.body;
-      if (!parseHttpUrl(body.base_url))
-        {throw badRequest('base_url is not an http(s) URL', [{ pointer: '/base_url', detail: 'not a URL' }]);}
+      if (!parseHttpUrl(body.base_url)) {
+        throw badRequest('base_url is not an http(s) URL', [{ pointer: '/base_url', detail: 'not a URL' }]);
+      }
       const form = await db
         .selectFrom('odk_forms')
         .select('form_id')
         .where('form_id', '=', body.form_id)
         .executeTakeFirst();
-      if (!form)
-        {throw badRequest(
+      if (!form) {
+        throw badRequest(
           `SP Exchange has no form ${body.form_id}: upload it (POST /api/v1/odk/forms) and its mapping first`,
-        );}
+        );
+      }
       const id = randomUUID();
       const inserted = await db
         .insertInto('odk_central_sources')
@@ -229,7 +233,9 @@ export async function centralRoutes(
         .onConflict((oc) => oc.column('name').doNothing())
         .returningAll()
         .executeTakeFirst();
-      if (!inserted) {throw conflict(`an ODK Central source named ${body.name} exists`);}
+      if (!inserted) {
+        throw conflict(`an ODK Central source named ${body.name} exists`);
+      }
       request.auditNote = { resourceId: body.name, recordCount: 1 };
       return reply.code(201).send(sourceView(inserted));
     },
