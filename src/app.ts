@@ -28,6 +28,7 @@ import { odkAdminRoutes } from '#odk/routes';
 import { centralPullJob } from '#odk/central/pull';
 import { centralRoutes, pullCentralPeriodically } from '#odk/central/routes';
 import { changeRequestRoutes } from '#registry/changes/routes';
+import { consoleSessionAuthenticator, consoleSessionRoutes } from '#console/session';
 import { eligibilityRoutes } from '#ibr/eligibility-routes';
 import { identityRoutes } from '#ibr/identity/routes';
 import { identityVerifierOf } from '#ibr/identity/configured';
@@ -202,7 +203,12 @@ export async function buildApp({
   installAccessControl(app, db, {
     screen: guard.screen,
     authCacheMs: config.authCacheSeconds * 1000,
-    authenticators: [...authenticators, certificateAuthenticator(db), oauth.authenticator],
+    authenticators: [
+      ...authenticators,
+      consoleSessionAuthenticator(db),
+      certificateAuthenticator(db),
+      oauth.authenticator,
+    ],
     principalChecks: [certificateOwnerCheck(db)],
     policy: {
       defaultRateLimit: config.defaultRateLimit,
@@ -233,6 +239,7 @@ export async function buildApp({
   await app.register(eligibilityRoutes, { prefix: '/api/v1', db });
   await app.register(identityRoutes, { prefix: '/api/v1', db, verifier: identityVerifier });
   await app.register(accessRoutes, { prefix: '/api/v1', db, config });
+  await app.register(consoleSessionRoutes, { prefix: '/api/v1', db });
   await app.register(policyRoutes, { prefix: '/api/v1', db });
   await app.register(certificateRoutes, { prefix: '/api/v1', db, clientCas: tls?.clientCas });
   await app.register(dciClientSettingsRoutes, { prefix: '/api/v1', db });

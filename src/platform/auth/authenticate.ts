@@ -50,7 +50,7 @@ interface KeyRow {
   disabled_at: Date | null;
 }
 
-const findKeyRow = (db: Kysely<DB>, prefix: string): Promise<KeyRow | undefined> =>
+const findKeyRow = (db: Kysely<DB>, by: { prefix: string } | { id: string }): Promise<KeyRow | undefined> =>
   db
     .selectFrom('api_keys as k')
     .innerJoin('api_clients as c', 'c.id', 'k.client_id')
@@ -65,7 +65,7 @@ const findKeyRow = (db: Kysely<DB>, prefix: string): Promise<KeyRow | undefined>
       'c.role',
       'c.disabled_at',
     ])
-    .where('k.prefix', '=', prefix)
+    .where((eb) => ('prefix' in by ? eb('k.prefix', '=', by.prefix) : eb('k.id', '=', by.id)))
     .executeTakeFirst();
 
 // One message for every failure, so the answer does not tell which part was wrong.
@@ -76,6 +76,11 @@ function authenticateRow(row: KeyRow | undefined, secret: string): Authenticatio
   if (!row || !secretMatches(secret, row.secret_hash)) {
     return INVALID_KEY;
   }
+  return usableKey(row);
+}
+
+/** The key's principal, if the key is usable now (not revoked or expired, its client enabled). */
+function usableKey(row: KeyRow): Authentication {
   if (
     row.revoked_at ||
     row.disabled_at ||
@@ -117,7 +122,19 @@ export function apiKeyAuthenticator(
       return MALFORMED;
     }
     // Unknown prefixes are not cached: a key created meanwhile works at once.
-    const row = await rows.through(parsed.prefix, () => findKeyRow(db, parsed.prefix), Boolean);
+    const row = await rows.through(parsed.prefix, () => findKeyRow(db, { prefix: parsed.prefix }), Boolean);
     return authenticateRow(row, parsed.secret);
   };
+}
+
+/** Checks a presented API key now, uncached (signing in to the console). */
+export async function verifyApiKey(db: Kysely<DB>, presented: string): Promise<Authentication> {
+  const parsed = parseApiKey(presented.trim());
+  return parsed ? authenticateRow(await findKeyRow(db, { prefix: parsed.prefix }), parsed.secret) : MALFORMED;
+}
+
+/** The principal of a key by its id, if it is still usable (a console session rests on its key). */
+export async function principalOfKey(db: Kysely<DB>, keyId: string): Promise<Authentication> {
+  const row = await findKeyRow(db, { id: keyId });
+  return row ? usableKey(row) : INVALID_KEY;
 }

@@ -667,6 +667,15 @@ export interface OdkCentralSourceTable {
   created_at: Timestamp;
 }
 
+export interface ConsoleSessionTable {
+  id: string;
+  token_hash: Buffer;
+  key_id: string;
+  created_at: Timestamp;
+  expires_at: Date;
+  ended_at: Date | null;
+}
+
 export interface DB {
   admin_areas: AdminAreaTable;
   households: HouseholdTable;
@@ -714,4 +723,5 @@ export interface DB {
   odk_submissions: OdkSubmissionTable;
   odk_attachments: OdkAttachmentTable;
   odk_central_sources: OdkCentralSourceTable;
+  console_sessions: ConsoleSessionTable;
 }
