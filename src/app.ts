@@ -29,6 +29,7 @@ import { centralPullJob } from '#odk/central/pull';
 import { centralRoutes, pullCentralPeriodically } from '#odk/central/routes';
 import { changeRequestRoutes } from '#registry/changes/routes';
 import { consoleSessionAuthenticator, consoleSessionRoutes } from '#console/session';
+import { consoleStatic } from '#console/static';
 import { eligibilityRoutes } from '#ibr/eligibility-routes';
 import { identityRoutes } from '#ibr/identity/routes';
 import { identityVerifierOf } from '#ibr/identity/configured';
@@ -240,6 +241,7 @@ export async function buildApp({
   await app.register(identityRoutes, { prefix: '/api/v1', db, verifier: identityVerifier });
   await app.register(accessRoutes, { prefix: '/api/v1', db, config });
   await app.register(consoleSessionRoutes, { prefix: '/api/v1', db });
+  await app.register(consoleStatic);
   await app.register(policyRoutes, { prefix: '/api/v1', db });
   await app.register(certificateRoutes, { prefix: '/api/v1', db, clientCas: tls?.clientCas });
   await app.register(dciClientSettingsRoutes, { prefix: '/api/v1', db });

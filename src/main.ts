@@ -103,6 +103,7 @@ function announce(facts: {
     'SP Exchange is running',
     `  URL:       ${url}`,
     `  API docs:  ${url}/docs   (OpenAPI: ${url}/openapi.json)`,
+    `  Console:   ${url}/console/   (sign in with an API key)`,
     ...(tlsUrl ? [`  mTLS URL:  ${tlsUrl}   (client certificates of ${config.tlsClientCa})`] : []),
     `  Database:  ${where}`,
   ];

@@ -1,0 +1,70 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { CONSOLE_DIST } from '#console/static';
+
+/**
+ * Browser tests of the admin console drive Debian's Chromium (/usr/bin/chromium, `apt-get install
+ * chromium`; `.ci/run` installs it) with playwright-core: never a downloaded browser. Without it the
+ * tests are skipped, and say so. The console is built first if it is not (npm install builds it).
+ */
+
+export const CHROMIUM = process.env['SPX_CHROMIUM'] ?? '/usr/bin/chromium';
+export const hasBrowser = existsSync(CHROMIUM);
+if (!hasBrowser) {
+  console.warn(`[spx] console browser tests SKIPPED: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+}
+
+export const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+
+export async function ensureConsoleBuilt(): Promise<void> {
+  if (!existsSync(`${CONSOLE_DIST}/index.html`)) {
+    const { build } = await import('vite');
+    await build({ configFile: fileURLToPath(new URL('../../console/vite.config.ts', import.meta.url)) });
+  }
+}
+
+export function launchBrowser(): Promise<Browser> {
+  // The machine's network is closed: no background connections, updates or sync.
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's violations of impact serious or critical on the page as it is now. */
+export async function seriousViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(async () => {
+    const axe = (
+      window as unknown as {
+        axe: {
+          run(context: Document): Promise<{
+            violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[];
+          }>;
+        };
+      }
+    ).axe;
+    return axe.run(document);
+  });
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage: true });
+}
