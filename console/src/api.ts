@@ -18,9 +18,11 @@ export class ApiError extends Error {
     super(detail ?? title);
   }
 
-  /** The message for a form field (`/name` → the error of that field), if the API named it. */
+  /** The message for a form field (`/name`, `/purposes/0` → that field's error), if the API named it. */
   forField(field: string): string | undefined {
-    return this.errors.find((e) => e.pointer === `/${field}` || e.pointer === field)?.detail;
+    return this.errors.find(
+      (e) => e.pointer === field || e.pointer === `/${field}` || e.pointer.startsWith(`/${field}/`),
+    )?.detail;
   }
 }
 

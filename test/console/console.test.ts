@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
@@ -15,6 +17,7 @@ let t: TestApp;
 let browser: Browser;
 let page: Page;
 let origin: string;
+const run = promisify(execFile);
 
 describe.skipIf(!hasBrowser)('admin console in a browser', () => {
   beforeAll(async () => {
@@ -53,16 +56,52 @@ describe.skipIf(!hasBrowser)('admin console in a browser', () => {
     });
   });
 
-  it('connects a new system: the API’s error shows by the field, then it is listed', async () => {
+  it('connects a new system through the wizard; the printed example works', async () => {
+    await page.getByRole('button', { name: 'Connect a new system' }).click();
     await page.getByLabel('Name').fill('x');
-    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('button', { name: 'Next' }).click();
     await expect.poll(() => page.getByText(/must match pattern/).count()).toBe(1);
     await page.getByLabel('Name').fill('Cash transfer MIS');
-    await page.getByRole('button', { name: 'Create' }).click();
-    await page.getByRole('status').filter({ hasText: 'Created: Cash transfer MIS' }).waitFor();
+    await page.getByRole('button', { name: 'Next' }).click();
+
+    await page.getByLabel('Data sharing agreement').fill('DSA-2026-014');
+    await page.getByLabel('Purposes').first().fill('eligibility-check');
+    await page.getByLabel('Purposes').first().press('Enter');
+    await page.getByLabel('Admin areas').first().fill('NOWHERE-9');
+    await page.getByLabel('Admin areas').first().press('Enter');
+    await page.getByLabel('Requests per minute').fill('120');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await expect.poll(() => page.getByText(/NOWHERE-9/).count()).toBeGreaterThan(1);
+    expect(await seriousViolations(page)).toEqual([]);
+    // An empty tags input removes its last tag on Backspace.
+    await page.getByLabel('Admin areas').first().press('Backspace');
+    await page.getByRole('button', { name: 'Next' }).click();
+
+    await page.getByRole('button', { name: 'Create the API key' }).click();
+    const example = (await page.getByTestId('example').textContent())!;
+    expect(example).toMatch(
+      /^curl -sS -H "Authorization: Bearer spx_[^"]+" -H "X-Purpose: eligibility-check" http:\/\/127\.0\.0\.1:\d+\/api\/v1\/programs$/,
+    );
+    await screenshot(page, 'connect-wizard');
+    const { stdout } = await run('sh', ['-c', `${example} -w '\n%{http_code}'`]);
+    expect(stdout.trim().split('\n').at(-1)).toBe('200');
+
+    await page.getByRole('button', { name: 'Done' }).click();
     await page.getByRole('cell', { name: 'Cash transfer MIS' }).waitFor();
     expect(await seriousViolations(page)).toEqual([]);
     await screenshot(page, 'integrations');
+    const policy = await t.database.db
+      .selectFrom('client_policies as p')
+      .innerJoin('api_clients as c', 'c.id', 'p.client_id')
+      .select(['p.agreement_ref', 'p.purposes', 'p.rate_limit', 'p.area_codes'])
+      .where('c.name', '=', 'Cash transfer MIS')
+      .executeTakeFirstOrThrow();
+    expect(policy).toMatchObject({
+      agreement_ref: 'DSA-2026-014',
+      purposes: ['eligibility-check'],
+      rate_limit: 120,
+      area_codes: null,
+    });
   });
 
   it('speaks French, and signs out', async () => {
