@@ -30,6 +30,8 @@ import { centralRoutes, pullCentralPeriodically } from '#odk/central/routes';
 import { changeRequestRoutes } from '#registry/changes/routes';
 import { consoleSessionAuthenticator, consoleSessionRoutes } from '#console/session';
 import { consoleStatic } from '#console/static';
+import { monitorRoutes } from '#monitor/routes';
+import { recordTraffic, TrafficRecorder } from '#monitor/traffic';
 import { eligibilityRoutes } from '#ibr/eligibility-routes';
 import { identityRoutes } from '#ibr/identity/routes';
 import { identityVerifierOf } from '#ibr/identity/configured';
@@ -220,6 +222,8 @@ export async function buildApp({
   });
   guard.install(app);
   const metrics = installMetrics(app);
+  const traffic = new TrafficRecorder(db);
+  recordTraffic(app, traffic);
 
   operationsRoutes(app, { db, metrics, version: VERSION, engine: database.engine, isClosing: () => closing });
   await app.register(registryRoutes, { prefix: '/api/v1', db });
@@ -242,6 +246,7 @@ export async function buildApp({
   await app.register(accessRoutes, { prefix: '/api/v1', db, config });
   await app.register(consoleSessionRoutes, { prefix: '/api/v1', db });
   await app.register(consoleStatic);
+  await app.register(monitorRoutes, { prefix: '/api/v1', db, traffic });
   await app.register(policyRoutes, { prefix: '/api/v1', db });
   await app.register(certificateRoutes, { prefix: '/api/v1', db, clientCas: tls?.clientCas });
   await app.register(dciClientSettingsRoutes, { prefix: '/api/v1', db });
@@ -285,6 +290,7 @@ export async function buildApp({
     purges = [
       purgeAnswersPeriodically(db, config.dciAnswerRetentionHours, failed('stored DCI answers')),
       purgeFilesPeriodically(db, config.dataDir, failed('expired export files')),
+      traffic.start(5000, failed('traffic counts')),
       ...(config.jobsEnabled
         ? [
             runSchedulesPeriodically(db, jobs, config.exportFileHours, (error) =>
@@ -299,6 +305,7 @@ export async function buildApp({
   });
   app.addHook('onClose', async () => {
     await Promise.all(purges.map((purge) => purge.stop()));
+    await traffic.flush();
   });
   // Last, so that closing the app waits for its requests before the hooks above stop the jobs.
   app.decorate('tlsListener', tls && tlsListener(app, tls));

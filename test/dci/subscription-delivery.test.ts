@@ -98,11 +98,19 @@ describe('DCI notifications: retries, dead letters and a gateway restart', () =>
       expect(attempts.map((a) => [a.attempt, a.outcome, a.status_code])).toEqual(
         [1, 2, 3].map((n) => [n, 'failed', 503]),
       );
-      const job = await db()
-        .selectFrom('jobs')
-        .select(['status', 'error'])
-        .where(sql<string>`payload->>'deliveryId'`, '=', delivery!.id)
-        .executeTakeFirstOrThrow();
+      // The delivery is marked dead by the attempt, the job failed by the runner just after it.
+      const job = await until(
+        async () => {
+          const row = await db()
+            .selectFrom('jobs')
+            .select(['status', 'error'])
+            .where(sql<string>`payload->>'deliveryId'`, '=', delivery!.id)
+            .executeTakeFirstOrThrow();
+          return row.status === 'running' ? undefined : row;
+        },
+        10_000,
+        'the job to end',
+      );
       expect(job).toMatchObject({
         status: 'failed',
         error: expect.stringMatching(/no retries left \(dead\)$/),

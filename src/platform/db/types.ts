@@ -676,6 +676,17 @@ export interface ConsoleSessionTable {
   ended_at: Date | null;
 }
 
+export interface TrafficMinuteTable {
+  minute: Date;
+  client_id: string;
+  action: string;
+  requests: number;
+  errors: number;
+  rate_limited: number;
+  records: ColumnType<string, number, number>;
+  latency_buckets: number[];
+}
+
 export interface DB {
   admin_areas: AdminAreaTable;
   households: HouseholdTable;
@@ -724,4 +735,5 @@ export interface DB {
   odk_attachments: OdkAttachmentTable;
   odk_central_sources: OdkCentralSourceTable;
   console_sessions: ConsoleSessionTable;
+  traffic_minutes: TrafficMinuteTable;
 }
