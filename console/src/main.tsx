@@ -15,6 +15,7 @@ import { createRoot } from 'react-dom/client';
 import { api, setCsrfToken, type Session } from './api.ts';
 import { LANGUAGES, type Language } from './i18n.ts';
 import { Integrations } from './Integrations.tsx';
+import { Monitor } from './Monitor.tsx';
 import { SignIn } from './SignIn.tsx';
 
 // Mantine's default primary shade (6) fails WCAG AA contrast for white text (3.55:1); 8 passes.
@@ -29,11 +30,20 @@ const contrast: CSSVariablesResolver = () => ({
   dark: {},
 });
 
+type Page = 'integrations' | 'monitor';
+const pageOf = (hash: string): Page => (hash === '#monitor' ? 'monitor' : 'integrations');
+
 function App() {
   const [language, setLanguage] = useState<Language>(
     (localStorage.getItem('spx-language') as Language | null) ?? 'en',
   );
   const [session, setSession] = useState<Session | null | undefined>();
+  const [page, setPage] = useState(pageOf(window.location.hash));
+  useEffect(() => {
+    const follow = () => setPage(pageOf(window.location.hash));
+    window.addEventListener('hashchange', follow);
+    return () => window.removeEventListener('hashchange', follow);
+  }, []);
   const texts = LANGUAGES[language] ?? LANGUAGES.en;
 
   useEffect(() => {
@@ -100,10 +110,21 @@ function App() {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs" component="nav" aria-label={texts.mainNavigation}>
-        <NavLink href="#integrations" label={texts.navIntegrations} active />
+        <NavLink
+          href="#integrations"
+          label={texts.navIntegrations}
+          active={page === 'integrations'}
+          aria-current={page === 'integrations' ? 'page' : undefined}
+        />
+        <NavLink
+          href="#monitor"
+          label={texts.navMonitor}
+          active={page === 'monitor'}
+          aria-current={page === 'monitor' ? 'page' : undefined}
+        />
       </AppShell.Navbar>
       <AppShell.Main>
-        <Integrations texts={texts} />
+        {page === 'monitor' ? <Monitor texts={texts} /> : <Integrations texts={texts} />}
       </AppShell.Main>
     </AppShell>
   );

@@ -18,6 +18,7 @@ let browser: Browser;
 let page: Page;
 let origin: string;
 const run = promisify(execFile);
+let misKey: string;
 
 describe.skipIf(!hasBrowser)('admin console in a browser', () => {
   beforeAll(async () => {
@@ -79,6 +80,7 @@ describe.skipIf(!hasBrowser)('admin console in a browser', () => {
 
     await page.getByRole('button', { name: 'Create the API key' }).click();
     const example = (await page.getByTestId('example').textContent())!;
+    misKey = (await page.getByTestId('api-key').textContent())!;
     expect(example).toMatch(
       /^curl -sS -H "Authorization: Bearer spx_[^"]+" -H "X-Purpose: eligibility-check" http:\/\/127\.0\.0\.1:\d+\/api\/v1\/programs$/,
     );
@@ -104,10 +106,31 @@ describe.skipIf(!hasBrowser)('admin console in a browser', () => {
     });
   });
 
+  it('shows the new system’s requests in the monitor, live, and its audited accesses', async () => {
+    await page.getByRole('link', { name: 'Monitor' }).click();
+    await page.getByRole('heading', { name: 'Data flow', level: 1 }).waitFor();
+    const byClient = page.getByRole('table', { name: 'By system and operation' });
+    await byClient.getByRole('button', { name: 'Cash transfer MIS' }).waitFor();
+    await expect
+      .poll(() => byClient.getByRole('row').filter({ hasText: 'program.list' }).count())
+      .toBeGreaterThan(0);
+    // A request made now appears in the live table.
+    await fetch(`${origin}/api/v1/programs`, {
+      headers: { authorization: `Bearer ${misKey}`, 'x-purpose': 'eligibility-check' },
+    });
+    const live = page.getByTestId('live');
+    await live.getByRole('cell', { name: 'Cash transfer MIS' }).first().waitFor();
+    await byClient.getByRole('button', { name: 'Cash transfer MIS' }).click();
+    const accesses = page.getByRole('table', { name: 'Latest audited accesses' });
+    await accesses.getByRole('cell', { name: 'eligibility-check' }).first().waitFor();
+    expect(await seriousViolations(page)).toEqual([]);
+    await screenshot(page, 'monitor');
+  });
+
   it('speaks French, and signs out', async () => {
     await page.getByRole('combobox', { name: 'Language' }).click();
     await page.getByRole('option', { name: 'Français' }).click();
-    await page.getByRole('heading', { name: 'Intégrations', level: 1 }).waitFor();
+    await page.getByRole('heading', { name: 'Flux de données', level: 1 }).waitFor();
     expect(await page.evaluate(() => document.documentElement.lang)).toBe('fr');
     await page.getByRole('button', { name: 'Se déconnecter' }).click();
     await page.getByRole('heading', { name: 'Connexion' }).waitFor();
