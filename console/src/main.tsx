@@ -13,9 +13,10 @@ import {
 import { StrictMode, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { api, setCsrfToken, type Session } from './api.ts';
-import { LANGUAGES, type Language } from './i18n.ts';
+import { LANGUAGES, type Language, type Texts } from './i18n.ts';
 import { Integrations } from './Integrations.tsx';
 import { Monitor } from './Monitor.tsx';
+import { Deliveries } from './Deliveries.tsx';
 import { SignIn } from './SignIn.tsx';
 
 // Mantine's default primary shade (6) fails WCAG AA contrast for white text (3.55:1); 8 passes.
@@ -30,8 +31,15 @@ const contrast: CSSVariablesResolver = () => ({
   dark: {},
 });
 
-type Page = 'integrations' | 'monitor';
-const pageOf = (hash: string): Page => (hash === '#monitor' ? 'monitor' : 'integrations');
+const PAGES = ['integrations', 'monitor', 'deliveries'] as const;
+type Page = (typeof PAGES)[number];
+const pageOf = (hash: string): Page => PAGES.find((page) => `#${page}` === hash) ?? 'integrations';
+
+const NAV_LABELS = {
+  integrations: 'navIntegrations',
+  monitor: 'navMonitor',
+  deliveries: 'navDeliveries',
+} as const satisfies Record<Page, keyof Texts>;
 
 function App() {
   const [language, setLanguage] = useState<Language>(
@@ -110,21 +118,20 @@ function App() {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs" component="nav" aria-label={texts.mainNavigation}>
-        <NavLink
-          href="#integrations"
-          label={texts.navIntegrations}
-          active={page === 'integrations'}
-          aria-current={page === 'integrations' ? 'page' : undefined}
-        />
-        <NavLink
-          href="#monitor"
-          label={texts.navMonitor}
-          active={page === 'monitor'}
-          aria-current={page === 'monitor' ? 'page' : undefined}
-        />
+        {PAGES.map((name) => (
+          <NavLink
+            key={name}
+            href={`#${name}`}
+            label={texts[NAV_LABELS[name]]}
+            active={page === name}
+            aria-current={page === name ? 'page' : undefined}
+          />
+        ))}
       </AppShell.Navbar>
       <AppShell.Main>
-        {page === 'monitor' ? <Monitor texts={texts} /> : <Integrations texts={texts} />}
+        {page === 'monitor' && <Monitor texts={texts} />}
+        {page === 'deliveries' && <Deliveries texts={texts} />}
+        {page === 'integrations' && <Integrations texts={texts} />}
       </AppShell.Main>
     </AppShell>
   );

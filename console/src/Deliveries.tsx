@@ -1,0 +1,130 @@
+import { Alert, Button, Group, SegmentedControl, Stack, Table, Text, Title } from '@mantine/core';
+import { useCallback, useEffect, useState } from 'react';
+import { api, ApiError } from './api.ts';
+import type { Texts } from './i18n.ts';
+
+/**
+ * Outgoing DCI callbacks (async answers, notifications): their status and attempts, the dead letters,
+ * and replaying one or all of them (same message id, a fresh round of retries). Each replay is one
+ * call of the audited admin API.
+ */
+
+interface Delivery {
+  id: string;
+  client_id: string;
+  action: string;
+  message_id: string;
+  callback_uri: string;
+  status: string;
+  attempts: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  updated_at: string;
+}
+
+type Filter = 'dead' | 'all';
+
+export function Deliveries({ texts }: { texts: Texts }) {
+  const [filter, setFilter] = useState<Filter>('dead');
+  const [deliveries, setDeliveries] = useState<Delivery[] | undefined>();
+  const [error, setError] = useState<ApiError | undefined>();
+  const [notice, setNotice] = useState<string | undefined>();
+
+  const load = useCallback(() => {
+    const query = filter === 'dead' ? '?status=dead&limit=200' : '?limit=200';
+    api<{ items: Delivery[] }>('GET', `/api/v1/dci/deliveries${query}`).then(
+      (page) => setDeliveries(page.items),
+      setError,
+    );
+  }, [filter]);
+  useEffect(load, [load]);
+
+  const replay = async (ids: string[]) => {
+    setError(undefined);
+    let done = 0;
+    for (const id of ids) {
+      try {
+        await api('POST', `/api/v1/dci/deliveries/${id}/replay`, {});
+        done += 1;
+      } catch (caught) {
+        setError(caught instanceof ApiError ? caught : undefined);
+      }
+    }
+    setNotice(`${texts.replayed}: ${done}`);
+    load();
+  };
+  const dead = (deliveries ?? []).filter((d) => d.status === 'dead' || d.status === 'refused');
+
+  return (
+    <Stack>
+      <Title order={1}>{texts.deliveriesTitle}</Title>
+      <Group justify="space-between">
+        <Text>{texts.deliveriesHelp}</Text>
+        <SegmentedControl
+          aria-label={texts.show}
+          value={filter}
+          onChange={(value) => setFilter(value as Filter)}
+          data={[
+            { value: 'dead', label: texts.deadLetters },
+            { value: 'all', label: texts.allDeliveries },
+          ]}
+        />
+      </Group>
+      {error && (
+        <Alert color="red" role="alert" title={error.title}>
+          {error.detail}
+        </Alert>
+      )}
+      {notice && <Text role="status">{notice}</Text>}
+      <Group>
+        <Button disabled={dead.length === 0} onClick={() => void replay(dead.map((d) => d.id))}>
+          {`${texts.replayAll} (${dead.length})`}
+        </Button>
+      </Group>
+      {deliveries && deliveries.length === 0 && <Text>{texts.noDeliveries}</Text>}
+      {deliveries && deliveries.length > 0 && (
+        <Table striped aria-label={texts.deliveriesTitle}>
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th scope="col">{texts.callback}</Table.Th>
+              <Table.Th scope="col">{texts.operation}</Table.Th>
+              <Table.Th scope="col">{texts.status}</Table.Th>
+              <Table.Th scope="col">{texts.attempts}</Table.Th>
+              <Table.Th scope="col">{texts.lastError}</Table.Th>
+              <Table.Th scope="col">{texts.when}</Table.Th>
+              <Table.Th scope="col">{texts.actions}</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {deliveries.map((delivery) => (
+              <Table.Tr key={delivery.id}>
+                <Table.Td>{delivery.callback_uri}</Table.Td>
+                <Table.Td>{delivery.action}</Table.Td>
+                <Table.Td>{delivery.status}</Table.Td>
+                <Table.Td>{delivery.attempts}</Table.Td>
+                <Table.Td>
+                  {delivery.last_status_code
+                    ? `HTTP ${delivery.last_status_code}`
+                    : (delivery.last_error ?? '—')}
+                </Table.Td>
+                <Table.Td>{new Date(delivery.updated_at).toLocaleString()}</Table.Td>
+                <Table.Td>
+                  {(delivery.status === 'dead' || delivery.status === 'refused') && (
+                    <Button
+                      size="compact-sm"
+                      variant="outline"
+                      aria-label={`${texts.replay} ${delivery.message_id}`}
+                      onClick={() => void replay([delivery.id])}
+                    >
+                      {texts.replay}
+                    </Button>
+                  )}
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      )}
+    </Stack>
+  );
+}

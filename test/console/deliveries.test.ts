@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '#test/app';
+import { newClient } from '#test/policy/helpers';
+import { ensureConsoleBuilt, hasBrowser, launchBrowser, screenshot, seriousViolations } from './browser.ts';
+
+/**
+ * The console's deliveries page in headless Chromium: a dead-lettered DCI callback (an async search
+ * answer whose retries ran out) is listed and replayed from the page: it is pending again.
+ */
+
+let t: TestApp;
+let browser: Browser;
+let page: Page;
+let deliveryId: string;
+
+describe.skipIf(!hasBrowser)('deliveries in the console', () => {
+  beforeAll(async () => {
+    await ensureConsoleBuilt();
+    t = await createTestApp();
+    const mis = await newClient(t, 'integrator');
+    const key = await t.database.db
+      .selectFrom('api_keys')
+      .select('id')
+      .where('client_id', '=', mis.id)
+      .executeTakeFirstOrThrow();
+    const exchangeId = randomUUID();
+    await t.database.db
+      .insertInto('dci_exchanges')
+      .values({
+        id: exchangeId,
+        client_id: mis.id,
+        key_id: key.id,
+        registry: 'social',
+        operation: 'search',
+        mode: 'async',
+        message_id: 'msg-dead-1',
+        sender_id: 'mis.example',
+        transaction_id: 'txn-dead-1',
+        correlation_id: `corr-${exchangeId}`,
+        status: 'succ',
+        callback_uri: 'http://127.0.0.1:9/dci/on-search',
+      })
+      .execute();
+    deliveryId = randomUUID();
+    await t.database.db
+      .insertInto('dci_deliveries')
+      .values({
+        id: deliveryId,
+        exchange_id: exchangeId,
+        client_id: mis.id,
+        action: 'on-search',
+        message_id: 'on-search-msg-dead-1',
+        callback_uri: 'http://127.0.0.1:9/dci/on-search',
+        status: 'dead',
+        attempts: 3,
+        last_status_code: 503,
+        last_error: 'the callback answered HTTP 503',
+        created_at: new Date(),
+        updated_at: new Date(),
+      })
+      .execute();
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
+    await page.goto(`http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}/console/#deliveries`);
+    await page.getByLabel('API key').fill(t.adminKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('lists the dead letter and replays it', async () => {
+    await page.getByRole('heading', { name: 'Callbacks and notifications', level: 1 }).waitFor();
+    await page.getByRole('cell', { name: 'HTTP 503' }).waitFor();
+    expect(await seriousViolations(page)).toEqual([]);
+    await screenshot(page, 'deliveries');
+    await page.getByRole('button', { name: 'Replay on-search-msg-dead-1' }).click();
+    await page.getByRole('status').filter({ hasText: 'Sent again: 1' }).waitFor();
+    await page.getByText('Nothing here.').waitFor();
+    const delivery = await t.database.db
+      .selectFrom('dci_deliveries')
+      .select('status')
+      .where('id', '=', deliveryId)
+      .executeTakeFirstOrThrow();
+    expect(delivery.status).toBe('pending');
+    const audit = await t.get('/api/v1/audit?action=dci.delivery.replay', t.adminKey);
+    expect(audit.json<{ items: { resource_id: string }[] }>().items.map((e) => e.resource_id)).toContain(
+      deliveryId,
+    );
+  });
+});
