@@ -17,6 +17,7 @@ import { LANGUAGES, type Language, type Texts } from './i18n.ts';
 import { Integrations } from './Integrations.tsx';
 import { Monitor } from './Monitor.tsx';
 import { Deliveries } from './Deliveries.tsx';
+import { Jobs } from './Jobs.tsx';
 import { SignIn } from './SignIn.tsx';
 
 // Mantine's default primary shade (6) fails WCAG AA contrast for white text (3.55:1); 8 passes.
@@ -31,7 +32,7 @@ const contrast: CSSVariablesResolver = () => ({
   dark: {},
 });
 
-const PAGES = ['integrations', 'monitor', 'deliveries'] as const;
+const PAGES = ['integrations', 'monitor', 'deliveries', 'jobs'] as const;
 type Page = (typeof PAGES)[number];
 const pageOf = (hash: string): Page => PAGES.find((page) => `#${page}` === hash) ?? 'integrations';
 
@@ -39,6 +40,7 @@ const NAV_LABELS = {
   integrations: 'navIntegrations',
   monitor: 'navMonitor',
   deliveries: 'navDeliveries',
+  jobs: 'navJobs',
 } as const satisfies Record<Page, keyof Texts>;
 
 function App() {
@@ -131,6 +133,7 @@ function App() {
       <AppShell.Main>
         {page === 'monitor' && <Monitor texts={texts} />}
         {page === 'deliveries' && <Deliveries texts={texts} />}
+        {page === 'jobs' && <Jobs texts={texts} />}
         {page === 'integrations' && <Integrations texts={texts} />}
       </AppShell.Main>
     </AppShell>
