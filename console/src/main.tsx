@@ -18,6 +18,7 @@ import { Integrations } from './Integrations.tsx';
 import { Monitor } from './Monitor.tsx';
 import { Deliveries } from './Deliveries.tsx';
 import { Jobs } from './Jobs.tsx';
+import { Audit } from './Audit.tsx';
 import { SignIn } from './SignIn.tsx';
 
 // Mantine's default primary shade (6) fails WCAG AA contrast for white text (3.55:1); 8 passes.
@@ -32,7 +33,7 @@ const contrast: CSSVariablesResolver = () => ({
   dark: {},
 });
 
-const PAGES = ['integrations', 'monitor', 'deliveries', 'jobs'] as const;
+const PAGES = ['integrations', 'monitor', 'deliveries', 'jobs', 'audit'] as const;
 type Page = (typeof PAGES)[number];
 const pageOf = (hash: string): Page => PAGES.find((page) => `#${page}` === hash) ?? 'integrations';
 
@@ -41,6 +42,7 @@ const NAV_LABELS = {
   monitor: 'navMonitor',
   deliveries: 'navDeliveries',
   jobs: 'navJobs',
+  audit: 'navAudit',
 } as const satisfies Record<Page, keyof Texts>;
 
 function App() {
@@ -134,6 +136,7 @@ function App() {
         {page === 'monitor' && <Monitor texts={texts} />}
         {page === 'deliveries' && <Deliveries texts={texts} />}
         {page === 'jobs' && <Jobs texts={texts} />}
+        {page === 'audit' && <Audit texts={texts} />}
         {page === 'integrations' && <Integrations texts={texts} />}
       </AppShell.Main>
     </AppShell>

@@ -3,6 +3,7 @@ import { sql, type Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
 import { decodeCursor, Page, PageQuery, toPage } from '#platform/http/pagination';
 import type { App } from '#platform/http/types';
+import { stringify } from 'csv-stringify/sync';
 import { verifyAuditChain } from './audit-log.ts';
 
 const Entry = Type.Object({
@@ -98,6 +99,127 @@ export async function auditRoutes(app: App, { db }: { db: Kysely<DB> }): Promise
       const page = toPage(rows, limit, (row) => String(row.seq));
       request.auditNote = { recordCount: page.items.length };
       return { ...page, items: page.items.map((row) => ({ ...row, at: row.at.toISOString() })) };
+    },
+  );
+
+  app.get(
+    '/audit/subjects/:id',
+    {
+      config: auditRead('audit.subject_report'),
+      schema: {
+        tags: ['audit'],
+        summary:
+          "A data subject's access report: which systems accessed this person's or household's data, when, why",
+        description:
+          'Accesses that returned the record or named it as their resource, newest first (at most 5,000), summed up by ' +
+          'system; `format=csv` answers the entries as a CSV file to hand to the data subject.',
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }),
+        querystring: Type.Object(
+          { format: Type.Optional(Type.String({ enum: ['json', 'csv'], default: 'json' })) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            subject_id: Type.String(),
+            accesses: Type.Integer(),
+            by_client: Type.Array(
+              Type.Object({
+                client_id: Type.Union([Type.String(), Type.Null()]),
+                client_name: Type.Union([Type.String(), Type.Null()]),
+                accesses: Type.Integer(),
+                first_at: Type.String({ format: 'date-time' }),
+                last_at: Type.String({ format: 'date-time' }),
+                purposes: Type.Array(Type.String()),
+              }),
+            ),
+            entries: Type.Array(
+              Type.Object({
+                at: Type.String({ format: 'date-time' }),
+                client_name: Type.Union([Type.String(), Type.Null()]),
+                action: Type.String(),
+                purpose: Type.Union([Type.String(), Type.Null()]),
+                legal_basis: Type.Union([Type.String(), Type.Null()]),
+                outcome: Type.String(),
+              }),
+            ),
+          }),
+          400: { $ref: 'Problem#' },
+        },
+      },
+    },
+    async (request, reply) => {
+      const subject = request.params.id;
+      const rows = await db
+        .selectFrom('audit_log')
+        .select(['at', 'client_id', 'client_name', 'action', 'purpose', 'legal_basis', 'outcome'])
+        .where((eb) =>
+          eb.or([
+            eb(sql<boolean>`subject_ids @> ${sql.val([subject])}::text[]`, '=', true),
+            eb('resource_id', '=', subject),
+          ]),
+        )
+        // The report's own consultations are not accesses to the subject's data.
+        .where('action', '!=', 'audit.subject_report')
+        .orderBy('seq', 'desc')
+        .limit(5000)
+        .execute();
+      request.auditNote = { resourceId: subject, recordCount: rows.length };
+      const entries = rows.map((row) => ({
+        at: row.at.toISOString(),
+        client_name: row.client_name,
+        action: row.action,
+        purpose: row.purpose,
+        legal_basis: row.legal_basis,
+        outcome: row.outcome,
+      }));
+      if (request.query.format === 'csv') {
+        return reply
+          .header('content-type', 'text/csv; charset=utf-8')
+          .header(
+            'content-disposition',
+            `attachment; filename="access-report-${subject.replace(/[^\w-]/g, '_')}.csv"`,
+          )
+          .send(
+            stringify(entries, {
+              header: true,
+              columns: ['at', 'client_name', 'action', 'purpose', 'legal_basis', 'outcome'],
+            }),
+          );
+      }
+      const byClient = new Map<
+        string,
+        {
+          client_id: string | null;
+          client_name: string | null;
+          accesses: number;
+          first_at: string;
+          last_at: string;
+          purposes: Set<string>;
+        }
+      >();
+      for (const row of rows) {
+        const key = row.client_id ?? '';
+        const seen = byClient.get(key) ?? {
+          client_id: row.client_id,
+          client_name: row.client_name,
+          accesses: 0,
+          first_at: row.at.toISOString(),
+          last_at: row.at.toISOString(),
+          purposes: new Set<string>(),
+        };
+        seen.accesses += 1;
+        seen.first_at = row.at.toISOString(); // newest first: the last one seen is the earliest
+        if (row.purpose) {
+          seen.purposes.add(row.purpose);
+        }
+        byClient.set(key, seen);
+      }
+      return {
+        subject_id: subject,
+        accesses: rows.length,
+        by_client: [...byClient.values()].map((c) => ({ ...c, purposes: [...c.purposes].sort() })),
+        entries,
+      };
     },
   );
 
