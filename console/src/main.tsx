@@ -19,6 +19,7 @@ import { Monitor } from './Monitor.tsx';
 import { Deliveries } from './Deliveries.tsx';
 import { Jobs } from './Jobs.tsx';
 import { Audit } from './Audit.tsx';
+import { Exports } from './Exports.tsx';
 import { SignIn } from './SignIn.tsx';
 
 // Mantine's default primary shade (6) fails WCAG AA contrast for white text (3.55:1); 8 passes.
@@ -33,7 +34,7 @@ const contrast: CSSVariablesResolver = () => ({
   dark: {},
 });
 
-const PAGES = ['integrations', 'monitor', 'deliveries', 'jobs', 'audit'] as const;
+const PAGES = ['integrations', 'monitor', 'deliveries', 'jobs', 'exports', 'audit'] as const;
 type Page = (typeof PAGES)[number];
 const pageOf = (hash: string): Page => PAGES.find((page) => `#${page}` === hash) ?? 'integrations';
 
@@ -42,6 +43,7 @@ const NAV_LABELS = {
   monitor: 'navMonitor',
   deliveries: 'navDeliveries',
   jobs: 'navJobs',
+  exports: 'navExports',
   audit: 'navAudit',
 } as const satisfies Record<Page, keyof Texts>;
 
@@ -136,6 +138,7 @@ function App() {
         {page === 'monitor' && <Monitor texts={texts} />}
         {page === 'deliveries' && <Deliveries texts={texts} />}
         {page === 'jobs' && <Jobs texts={texts} />}
+        {page === 'exports' && <Exports texts={texts} />}
         {page === 'audit' && <Audit texts={texts} />}
         {page === 'integrations' && <Integrations texts={texts} />}
       </AppShell.Main>
