@@ -115,12 +115,18 @@ export function Exports({ texts }: { texts: Texts }) {
 
   const dataUrl = (definition: Definition, limit?: number) => {
     const query = new URLSearchParams({ legal_basis: statement.legal_basis, format: design.format });
-    if (statement.purpose) {query.set('purpose', statement.purpose);}
-    if (limit) {query.set('limit', String(limit));}
+    if (statement.purpose) {
+      query.set('purpose', statement.purpose);
+    }
+    if (limit) {
+      query.set('limit', String(limit));
+    }
     return `/api/v1/export-definitions/${encodeURIComponent(definition.name)}/data?${query}`;
   };
   const showPreview = async () => {
-    if (!saved) {return;}
+    if (!saved) {
+      return;
+    }
     setError(undefined);
     const response = await fetch(dataUrl(saved, 5), { credentials: 'same-origin' });
     if (!response.ok) {
