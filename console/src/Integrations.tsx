@@ -5,10 +5,20 @@ import { ConnectWizard } from './ConnectWizard.tsx';
 import type { Texts } from './i18n.ts';
 
 /** The integrations (API clients): who they are, their role, whether they are active; add one. */
-export function Integrations({ texts }: { texts: Texts }) {
+export function Integrations({ texts, selfId }: { texts: Texts; selfId: string }) {
   const [clients, setClients] = useState<Client[] | undefined>();
   const [loadError, setLoadError] = useState<ApiError | undefined>();
   const [connecting, setConnecting] = useState(false);
+
+  // Suspending a client stops every credential it has at once; enabling it restores them.
+  const setDisabled = async (client: Client, disabled: boolean) => {
+    try {
+      await api('PATCH', `/api/v1/clients/${client.id}`, { disabled });
+    } catch (caught) {
+      setLoadError(caught as ApiError);
+    }
+    load();
+  };
 
   const load = useCallback(() => {
     api<{ items: Client[] }>('GET', '/api/v1/clients').then(
@@ -51,6 +61,7 @@ export function Integrations({ texts }: { texts: Texts }) {
               <Table.Th scope="col">{texts.role}</Table.Th>
               <Table.Th scope="col">{texts.status}</Table.Th>
               <Table.Th scope="col">{texts.created}</Table.Th>
+              <Table.Th scope="col">{texts.actions}</Table.Th>
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
@@ -64,6 +75,18 @@ export function Integrations({ texts }: { texts: Texts }) {
                   </Badge>
                 </Table.Td>
                 <Table.Td>{new Date(client.created_at).toLocaleString()}</Table.Td>
+                <Table.Td>
+                  {client.id !== selfId && (
+                    <Button
+                      size="compact-sm"
+                      variant="outline"
+                      aria-label={`${client.disabled_at ? texts.enable : texts.suspend} ${client.name}`}
+                      onClick={() => void setDisabled(client, !client.disabled_at)}
+                    >
+                      {client.disabled_at ? texts.enable : texts.suspend}
+                    </Button>
+                  )}
+                </Table.Td>
               </Table.Tr>
             ))}
           </Table.Tbody>

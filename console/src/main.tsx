@@ -140,7 +140,7 @@ function App() {
         {page === 'jobs' && <Jobs texts={texts} />}
         {page === 'exports' && <Exports texts={texts} />}
         {page === 'audit' && <Audit texts={texts} />}
-        {page === 'integrations' && <Integrations texts={texts} />}
+        {page === 'integrations' && <Integrations texts={texts} selfId={session.client.id} />}
       </AppShell.Main>
     </AppShell>
   );

@@ -89,7 +89,7 @@ describe.skipIf(!hasBrowser)('admin console in a browser', () => {
     expect(stdout.trim().split('\n').at(-1)).toBe('200');
 
     await page.getByRole('button', { name: 'Done' }).click();
-    await page.getByRole('cell', { name: 'Cash transfer MIS' }).waitFor();
+    await page.getByRole('cell', { name: 'Cash transfer MIS', exact: true }).waitFor();
     expect(await seriousViolations(page)).toEqual([]);
     await screenshot(page, 'integrations');
     const policy = await t.database.db
@@ -125,6 +125,22 @@ describe.skipIf(!hasBrowser)('admin console in a browser', () => {
     await accesses.getByRole('cell', { name: 'eligibility-check' }).first().waitFor();
     expect(await seriousViolations(page)).toEqual([]);
     await screenshot(page, 'monitor');
+  });
+
+  it('suspends a system (its key stops at once) and enables it again', async () => {
+    await page.getByRole('link', { name: 'Integrations' }).click();
+    const programs = () =>
+      fetch(`${origin}/api/v1/programs`, {
+        headers: { authorization: `Bearer ${misKey}`, 'x-purpose': 'eligibility-check' },
+      });
+    await page.getByRole('button', { name: 'Suspend Cash transfer MIS' }).click();
+    await page.getByRole('button', { name: 'Enable Cash transfer MIS' }).waitFor();
+    expect((await programs()).status).toBe(401);
+    await page.getByRole('button', { name: 'Enable Cash transfer MIS' }).click();
+    await page.getByRole('button', { name: 'Suspend Cash transfer MIS' }).waitFor();
+    const back = await programs();
+    expect(back.status, await back.text()).toBe(200);
+    await page.getByRole('link', { name: 'Monitor' }).click();
   });
 
   it('speaks French, and signs out', async () => {
