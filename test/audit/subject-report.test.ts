@@ -51,7 +51,8 @@ describe('subject access report', () => {
     expect(lines).toHaveLength(3);
     expect((await t.get(`/api/v1/audit/subjects/${person}`, mis.key)).statusCode).toBe(403);
     expect((await t.get(`/api/v1/audit/subjects/${person}?format=pdf`, t.adminKey)).statusCode).toBe(400);
-    const nobody = await t.get('/api/v1/audit/subjects/no-such-person', t.adminKey);
+    expect((await t.get('/api/v1/audit/subjects/no-such-person', t.adminKey)).statusCode).toBe(400);
+    const nobody = await t.get('/api/v1/audit/subjects/00000000-0000-4000-8000-000000000000', t.adminKey);
     expect(nobody.json()).toMatchObject({ accesses: 0, by_client: [], entries: [] });
   });
 });

@@ -113,7 +113,7 @@ export async function auditRoutes(app: App, { db }: { db: Kysely<DB> }): Promise
         description:
           'Accesses that returned the record or named it as their resource, newest first (at most 5,000), summed up by ' +
           'system; `format=csv` answers the entries as a CSV file to hand to the data subject.',
-        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }),
+        params: Type.Object({ id: Type.String({ format: 'uuid', description: 'A person or household id' }) }),
         querystring: Type.Object(
           { format: Type.Optional(Type.String({ enum: ['json', 'csv'], default: 'json' })) },
           { additionalProperties: false },
