@@ -2,6 +2,7 @@ import { Alert, Anchor, Button, Group, Select, Stack, Table, Text, TextInput, Ti
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, type ApiError, type Client } from './api.ts';
 import type { Texts } from './i18n.ts';
+import { ProblemAlert } from './ProblemAlert.tsx';
 
 /**
  * The audit trail: search it by system, operation, data subject, outcome and time; verify its hash
@@ -121,11 +122,7 @@ function AuditSearch({ texts }: { texts: Texts }) {
         <Group>
           <Button type="submit">{texts.search}</Button>
         </Group>
-        {error && error.errors.length === 0 && (
-          <Alert color="red" role="alert" title={error.title}>
-            {error.detail}
-          </Alert>
-        )}
+        <ProblemAlert error={error} fields={['client_id', 'action', 'subject_id', 'outcome', 'from', 'to']} />
         {entries && (
           <Table striped aria-label={texts.auditEntries}>
             <Table.Thead>

@@ -1,5 +1,4 @@
 import {
-  Alert,
   Button,
   Code,
   CopyButton,
@@ -13,9 +12,10 @@ import {
   TextInput,
   Title,
 } from '@mantine/core';
-import { useState, type FormEvent, type ReactNode } from 'react';
+import { useState, type FormEvent } from 'react';
 import { api, ApiError, type Client } from './api.ts';
 import type { Texts } from './i18n.ts';
+import { ProblemAlert } from './ProblemAlert.tsx';
 
 /**
  * "Connect a new system": the client (name, role), its data sharing agreement (purposes, areas,
@@ -58,18 +58,6 @@ function useStep() {
     }
   };
   return { error, busy, run };
-}
-
-/** The step's error when no field claimed it. */
-function GeneralError({ error, fields }: { error: ApiError | undefined; fields: string[] }): ReactNode {
-  if (!error || fields.some((field) => error.forField(field))) {
-    return null;
-  }
-  return (
-    <Alert color="red" role="alert" title={error.title}>
-      {error.detail}
-    </Alert>
-  );
 }
 
 /** `onChanged` after each step that changed something (the list shows the new client at once). */
@@ -192,7 +180,7 @@ function SystemStep({ texts, onCreated }: { texts: Texts; onCreated: (client: Cl
           onChange={(event) => setDescription(event.currentTarget.value)}
           error={error?.forField('description')}
         />
-        <GeneralError error={error} fields={['name', 'role', 'description']} />
+        <ProblemAlert error={error} fields={['name', 'role', 'description']} />
         <Group>
           <Button type="submit" loading={busy}>
             {texts.next}
@@ -284,7 +272,7 @@ function AgreementStep({
             error={error?.forField('valid_until')}
           />
         </Group>
-        <GeneralError error={error} fields={fields} />
+        <ProblemAlert error={error} fields={fields} />
         <Group>
           <Button type="submit" loading={busy}>
             {texts.next}
@@ -308,7 +296,7 @@ function KeyStep({
   return (
     <Stack gap="xs">
       <Text>{texts.keyHelp}</Text>
-      <GeneralError error={error} fields={[]} />
+      <ProblemAlert error={error} fields={[]} />
       <Group>
         <Button
           loading={busy}

@@ -1,7 +1,8 @@
-import { Alert, Button, Group, SegmentedControl, Stack, Table, Text, Title } from '@mantine/core';
+import { Button, Group, SegmentedControl, Stack, Table, Text, Title } from '@mantine/core';
 import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError } from './api.ts';
 import type { Texts } from './i18n.ts';
+import { ProblemAlert } from './ProblemAlert.tsx';
 
 /**
  * Outgoing DCI callbacks (async answers, notifications): their status and attempts, the dead letters,
@@ -70,11 +71,7 @@ export function Deliveries({ texts }: { texts: Texts }) {
           ]}
         />
       </Group>
-      {error && (
-        <Alert color="red" role="alert" title={error.title}>
-          {error.detail}
-        </Alert>
-      )}
+      <ProblemAlert error={error} />
       {notice && <Text role="status">{notice}</Text>}
       <Group>
         <Button disabled={dead.length === 0} onClick={() => void replay(dead.map((d) => d.id))}>

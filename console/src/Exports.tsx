@@ -1,5 +1,4 @@
 import {
-  Alert,
   Button,
   Code,
   CopyButton,
@@ -16,6 +15,7 @@ import {
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError } from './api.ts';
 import type { Texts } from './i18n.ts';
+import { ProblemAlert } from './ProblemAlert.tsx';
 
 /**
  * The export definitions designer (SR-022): entity, fields (with the policy class that applies to
@@ -217,11 +217,7 @@ export function Exports({ texts }: { texts: Texts }) {
           </Group>
         </Stack>
       </form>
-      {error && error.errors.length === 0 && (
-        <Alert color="red" role="alert" title={error.title}>
-          {error.detail}
-        </Alert>
-      )}
+      <ProblemAlert error={error} fields={['name', 'entity', 'format', 'fields', 'filter', 'purpose']} />
       {saved && (
         <Stack gap="xs">
           <Title order={2} size="h3">

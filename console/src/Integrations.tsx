@@ -1,8 +1,9 @@
-import { Alert, Badge, Button, Group, Stack, Table, Text, Title } from '@mantine/core';
+import { Badge, Button, Group, Stack, Table, Text, Title } from '@mantine/core';
 import { useCallback, useEffect, useState } from 'react';
 import { api, type ApiError, type Client } from './api.ts';
 import { ConnectWizard } from './ConnectWizard.tsx';
 import type { Texts } from './i18n.ts';
+import { ProblemAlert } from './ProblemAlert.tsx';
 
 /** The integrations (API clients): who they are, their role, whether they are active; add one. */
 export function Integrations({ texts, selfId }: { texts: Texts; selfId: string }) {
@@ -46,11 +47,7 @@ export function Integrations({ texts, selfId }: { texts: Texts; selfId: string }
           <Button onClick={() => setConnecting(true)}>{texts.newIntegration}</Button>
         </Group>
       )}
-      {loadError && (
-        <Alert color="red" title={loadError.title}>
-          {loadError.detail}
-        </Alert>
-      )}
+      <ProblemAlert error={loadError} />
       {!clients && !loadError && <Text>{texts.loading}</Text>}
       {clients && clients.length === 0 && <Text>{texts.noIntegrations}</Text>}
       {clients && clients.length > 0 && (

@@ -1,7 +1,8 @@
-import { Alert, Button, Progress, Stack, Table, Text, Title } from '@mantine/core';
+import { Button, Progress, Stack, Table, Text, Title } from '@mantine/core';
 import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError } from './api.ts';
 import type { Texts } from './i18n.ts';
+import { ProblemAlert } from './ProblemAlert.tsx';
 
 /**
  * Long jobs (async searches, exports, imports, ODK Central pulls): status, progress, attempts,
@@ -56,11 +57,7 @@ export function Jobs({ texts }: { texts: Texts }) {
     <Stack>
       <Title order={1}>{texts.jobsTitle}</Title>
       <Text>{texts.jobsHelp}</Text>
-      {error && (
-        <Alert color="red" role="alert" title={error.title}>
-          {error.detail}
-        </Alert>
-      )}
+      <ProblemAlert error={error} />
       {jobs && jobs.length === 0 && <Text>{texts.noJobs}</Text>}
       {jobs && jobs.length > 0 && (
         <Table striped aria-label={texts.jobsTitle}>

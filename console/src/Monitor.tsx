@@ -4,6 +4,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import { api, type ApiError } from './api.ts';
 import type { Texts } from './i18n.ts';
+import { ProblemAlert } from './ProblemAlert.tsx';
 
 /**
  * The data flow monitor: requests per client and operation over the last hour or day (errors, p95,
@@ -125,11 +126,7 @@ export function Monitor({ texts }: { texts: Texts }) {
           ]}
         />
       </Group>
-      {error && (
-        <Alert color="red" title={error.title}>
-          {error.detail}
-        </Alert>
-      )}
+      <ProblemAlert error={error} />
       {traffic && <Chart traffic={traffic} texts={texts} />}
       {traffic && traffic.alerts.length > 0 && (
         <Alert color="orange" title={texts.alerts}>

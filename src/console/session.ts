@@ -44,15 +44,20 @@ function sessionToken(request: FastifyRequest): string | undefined {
 const sameToken = (a: string, b: string) =>
   a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
-async function sessionOf(db: Kysely<DB>, token: string) {
-  return db
+const ENDED: Authentication = { ok: false, reason: 'the console session has ended: sign in again' };
+
+/** The session of a token, if it has not ended, and the principal of the key it rests on. */
+async function liveSession(db: Kysely<DB>, token: string) {
+  const session = await db
     .selectFrom('console_sessions')
-    .select(['id', 'key_id', 'expires_at', 'ended_at'])
+    .select(['key_id', 'expires_at', 'ended_at'])
     .where('token_hash', '=', hashOf(token))
     .executeTakeFirst();
+  if (!session || session.ended_at || session.expires_at.getTime() <= Date.now()) {
+    return { authentication: ENDED, expiresAt: undefined };
+  }
+  return { authentication: await principalOfKey(db, session.key_id), expiresAt: session.expires_at };
 }
-
-const ENDED: Authentication = { ok: false, reason: 'the console session has ended: sign in again' };
 
 /**
  * Authenticates by console session cookie when the request presents no other credential (a token or
@@ -64,17 +69,13 @@ export function consoleSessionAuthenticator(db: Kysely<DB>): Authenticator {
     if (!token || request.headers.authorization || request.headers['x-api-key']) {
       return undefined;
     }
-    const session = await sessionOf(db, token);
-    if (!session || session.ended_at || session.expires_at.getTime() <= Date.now()) {
-      return ENDED;
-    }
     if (UNSAFE.has(request.method)) {
       const presented = request.headers['x-csrf-token'];
       if (typeof presented !== 'string' || !sameToken(presented, csrfOf(token))) {
         return { ok: false, reason: 'this change needs the console session’s CSRF token (X-CSRF-Token)' };
       }
     }
-    return principalOfKey(db, session.key_id);
+    return (await liveSession(db, token)).authentication;
   };
 }
 
@@ -161,15 +162,14 @@ export async function consoleSessionRoutes(app: App, { db }: { db: Kysely<DB> })
     },
     async (request) => {
       const token = sessionToken(request);
-      const session = token ? await sessionOf(db, token) : undefined;
-      if (!token || !session || session.ended_at || session.expires_at.getTime() <= Date.now()) {
+      const session = token ? await liveSession(db, token) : undefined;
+      if (!token || !session?.expiresAt) {
         throw unauthorized('not signed in to the console');
       }
-      const result = await principalOfKey(db, session.key_id);
-      if (!result.ok) {
-        throw unauthorized(result.reason);
+      if (!session.authentication.ok) {
+        throw unauthorized(session.authentication.reason);
       }
-      return whoView(result.principal, token, session.expires_at);
+      return whoView(session.authentication.principal, token, session.expiresAt);
     },
   );
 

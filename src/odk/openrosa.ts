@@ -6,7 +6,7 @@ import { badRequest, notFound, ProblemError, tooLarge } from '#platform/http/pro
 import type { App } from '#platform/http/types';
 import { findForm, listCurrentForms } from './forms.ts';
 import { processSubmission, storeSubmission, type Attachment } from './submissions.ts';
-import { readXForm } from './xform.ts';
+import { mediaFilesOf } from './xform.ts';
 
 /**
  * The OpenRosa endpoints ODK Collect uses (OpenRosa 1.0: form list API, form download, manifest,
@@ -72,7 +72,7 @@ export async function openRosaRoutes(
     const forms = (await listCurrentForms(db)).filter((form) => !only || form.form_id === only);
     const base = baseOf(request);
     const items = forms.map((form) => {
-      const media = readXForm(form.xml).mediaFiles.length > 0;
+      const media = mediaFilesOf(form.xml).length > 0;
       const url = `${base}/forms/${encodeURIComponent(form.form_id)}`;
       return (
         `<xform><formID>${escapeXml(form.form_id)}</formID><name>${escapeXml(form.title)}</name>` +

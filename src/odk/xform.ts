@@ -36,6 +36,13 @@ export function parseXml(text: string): XmlNode {
   return parser.parse(text) as XmlNode;
 }
 
+/** The media files an XForm refers to (jr://images/x.png, jr://file-csv/areas.csv), without parsing it. */
+export const mediaFilesOf = (xml: string): string[] => [
+  ...new Set(
+    [...xml.matchAll(/jr:\/\/(?:images|audio|video|file|file-csv)\/([^"'<\s)]+)/g)].map((m) => m[1]!),
+  ),
+];
+
 export const md5Hash = (text: string | Buffer): string =>
   `md5:${createHash('md5').update(text).digest('hex')}`;
 
@@ -124,11 +131,7 @@ export function readXForm(xml: string): FormFacts {
     paths,
     repeats: new Set(),
     binaries: new Set(),
-    mediaFiles: [
-      ...new Set(
-        [...xml.matchAll(/jr:\/\/(?:images|audio|video|file|file-csv)\/([^"'<\s)]+)/g)].map((m) => m[1]!),
-      ),
-    ],
+    mediaFiles: mediaFilesOf(xml),
   };
   for (const bind of binds) {
     const path = relative(String(bind['@_nodeset'] ?? ''), rootName);

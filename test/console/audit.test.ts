@@ -1,10 +1,9 @@
-import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
 import { insertHousehold, insertIndividual } from '#test/factories';
 import { newClient } from '#test/policy/helpers';
-import { ensureConsoleBuilt, hasBrowser, launchBrowser, screenshot, seriousViolations } from './browser.ts';
+import { hasBrowser, openConsole, screenshot, seriousViolations } from './browser.ts';
 
 /**
  * The console's audit page in headless Chromium: verify the hash chain, a data subject's access
@@ -15,22 +14,14 @@ let t: TestApp;
 let browser: Browser;
 let page: Page;
 let person: string;
-let origin: string;
 
 describe.skipIf(!hasBrowser)('audit in the console', () => {
   beforeAll(async () => {
-    await ensureConsoleBuilt();
     t = await createTestApp();
     person = await insertIndividual(t.database.db, await insertHousehold(t.database.db));
     const mis = await newClient(t, 'integrator');
     await t.get(`/api/v1/individuals/${person}`, mis.key, { 'x-purpose': 'case review' });
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    origin = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
-    await page.goto(`${origin}/console/#audit`);
-    await page.getByLabel('API key').fill(t.adminKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    ({ browser, page } = await openConsole(t, 'audit', { width: 1280, height: 900 }));
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

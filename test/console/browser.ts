@@ -1,8 +1,10 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CONSOLE_DIST } from '#console/static';
+import type { TestApp } from '#test/app';
 
 /**
  * Browser tests of the admin console drive Debian's Chromium (/usr/bin/chromium, `apt-get install
@@ -67,4 +69,30 @@ export async function seriousViolations(page: Page): Promise<string[]> {
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage: true });
+}
+
+export interface OpenConsole {
+  browser: Browser;
+  page: Page;
+  origin: string;
+}
+
+/**
+ * The test gateway listening on 127.0.0.1 and a page of the console at `hash`, signed in with the
+ * admin key. The page bypasses the console's CSP: axe-core is injected as an inline script.
+ */
+export async function openConsole(
+  t: TestApp,
+  hash: string,
+  viewport = { width: 1280, height: 800 },
+): Promise<OpenConsole> {
+  await ensureConsoleBuilt();
+  await t.app.listen({ port: 0, host: '127.0.0.1' });
+  const origin = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+  const browser = await launchBrowser();
+  const page = await browser.newPage({ viewport, bypassCSP: true });
+  await page.goto(`${origin}/console/#${hash}`);
+  await page.getByLabel('API key').fill(t.adminKey);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  return { browser, page, origin };
 }

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
 import { newClient } from '#test/policy/helpers';
-import { ensureConsoleBuilt, hasBrowser, launchBrowser, screenshot, seriousViolations } from './browser.ts';
+import { hasBrowser, openConsole, screenshot, seriousViolations } from './browser.ts';
 
 /**
  * The console's deliveries page in headless Chromium: a dead-lettered DCI callback (an async search
@@ -18,7 +17,6 @@ let deliveryId: string;
 
 describe.skipIf(!hasBrowser)('deliveries in the console', () => {
   beforeAll(async () => {
-    await ensureConsoleBuilt();
     t = await createTestApp();
     const mis = await newClient(t, 'integrator');
     const key = await t.database.db
@@ -62,12 +60,7 @@ describe.skipIf(!hasBrowser)('deliveries in the console', () => {
         updated_at: new Date(),
       })
       .execute();
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
-    await page.goto(`http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}/console/#deliveries`);
-    await page.getByLabel('API key').fill(t.adminKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    ({ browser, page } = await openConsole(t, 'deliveries'));
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

@@ -1,9 +1,8 @@
-import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
 import { insertArea, insertHousehold } from '#test/factories';
-import { ensureConsoleBuilt, hasBrowser, launchBrowser, screenshot, seriousViolations } from './browser.ts';
+import { hasBrowser, openConsole, screenshot, seriousViolations } from './browser.ts';
 
 /**
  * The console's export designer in headless Chromium: a definition designed (entity, fields with
@@ -17,18 +16,12 @@ let page: Page;
 
 describe.skipIf(!hasBrowser)('export designer in the console', () => {
   beforeAll(async () => {
-    await ensureConsoleBuilt();
     t = await createTestApp();
     await insertArea(t.database.db, 'R07');
     for (const pmt of [12.5, 18, 55]) {
       await insertHousehold(t.database.db, { admin_area_code: 'R07', pmt_score: pmt });
     }
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, bypassCSP: true });
-    await page.goto(`http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}/console/#exports`);
-    await page.getByLabel('API key').fill(t.adminKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    ({ browser, page } = await openConsole(t, 'exports', { width: 1280, height: 1000 }));
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
