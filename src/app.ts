@@ -41,6 +41,9 @@ import { dciDeliveryRoutes } from '#dci/http/deliveries';
 import { purgeAnswersPeriodically } from '#dci/exchange/retention';
 import type { Periodic } from '#platform/jobs/periodic';
 import { dciClientSettingsRoutes } from '#dci/http/client-settings';
+import { dciTestEventRoutes } from '#dci/http/test-event';
+import { systemResolve } from '#dci/callback/address';
+import { defaultReceiver } from '#dci/envelope';
 import { dciNotifications } from '#dci/subscriptions/notifier';
 import { dciSubscriptionAdminRoutes } from '#dci/http/subscription-admin';
 import { dciSignatureRoutes } from '#dci/signature/routes';
@@ -250,6 +253,17 @@ export async function buildApp({
   await app.register(policyRoutes, { prefix: '/api/v1', db });
   await app.register(certificateRoutes, { prefix: '/api/v1', db, clientCas: tls?.clientCas });
   await app.register(dciClientSettingsRoutes, { prefix: '/api/v1', db });
+  await app.register(dciTestEventRoutes, {
+    prefix: '/api/v1',
+    deps: {
+      db,
+      signatures,
+      encryption,
+      resolve: systemResolve,
+      timeoutMs: 10_000,
+      receiver: defaultReceiver(config.dciId),
+    },
+  });
   await app.register(dciSubscriptionAdminRoutes, { prefix: '/api/v1', db });
   await app.register(dciSignatureRoutes, { prefix: '/api/v1', db });
   await app.register(jwksRoute, {

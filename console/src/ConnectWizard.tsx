@@ -3,61 +3,50 @@ import {
   Code,
   CopyButton,
   Group,
-  NumberInput,
+  SegmentedControl,
   Select,
   Stack,
   Stepper,
-  TagsInput,
   Text,
   TextInput,
   Title,
 } from '@mantine/core';
 import { useState, type FormEvent } from 'react';
-import { api, ApiError, type Client } from './api.ts';
+import { api, type Client } from './api.ts';
 import type { Texts } from './i18n.ts';
+import { PolicyForm } from './PolicyForm.tsx';
 import { ProblemAlert } from './ProblemAlert.tsx';
+import { useCall } from './useCall.ts';
 
 /**
- * "Connect a new system": the client (name, role), its data sharing agreement (purposes, areas,
- * rate limit, daily quota, expiry), an API key shown once, and a curl example that works with it.
- * Each step calls the admin API; its errors show next to the field they concern.
+ * "Connect a new system": the client (name, role), its data sharing agreement (PolicyForm), a
+ * credential shown once (an API key, or an OAuth client secret for the client credentials grant),
+ * and a curl example that works with it. Each step calls the admin API; its errors show next to the
+ * field they concern. Certificates and public keys are added from the client's page afterwards.
  */
 
 const ROLES = ['integrator', 'system', 'analyst', 'field_agent', 'admin'];
 
-interface Agreement {
-  agreement_ref: string;
-  purposes: string[];
-  area_codes: string[];
-  rate_limit: number | '';
-  daily_quota: number | '';
-  valid_until: string;
-}
+/** What the last step created: an API key, or an OAuth client id and secret. */
+export type Credential =
+  { kind: 'api_key'; key: string } | { kind: 'oauth'; clientId: string; secret: string };
 
-export function exampleOf(origin: string, key: string, purpose: string | undefined): string {
+/** A shell example that lists the programs with the new credential (the purpose header when one is required). */
+export function exampleOf(origin: string, credential: Credential, purpose: string | undefined): string {
+  const call = (authorization: string) =>
+    [
+      `curl -sS -H "Authorization: Bearer ${authorization}"`,
+      ...(purpose ? [`-H "X-Purpose: ${purpose}"`] : []),
+      `${origin}/api/v1/programs`,
+    ].join(' ');
+  if (credential.kind === 'api_key') {
+    return call(credential.key);
+  }
   return [
-    `curl -sS -H "Authorization: Bearer ${key}"`,
-    ...(purpose ? [`-H "X-Purpose: ${purpose}"`] : []),
-    `${origin}/api/v1/programs`,
-  ].join(' ');
-}
-
-/** Runs a step's call; an ApiError is kept to be shown by the fields. */
-function useStep() {
-  const [error, setError] = useState<ApiError | undefined>();
-  const [busy, setBusy] = useState(false);
-  const run = async (call: () => Promise<void>) => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await call();
-    } catch (caught) {
-      setError(caught instanceof ApiError ? caught : new ApiError(0, String(caught), undefined, []));
-    } finally {
-      setBusy(false);
-    }
-  };
-  return { error, busy, run };
+    `TOKEN=$(curl -sS -u "${credential.clientId}:${credential.secret}" -d grant_type=client_credentials ${origin}/oauth/token` +
+      ` | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')`,
+    call('$TOKEN'),
+  ].join('\n');
 }
 
 /** `onChanged` after each step that changed something (the list shows the new client at once). */
@@ -73,7 +62,8 @@ export function ConnectWizard({
   const [active, setActive] = useState(0);
   const [client, setClient] = useState<Client | undefined>();
   const [purposes, setPurposes] = useState<string[]>([]);
-  const [key, setKey] = useState<string | undefined>();
+  const [credential, setCredential] = useState<Credential | undefined>();
+  const example = credential && exampleOf(window.location.origin, credential, purposes[0]);
 
   return (
     <Stack>
@@ -93,11 +83,12 @@ export function ConnectWizard({
         </Stepper.Step>
         <Stepper.Step label={texts.stepAgreement}>
           {client && (
-            <AgreementStep
+            <PolicyForm
               texts={texts}
-              client={client}
+              clientId={client.id}
+              submitLabel={texts.next}
               onSaved={(saved) => {
-                setPurposes(saved);
+                setPurposes(saved.purposes ?? []);
                 setActive(2);
               }}
             />
@@ -105,29 +96,31 @@ export function ConnectWizard({
         </Stepper.Step>
         <Stepper.Step label={texts.stepKey}>
           {client && (
-            <KeyStep
+            <CredentialStep
               texts={texts}
               client={client}
               onCreated={(created) => {
-                setKey(created);
+                setCredential(created);
                 setActive(3);
               }}
             />
           )}
         </Stepper.Step>
         <Stepper.Completed>
-          {key && (
+          {credential && example && (
             <Stack>
               <Text fw={700}>{texts.keyOnce}</Text>
               <Code block data-testid="api-key">
-                {key}
+                {credential.kind === 'api_key'
+                  ? credential.key
+                  : `client_id: ${credential.clientId}\nclient_secret: ${credential.secret}`}
               </Code>
               <Text>{texts.tryIt}</Text>
               <Code block data-testid="example" style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-all' }}>
-                {exampleOf(window.location.origin, key, purposes[0])}
+                {example}
               </Code>
               <Group>
-                <CopyButton value={exampleOf(window.location.origin, key, purposes[0])}>
+                <CopyButton value={example}>
                   {({ copied, copy }) => <Button onClick={copy}>{copied ? texts.copied : texts.copy}</Button>}
                 </CopyButton>
                 <Button variant="outline" onClick={onDone}>
@@ -146,7 +139,7 @@ function SystemStep({ texts, onCreated }: { texts: Texts; onCreated: (client: Cl
   const [name, setName] = useState('');
   const [role, setRole] = useState('integrator');
   const [description, setDescription] = useState('');
-  const { error, busy, run } = useStep();
+  const { error, busy, run } = useCall();
   const submit = (event: FormEvent) => {
     event.preventDefault();
     void run(async () =>
@@ -191,122 +184,47 @@ function SystemStep({ texts, onCreated }: { texts: Texts; onCreated: (client: Cl
   );
 }
 
-function AgreementStep({
-  texts,
-  client,
-  onSaved,
-}: {
-  texts: Texts;
-  client: Client;
-  onSaved: (purposes: string[]) => void;
-}) {
-  const [agreement, setAgreement] = useState<Agreement>({
-    agreement_ref: '',
-    purposes: [],
-    area_codes: [],
-    rate_limit: '',
-    daily_quota: '',
-    valid_until: '',
-  });
-  const { error, busy, run } = useStep();
-  const set = (change: Partial<Agreement>) => setAgreement((current) => ({ ...current, ...change }));
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    void run(async () => {
-      const { agreement_ref, purposes, area_codes, rate_limit, daily_quota, valid_until } = agreement;
-      await api('PUT', `/api/v1/clients/${client.id}/policy`, {
-        agreement_ref,
-        ...(purposes.length ? { purposes } : {}),
-        ...(area_codes.length ? { area_codes } : {}),
-        ...(rate_limit === '' ? {} : { rate_limit }),
-        ...(daily_quota === '' ? {} : { daily_quota }),
-        ...(valid_until ? { valid_until: `${valid_until}T23:59:59Z` } : {}),
-      });
-      onSaved(purposes);
-    });
-  };
-  const fields = ['agreement_ref', 'purposes', 'area_codes', 'rate_limit', 'daily_quota', 'valid_until'];
-  return (
-    <form onSubmit={submit}>
-      <Stack gap="xs">
-        <TextInput
-          label={texts.agreementRef}
-          description={texts.agreementRefHelp}
-          value={agreement.agreement_ref}
-          onChange={(event) => set({ agreement_ref: event.currentTarget.value })}
-          error={error?.forField('agreement_ref')}
-          required
-        />
-        <TagsInput
-          label={texts.purposes}
-          description={texts.purposesHelp}
-          value={agreement.purposes}
-          onChange={(purposes) => set({ purposes })}
-          error={error?.forField('purposes')}
-        />
-        <TagsInput
-          label={texts.areas}
-          description={texts.areasHelp}
-          value={agreement.area_codes}
-          onChange={(area_codes) => set({ area_codes })}
-          error={error?.forField('area_codes')}
-        />
-        <Group grow>
-          <NumberInput
-            label={texts.rateLimit}
-            value={agreement.rate_limit}
-            onChange={(value) => set({ rate_limit: value === '' ? '' : Number(value) })}
-            error={error?.forField('rate_limit')}
-          />
-          <NumberInput
-            label={texts.dailyQuota}
-            value={agreement.daily_quota}
-            onChange={(value) => set({ daily_quota: value === '' ? '' : Number(value) })}
-            error={error?.forField('daily_quota')}
-          />
-          <TextInput
-            label={texts.validUntil}
-            placeholder="YYYY-MM-DD"
-            value={agreement.valid_until}
-            onChange={(event) => set({ valid_until: event.currentTarget.value })}
-            error={error?.forField('valid_until')}
-          />
-        </Group>
-        <ProblemAlert error={error} fields={fields} />
-        <Group>
-          <Button type="submit" loading={busy}>
-            {texts.next}
-          </Button>
-        </Group>
-      </Stack>
-    </form>
-  );
-}
-
-function KeyStep({
+function CredentialStep({
   texts,
   client,
   onCreated,
 }: {
   texts: Texts;
   client: Client;
-  onCreated: (key: string) => void;
+  onCreated: (credential: Credential) => void;
 }) {
-  const { error, busy, run } = useStep();
+  const [kind, setKind] = useState<Credential['kind']>('api_key');
+  const { error, busy, run } = useCall();
+  const create = () =>
+    run(async () => {
+      if (kind === 'api_key') {
+        const { key } = await api<{ key: string }>('POST', `/api/v1/clients/${client.id}/keys`, {});
+        onCreated({ kind, key });
+      } else {
+        const { client_secret } = await api<{ client_secret: string }>(
+          'POST',
+          `/api/v1/clients/${client.id}/oauth/secrets`,
+          {},
+        );
+        onCreated({ kind, clientId: client.id, secret: client_secret });
+      }
+    });
   return (
     <Stack gap="xs">
-      <Text>{texts.keyHelp}</Text>
-      <ProblemAlert error={error} fields={[]} />
+      <SegmentedControl
+        aria-label={texts.credentialKind}
+        value={kind}
+        onChange={(value) => setKind(value as Credential['kind'])}
+        data={[
+          { value: 'api_key', label: texts.apiKey },
+          { value: 'oauth', label: texts.oauthClient },
+        ]}
+      />
+      <Text>{kind === 'api_key' ? texts.keyHelp : texts.oauthHelp}</Text>
+      <ProblemAlert error={error} />
       <Group>
-        <Button
-          loading={busy}
-          onClick={() =>
-            void run(async () =>
-              onCreated((await api<{ key: string }>('POST', `/api/v1/clients/${client.id}/keys`, {})).key),
-            )
-          }
-        >
-          {texts.createKey}
+        <Button loading={busy} onClick={() => void create()}>
+          {kind === 'api_key' ? texts.createKey : texts.createSecret}
         </Button>
       </Group>
     </Stack>

@@ -1,15 +1,21 @@
 import { Badge, Button, Group, Stack, Table, Text, Title } from '@mantine/core';
 import { useCallback, useEffect, useState } from 'react';
 import { api, type ApiError, type Client } from './api.ts';
+import { ClientDetail } from './ClientDetail.tsx';
 import { ConnectWizard } from './ConnectWizard.tsx';
 import type { Texts } from './i18n.ts';
 import { ProblemAlert } from './ProblemAlert.tsx';
 
-/** The integrations (API clients): who they are, their role, whether they are active; add one. */
+/**
+ * The integrations (API clients): who they are, their role, whether they are active; suspend or
+ * enable one, open one (ClientDetail), or connect a new one (ConnectWizard).
+ */
 export function Integrations({ texts, selfId }: { texts: Texts; selfId: string }) {
   const [clients, setClients] = useState<Client[] | undefined>();
   const [loadError, setLoadError] = useState<ApiError | undefined>();
   const [connecting, setConnecting] = useState(false);
+  const [openId, setOpenId] = useState<string | undefined>();
+  const opened = clients?.find((client) => client.id === openId);
 
   // Suspending a client stops every credential it has at once; enabling it restores them.
   const setDisabled = async (client: Client, disabled: boolean) => {
@@ -47,6 +53,15 @@ export function Integrations({ texts, selfId }: { texts: Texts; selfId: string }
           <Button onClick={() => setConnecting(true)}>{texts.newIntegration}</Button>
         </Group>
       )}
+      {opened && (
+        <ClientDetail
+          key={opened.id}
+          texts={texts}
+          client={opened}
+          onChanged={load}
+          onClose={() => setOpenId(undefined)}
+        />
+      )}
       <ProblemAlert error={loadError} />
       {!clients && !loadError && <Text>{texts.loading}</Text>}
       {clients && clients.length === 0 && <Text>{texts.noIntegrations}</Text>}
@@ -73,16 +88,25 @@ export function Integrations({ texts, selfId }: { texts: Texts; selfId: string }
                 </Table.Td>
                 <Table.Td>{new Date(client.created_at).toLocaleString()}</Table.Td>
                 <Table.Td>
-                  {client.id !== selfId && (
+                  <Group gap="xs">
                     <Button
                       size="compact-sm"
-                      variant="outline"
-                      aria-label={`${client.disabled_at ? texts.enable : texts.suspend} ${client.name}`}
-                      onClick={() => void setDisabled(client, !client.disabled_at)}
+                      aria-label={`${texts.open} ${client.name}`}
+                      onClick={() => setOpenId(client.id)}
                     >
-                      {client.disabled_at ? texts.enable : texts.suspend}
+                      {texts.open}
                     </Button>
-                  )}
+                    {client.id !== selfId && (
+                      <Button
+                        size="compact-sm"
+                        variant="outline"
+                        aria-label={`${client.disabled_at ? texts.enable : texts.suspend} ${client.name}`}
+                        onClick={() => void setDisabled(client, !client.disabled_at)}
+                      >
+                        {client.disabled_at ? texts.enable : texts.suspend}
+                      </Button>
+                    )}
+                  </Group>
                 </Table.Td>
               </Table.Tr>
             ))}

@@ -22,3 +22,28 @@ export function ProblemAlert({
     </Alert>
   );
 }
+
+/**
+ * What went well ("Saved.", a delivered test event), or an outcome to report. Titles are in the text
+ * colour: Mantine's green title on its light green is about 4:1, under the 4.5:1 AA asks.
+ */
+export function OutcomeAlert({
+  ok,
+  title,
+  children,
+}: {
+  ok: boolean;
+  title?: string | undefined;
+  children?: ReactNode;
+}): ReactNode {
+  return (
+    <Alert
+      color={ok ? 'green' : 'red'}
+      role="status"
+      title={title}
+      styles={ok ? { title: { color: 'var(--mantine-color-text)' } } : {}}
+    >
+      {children}
+    </Alert>
+  );
+}

@@ -72,3 +72,18 @@ export interface Client {
   created_at: string;
   disabled_at: string | null;
 }
+
+/** A client's policy (data sharing agreement), as GET/PUT /api/v1/clients/{id}/policy answer it. */
+export interface Policy {
+  agreement_ref: string;
+  description: string | null;
+  operations: string[] | null;
+  registries: string[] | null;
+  hidden_fields: string[];
+  purposes: string[] | null;
+  area_codes: string[] | null;
+  rate_limit: number | null;
+  daily_quota: number | null;
+  valid_from: string | null;
+  valid_until: string | null;
+}

@@ -74,7 +74,7 @@ export async function deliver(
     });
   };
   try {
-    const statusCode = await post(url, delivery.client_id, message, ctx, deps);
+    const statusCode = await postCallback(url, delivery.client_id, message, ctx.signal, deps);
     await record({ status: 'delivered', statusCode }, 'delivered');
     return 'delivered';
   } catch (error) {
@@ -96,11 +96,11 @@ export async function deliver(
  * Checks the target against the client's settings as they are now, then POSTs to the checked
  * address. Resolves with a 2xx status; throws a DciError (refused), or any other error (failed).
  */
-async function post(
+export async function postCallback(
   url: URL,
   clientId: string,
   message: unknown,
-  ctx: AttemptContext,
+  signal: AbortSignal,
   deps: DeliveryDeps,
 ): Promise<number> {
   const settings = await findCallbackSettings(deps.db, clientId);
@@ -110,7 +110,7 @@ async function post(
   const { statusCode } = await postJson(url, await deps.signatures.sign(sealed), {
     address,
     timeoutMs: deps.timeoutMs,
-    signal: ctx.signal,
+    signal,
   });
   if (statusCode < 200 || statusCode > 299) {
     throw new HttpStatusError(statusCode);
@@ -118,7 +118,7 @@ async function post(
   return statusCode;
 }
 
-class HttpStatusError extends Error {
+export class HttpStatusError extends Error {
   constructor(readonly statusCode: number) {
     super(`the callback answered HTTP ${statusCode}`);
   }

@@ -86,8 +86,9 @@ export async function endDeliveryAttempt(db: Kysely<DB>, id: string, result: Att
 
 export interface ExchangeLogEntry {
   clientId: string;
-  exchangeId: string;
-  deliveryId: string;
+  /** Absent for a test event, which belongs to no exchange. */
+  exchangeId: string | undefined;
+  deliveryId: string | undefined;
   peerOrigin: string;
   action: string;
   messageId: string;
@@ -106,8 +107,8 @@ export async function logOutgoing(db: Kysely<DB>, entry: ExchangeLogEntry): Prom
     .values({
       direction: 'out',
       client_id: entry.clientId,
-      exchange_id: entry.exchangeId,
-      delivery_id: entry.deliveryId,
+      exchange_id: entry.exchangeId ?? null,
+      delivery_id: entry.deliveryId ?? null,
       peer_origin: entry.peerOrigin,
       action: entry.action,
       message_id: entry.messageId,
