@@ -69,16 +69,20 @@ describe('gateway start and shutdown', () => {
 
   it('lets an in-flight request finish on shutdown, then refuses new connections', async () => {
     let finished = false;
+    let arrived!: () => void;
+    const reached = new Promise<void>((resolve) => (arrived = resolve));
     const gateway = await startGateway(config, {
       extend: (app) =>
         app.get('/test/slow', { config: { access: { public: true } } }, async () => {
+          arrived();
           await new Promise((resolve) => setTimeout(resolve, 400));
           finished = true;
           return { done: true };
         }),
     });
     const inFlight = fetch(`${gateway.url}/test/slow`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Shut down once the request is being handled (a fixed delay lost the race on a loaded machine).
+    await reached;
     await gateway.shutdown();
     const response = await inFlight;
     expect(response.status).toBe(200);
