@@ -22,6 +22,7 @@ describe.skipIf(!hasBrowser)('audit in the console', () => {
     const mis = await newClient(t, 'integrator');
     await t.get(`/api/v1/individuals/${person}`, mis.key, { 'x-purpose': 'case review' });
     ({ browser, page } = await openConsole(t, 'audit', { width: 1280, height: 900 }));
+    page.setDefaultTimeout(10_000);
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -56,5 +57,26 @@ describe.skipIf(!hasBrowser)('audit in the console', () => {
     const entries = page.getByRole('table', { name: 'Audit entries' });
     await entries.getByRole('cell', { name: 'case review' }).waitFor();
     expect(await entries.getByRole('row').count()).toBe(2);
+  });
+
+  it('answers bad input next to the field it concerns', async () => {
+    const search = page.getByRole('form', { name: 'Search the audit trail' });
+    await search.getByLabel('Data subject (person or household id)').fill('not-an-id');
+    await search.getByRole('button', { name: 'Search' }).click();
+    await search.locator('.mantine-TextInput-error').filter({ hasText: /uuid/ }).waitFor();
+    await search.getByLabel('Data subject (person or household id)').fill('');
+    await search.getByLabel('From').fill('2026-13-45');
+    await search.getByRole('button', { name: 'Search' }).click();
+    await search
+      .locator('.mantine-TextInput-error')
+      .filter({ hasText: /date-time/ })
+      .waitFor();
+    await search.getByLabel('From').fill('');
+
+    const report = page.getByRole('form', { name: 'Access report for a data subject' });
+    await report.getByLabel('Data subject (person or household id)').fill('not-an-id');
+    await report.getByRole('button', { name: 'Show the report' }).click();
+    await report.locator('.mantine-TextInput-error').filter({ hasText: /uuid/ }).waitFor();
+    expect(await seriousViolations(page)).toEqual([]);
   });
 });

@@ -49,7 +49,10 @@ export async function auditRoutes(app: App, { db }: { db: Kysely<DB> }): Promise
             resource_type: Type.Optional(Type.String({ maxLength: 40 })),
             resource_id: Type.Optional(Type.String({ maxLength: 100 })),
             subject_id: Type.Optional(
-              Type.String({ maxLength: 100, description: 'Accesses that returned this record' }),
+              Type.String({
+                format: 'uuid',
+                description: 'Accesses that returned this record (a person or household id)',
+              }),
             ),
             outcome: Type.Optional(Type.String({ enum: ['success', 'denied', 'error', 'invalid'] })),
             from: Type.Optional(Type.String({ format: 'date-time' })),
