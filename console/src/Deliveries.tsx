@@ -7,7 +7,7 @@ import { ProblemAlert } from './ProblemAlert.tsx';
 /**
  * Outgoing DCI callbacks (async answers, notifications): their status and attempts, the dead letters,
  * and replaying one or all of them (same message id, a fresh round of retries). Each replay is one
- * call of the audited admin API.
+ * call of the audited admin API. Below them, the subscriptions whose notifications these are.
  */
 
 interface Delivery {
@@ -24,6 +24,17 @@ interface Delivery {
 }
 
 type Filter = 'dead' | 'all';
+
+interface Subscription {
+  code: string;
+  client_name: string;
+  registry: string;
+  status: string;
+  reg_event_type: string;
+  notify_record_type: string;
+  created_at: string;
+  notifications: Record<'pending' | 'retrying' | 'delivered' | 'refused' | 'dead' | 'cancelled', number>;
+}
 
 export function Deliveries({ texts }: { texts: Texts }) {
   const [filter, setFilter] = useState<Filter>('dead');
@@ -119,6 +130,59 @@ export function Deliveries({ texts }: { texts: Texts }) {
                 </Table.Td>
               </Table.Tr>
             ))}
+          </Table.Tbody>
+        </Table>
+      )}
+      <Subscriptions texts={texts} />
+    </Stack>
+  );
+}
+
+/** Who subscribed to which registry events, and how their notifications went. */
+function Subscriptions({ texts }: { texts: Texts }) {
+  const [subscriptions, setSubscriptions] = useState<Subscription[] | undefined>();
+  const [error, setError] = useState<ApiError | undefined>();
+  useEffect(() => {
+    api<{ items: Subscription[] }>('GET', '/api/v1/dci/subscriptions?limit=200').then(
+      (page) => setSubscriptions(page.items),
+      setError,
+    );
+  }, []);
+  return (
+    <Stack gap="xs">
+      <Title order={2} size="h3">
+        {texts.subscriptionsTitle}
+      </Title>
+      <ProblemAlert error={error} />
+      {subscriptions && subscriptions.length === 0 && <Text>{texts.noSubscriptions}</Text>}
+      {subscriptions && subscriptions.length > 0 && (
+        <Table striped aria-label={texts.subscriptionsTitle}>
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th scope="col">{texts.client}</Table.Th>
+              <Table.Th scope="col">{texts.registry}</Table.Th>
+              <Table.Th scope="col">{texts.events}</Table.Th>
+              <Table.Th scope="col">{texts.status}</Table.Th>
+              <Table.Th scope="col">{texts.notifications}</Table.Th>
+              <Table.Th scope="col">{texts.created}</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {subscriptions.map((subscription) => {
+              const { delivered, pending, retrying, dead, refused } = subscription.notifications;
+              return (
+                <Table.Tr key={subscription.code}>
+                  <Table.Td>{subscription.client_name}</Table.Td>
+                  <Table.Td>{subscription.registry}</Table.Td>
+                  <Table.Td>{`${subscription.reg_event_type} · ${subscription.notify_record_type}`}</Table.Td>
+                  <Table.Td>{subscription.status}</Table.Td>
+                  <Table.Td>
+                    {`${texts.delivered} ${delivered} · ${texts.waiting} ${pending + retrying} · ${texts.deadLetters} ${dead + refused}`}
+                  </Table.Td>
+                  <Table.Td>{new Date(subscription.created_at).toLocaleString()}</Table.Td>
+                </Table.Tr>
+              );
+            })}
           </Table.Tbody>
         </Table>
       )}

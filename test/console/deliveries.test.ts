@@ -60,6 +60,50 @@ describe.skipIf(!hasBrowser)('deliveries in the console', () => {
         updated_at: new Date(),
       })
       .execute();
+    // A subscription of the same client, with one delivered notification.
+    const subscriptionId = randomUUID();
+    await t.database.db
+      .insertInto('dci_subscriptions')
+      .values({
+        id: subscriptionId,
+        code: 'sub-console-1',
+        client_id: mis.id,
+        key_id: key.id,
+        registry: 'social',
+        exchange_id: exchangeId,
+        reference_id: 'ref-1',
+        status: 'active',
+        reg_type: 'ns:org:RegistryType:Social',
+        reg_event_type: 'UPDATE',
+        notify_record_type: 'Person',
+        record_shape: 'Person',
+        entity: 'person',
+        event_entity: 'individual',
+        event_kind: 'update',
+        filter_type: 'idtype-value',
+        filter: JSON.stringify({ type: 'UIN', value: 'UIN-1' }),
+        fingerprint: 'fp-console-1',
+        sender_id: 'mis.example',
+        notify_uri: 'http://127.0.0.1:9/dci/registry/notify',
+        after_event_id: 0,
+      })
+      .execute();
+    await t.database.db
+      .insertInto('dci_deliveries')
+      .values({
+        id: randomUUID(),
+        exchange_id: exchangeId,
+        client_id: mis.id,
+        subscription_id: subscriptionId,
+        action: 'notify',
+        message_id: 'notify-msg-1',
+        callback_uri: 'http://127.0.0.1:9/dci/registry/notify',
+        status: 'delivered',
+        attempts: 1,
+        created_at: new Date(),
+        updated_at: new Date(),
+      })
+      .execute();
     ({ browser, page } = await openConsole(t, 'deliveries'));
   }, 60_000);
   afterAll(async () => {
@@ -71,6 +115,9 @@ describe.skipIf(!hasBrowser)('deliveries in the console', () => {
     await page.getByRole('heading', { name: 'Callbacks and notifications', level: 1 }).waitFor();
     await page.getByRole('cell', { name: 'HTTP 503' }).waitFor();
     expect(await seriousViolations(page)).toEqual([]);
+    const subscriptions = page.getByRole('table', { name: 'Subscriptions' });
+    await subscriptions.getByRole('cell', { name: 'UPDATE · Person' }).waitFor();
+    await subscriptions.getByRole('cell', { name: 'delivered 1 · waiting 0 · Dead letters 0' }).waitFor();
     await screenshot(page, 'deliveries');
     await page.getByRole('button', { name: 'Replay on-search-msg-dead-1' }).click();
     await page.getByRole('status').filter({ hasText: 'Sent again: 1' }).waitFor();
