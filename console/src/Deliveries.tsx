@@ -1,5 +1,5 @@
 import { Button, Group, SegmentedControl, Stack, Table, Text, Title } from '@mantine/core';
-import { useCallback, useEffect, useState } from 'react';
+import { Fragment, useCallback, useEffect, useState } from 'react';
 import { api, ApiError } from './api.ts';
 import type { Texts } from './i18n.ts';
 import { ProblemAlert } from './ProblemAlert.tsx';
@@ -25,6 +25,15 @@ interface Delivery {
 
 type Filter = 'dead' | 'all';
 
+interface Attempt {
+  at: string;
+  attempt: number;
+  outcome: string;
+  status_code: number | null;
+  duration_ms: number;
+  error: string | null;
+}
+
 interface Subscription {
   code: string;
   client_name: string;
@@ -41,6 +50,18 @@ export function Deliveries({ texts }: { texts: Texts }) {
   const [deliveries, setDeliveries] = useState<Delivery[] | undefined>();
   const [error, setError] = useState<ApiError | undefined>();
   const [notice, setNotice] = useState<string | undefined>();
+  const [opened, setOpened] = useState<{ id: string; log: Attempt[] } | undefined>();
+  // Every attempt of one delivery (time, outcome, HTTP status, duration, error), shown under its row.
+  const toggleAttempts = (id: string) => {
+    if (opened?.id === id) {
+      setOpened(undefined);
+      return;
+    }
+    api<{ log: Attempt[] }>('GET', `/api/v1/dci/deliveries/${id}`).then(
+      (delivery) => setOpened({ id, log: delivery.log }),
+      setError,
+    );
+  };
 
   const load = useCallback(() => {
     const query = filter === 'dead' ? '?status=dead&limit=200' : '?limit=200';
@@ -105,36 +126,84 @@ export function Deliveries({ texts }: { texts: Texts }) {
           </Table.Thead>
           <Table.Tbody>
             {deliveries.map((delivery) => (
-              <Table.Tr key={delivery.id}>
-                <Table.Td>{delivery.callback_uri}</Table.Td>
-                <Table.Td>{delivery.action}</Table.Td>
-                <Table.Td>{delivery.status}</Table.Td>
-                <Table.Td>{delivery.attempts}</Table.Td>
-                <Table.Td>
-                  {delivery.last_status_code
-                    ? `HTTP ${delivery.last_status_code}`
-                    : (delivery.last_error ?? '—')}
-                </Table.Td>
-                <Table.Td>{new Date(delivery.updated_at).toLocaleString()}</Table.Td>
-                <Table.Td>
-                  {(delivery.status === 'dead' || delivery.status === 'refused') && (
+              <Fragment key={delivery.id}>
+                <Table.Tr>
+                  <Table.Td>{delivery.callback_uri}</Table.Td>
+                  <Table.Td>{delivery.action}</Table.Td>
+                  <Table.Td>{delivery.status}</Table.Td>
+                  <Table.Td>
                     <Button
                       size="compact-sm"
-                      variant="outline"
-                      aria-label={`${texts.replay} ${delivery.message_id}`}
-                      onClick={() => void replay([delivery.id])}
+                      variant="subtle"
+                      aria-expanded={opened?.id === delivery.id}
+                      aria-label={`${texts.attempts} ${delivery.message_id}: ${delivery.attempts}`}
+                      onClick={() => toggleAttempts(delivery.id)}
                     >
-                      {texts.replay}
+                      {delivery.attempts}
                     </Button>
-                  )}
-                </Table.Td>
-              </Table.Tr>
+                  </Table.Td>
+                  <Table.Td>
+                    {delivery.last_status_code
+                      ? `HTTP ${delivery.last_status_code}`
+                      : (delivery.last_error ?? '—')}
+                  </Table.Td>
+                  <Table.Td>{new Date(delivery.updated_at).toLocaleString()}</Table.Td>
+                  <Table.Td>
+                    {(delivery.status === 'dead' || delivery.status === 'refused') && (
+                      <Button
+                        size="compact-sm"
+                        variant="outline"
+                        aria-label={`${texts.replay} ${delivery.message_id}`}
+                        onClick={() => void replay([delivery.id])}
+                      >
+                        {texts.replay}
+                      </Button>
+                    )}
+                  </Table.Td>
+                </Table.Tr>
+                {opened?.id === delivery.id && (
+                  <Table.Tr>
+                    <Table.Td colSpan={7}>
+                      <AttemptLog texts={texts} log={opened.log} />
+                    </Table.Td>
+                  </Table.Tr>
+                )}
+              </Fragment>
             ))}
           </Table.Tbody>
         </Table>
       )}
       <Subscriptions texts={texts} />
     </Stack>
+  );
+}
+
+function AttemptLog({ texts, log }: { texts: Texts; log: Attempt[] }) {
+  return (
+    <Table aria-label={texts.attemptLog}>
+      <Table.Thead>
+        <Table.Tr>
+          <Table.Th scope="col">{texts.when}</Table.Th>
+          <Table.Th scope="col">#</Table.Th>
+          <Table.Th scope="col">{texts.outcome}</Table.Th>
+          <Table.Th scope="col">HTTP</Table.Th>
+          <Table.Th scope="col">{texts.duration}</Table.Th>
+          <Table.Th scope="col">{texts.lastError}</Table.Th>
+        </Table.Tr>
+      </Table.Thead>
+      <Table.Tbody>
+        {log.map((attempt) => (
+          <Table.Tr key={`${attempt.at}-${attempt.attempt}`}>
+            <Table.Td>{new Date(attempt.at).toLocaleString()}</Table.Td>
+            <Table.Td>{attempt.attempt}</Table.Td>
+            <Table.Td>{attempt.outcome}</Table.Td>
+            <Table.Td>{attempt.status_code ?? '—'}</Table.Td>
+            <Table.Td>{`${attempt.duration_ms} ms`}</Table.Td>
+            <Table.Td>{attempt.error ?? '—'}</Table.Td>
+          </Table.Tr>
+        ))}
+      </Table.Tbody>
+    </Table>
   );
 }
 

@@ -60,6 +60,25 @@ describe.skipIf(!hasBrowser)('deliveries in the console', () => {
         updated_at: new Date(),
       })
       .execute();
+    await t.database.db
+      .insertInto('dci_exchange_log')
+      .values(
+        [1, 2, 3].map((attempt) => ({
+          direction: 'out',
+          client_id: mis.id,
+          exchange_id: exchangeId,
+          delivery_id: deliveryId,
+          peer_origin: 'http://127.0.0.1:9',
+          action: 'on-search',
+          message_id: 'on-search-msg-dead-1',
+          attempt,
+          outcome: 'failed',
+          status_code: 503,
+          duration_ms: 12,
+          error: 'the callback answered HTTP 503',
+        })),
+      )
+      .execute();
     // A subscription of the same client, with one delivered notification.
     const subscriptionId = randomUUID();
     await t.database.db
@@ -115,6 +134,9 @@ describe.skipIf(!hasBrowser)('deliveries in the console', () => {
     await page.getByRole('heading', { name: 'Callbacks and notifications', level: 1 }).waitFor();
     await page.getByRole('cell', { name: 'HTTP 503' }).waitFor();
     expect(await seriousViolations(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Attempts on-search-msg-dead-1: 3' }).click();
+    const attempts = page.getByRole('table', { name: 'Attempts of this delivery' });
+    await expect.poll(() => attempts.getByRole('cell', { name: '503', exact: true }).count()).toBe(3);
     const subscriptions = page.getByRole('table', { name: 'Subscriptions' });
     await subscriptions.getByRole('cell', { name: 'UPDATE · Person' }).waitFor();
     await subscriptions.getByRole('cell', { name: 'delivered 1 · waiting 0 · Dead letters 0' }).waitFor();
