@@ -1,6 +1,7 @@
 import { Alert, Anchor, Button, Group, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, type ApiError, type Client } from './api.ts';
+import { ColumnHeads } from './ColumnHeads.tsx';
 import type { Texts } from './i18n.ts';
 import { ProblemAlert } from './ProblemAlert.tsx';
 
@@ -125,16 +126,16 @@ function AuditSearch({ texts }: { texts: Texts }) {
         <ProblemAlert error={error} fields={['client_id', 'action', 'subject_id', 'outcome', 'from', 'to']} />
         {entries && (
           <Table striped aria-label={texts.auditEntries}>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th scope="col">{texts.when}</Table.Th>
-                <Table.Th scope="col">{texts.client}</Table.Th>
-                <Table.Th scope="col">{texts.operation}</Table.Th>
-                <Table.Th scope="col">{texts.purpose}</Table.Th>
-                <Table.Th scope="col">{texts.records}</Table.Th>
-                <Table.Th scope="col">{texts.outcome}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
+            <ColumnHeads
+              labels={[
+                texts.when,
+                texts.client,
+                texts.operation,
+                texts.purpose,
+                texts.records,
+                texts.outcome,
+              ]}
+            />
             <Table.Tbody>
               {entries.map((entry) => (
                 <Table.Tr key={entry.seq}>
@@ -210,15 +211,7 @@ function SubjectReport({ texts }: { texts: Texts }) {
           <>
             <Text role="status">{`${texts.accessesFound}: ${report.accesses}`}</Text>
             <Table aria-label={texts.subjectReport}>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th scope="col">{texts.client}</Table.Th>
-                  <Table.Th scope="col">{texts.accesses}</Table.Th>
-                  <Table.Th scope="col">{texts.from}</Table.Th>
-                  <Table.Th scope="col">{texts.to}</Table.Th>
-                  <Table.Th scope="col">{texts.purposes}</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
+              <ColumnHeads labels={[texts.client, texts.accesses, texts.from, texts.to, texts.purposes]} />
               <Table.Tbody>
                 {report.by_client.map((row, n) => (
                   <Table.Tr key={`${row.client_name}-${n}`}>

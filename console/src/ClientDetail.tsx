@@ -64,14 +64,11 @@ export function ClientDetail({
 
 function DescriptionForm({ texts, client, onSaved }: { texts: Texts; client: Client; onSaved: () => void }) {
   const [description, setDescription] = useState(client.description ?? '');
-  const [saved, setSaved] = useState(false);
-  const { error, busy, run } = useCall();
+  const { error, busy, done, run } = useCall();
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    setSaved(false);
     void run(async () => {
       await api('PATCH', `/api/v1/clients/${client.id}`, { description: description || null });
-      setSaved(true);
       onSaved();
     });
   };
@@ -85,7 +82,7 @@ function DescriptionForm({ texts, client, onSaved }: { texts: Texts; client: Cli
           error={error?.forField('description')}
         />
         <ProblemAlert error={error} fields={['description']} />
-        {saved && <OutcomeAlert ok>{texts.saved}</OutcomeAlert>}
+        {done && <OutcomeAlert ok>{texts.saved}</OutcomeAlert>}
         <Group>
           <Button type="submit" loading={busy}>
             {texts.save}
@@ -100,7 +97,6 @@ function DescriptionForm({ texts, client, onSaved }: { texts: Texts; client: Cli
 function Agreement({ texts, client }: { texts: Texts; client: Client }) {
   const [policy, setPolicy] = useState<Policy | null | undefined>();
   const [error, setError] = useState<ApiError | undefined>();
-  const [saved, setSaved] = useState(false);
   useEffect(() => {
     api<Policy>('GET', `/api/v1/clients/${client.id}/policy`).then(setPolicy, (caught: ApiError) =>
       caught instanceof ApiError && caught.status === 404 ? setPolicy(null) : setError(caught),
@@ -112,16 +108,12 @@ function Agreement({ texts, client }: { texts: Texts; client: Client }) {
   return (
     <Stack gap="xs">
       {policy === null && <Text>{texts.noAgreement}</Text>}
-      {saved && <OutcomeAlert ok>{texts.saved}</OutcomeAlert>}
       <PolicyForm
         texts={texts}
         clientId={client.id}
         policy={policy ?? undefined}
         submitLabel={texts.save}
-        onSaved={(stored) => {
-          setPolicy(stored);
-          setSaved(true);
-        }}
+        onSaved={setPolicy}
       />
     </Stack>
   );

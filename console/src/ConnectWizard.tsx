@@ -12,6 +12,8 @@ import {
   Title,
 } from '@mantine/core';
 import { useState, type FormEvent } from 'react';
+// The gateway's own list of roles (the API refuses any other).
+import { ROLES } from '../../src/platform/auth/roles.ts';
 import { api, type Client } from './api.ts';
 import type { Texts } from './i18n.ts';
 import { PolicyForm } from './PolicyForm.tsx';
@@ -24,8 +26,6 @@ import { useCall } from './useCall.ts';
  * and a curl example that works with it. Each step calls the admin API; its errors show next to the
  * field they concern. Certificates and public keys are added from the client's page afterwards.
  */
-
-const ROLES = ['integrator', 'system', 'analyst', 'field_agent', 'admin'];
 
 /** What the last step created: an API key, or an OAuth client id and secret. */
 export type Credential =
@@ -161,7 +161,7 @@ function SystemStep({ texts, onCreated }: { texts: Texts; onCreated: (client: Cl
         />
         <Select
           label={texts.role}
-          data={ROLES}
+          data={[...ROLES]}
           value={role}
           onChange={(value) => value && setRole(value)}
           allowDeselect={false}

@@ -14,6 +14,7 @@ import {
 } from '@mantine/core';
 import { useCallback, useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { api, type ApiError, type Client } from './api.ts';
+import { ColumnHeads } from './ColumnHeads.tsx';
 import type { Texts } from './i18n.ts';
 import { ProblemAlert } from './ProblemAlert.tsx';
 import { useCall } from './useCall.ts';
@@ -104,14 +105,7 @@ export function Credentials({ texts, client }: { texts: Texts; client: Client })
       <ProblemAlert error={loadError ?? revoking.error} />
       {rows && (
         <Table aria-label={texts.credentials}>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th scope="col">{texts.credential}</Table.Th>
-              <Table.Th scope="col">{texts.expires}</Table.Th>
-              <Table.Th scope="col">{texts.status}</Table.Th>
-              <Table.Th scope="col">{texts.actions}</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
+          <ColumnHeads labels={[texts.credential, texts.expires, texts.status, texts.actions]} />
           <Table.Tbody>
             {rows.map((row) => (
               <Table.Tr key={row.id}>

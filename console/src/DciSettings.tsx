@@ -59,19 +59,16 @@ function CallbackForm({ texts, base, initial }: { texts: Texts; base: string; in
   const [origins, setOrigins] = useState(initial.callback_origins);
   const [uri, setUri] = useState(initial.callback_uri ?? '');
   const [allowPrivate, setAllowPrivate] = useState(initial.allow_private_addresses);
-  const [saved, setSaved] = useState(false);
-  const { error, busy, run } = useCall();
+  const { error, busy, done, run } = useCall();
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    setSaved(false);
-    void run(async () => {
-      await api('PUT', base, {
+    void run(() =>
+      api('PUT', base, {
         callback_origins: origins,
         callback_uri: uri || null,
         allow_private_addresses: allowPrivate,
-      });
-      setSaved(true);
-    });
+      }),
+    );
   };
   return (
     <form onSubmit={submit}>
@@ -99,7 +96,7 @@ function CallbackForm({ texts, base, initial }: { texts: Texts; base: string; in
           onChange={(event) => setAllowPrivate(event.currentTarget.checked)}
         />
         <ProblemAlert error={error} fields={['callback_origins', 'callback_uri']} />
-        {saved && <OutcomeAlert ok>{texts.saved}</OutcomeAlert>}
+        {done && <OutcomeAlert ok>{texts.saved}</OutcomeAlert>}
         <Group>
           <Button type="submit" loading={busy}>
             {texts.saveCallbacks}
@@ -113,15 +110,10 @@ function CallbackForm({ texts, base, initial }: { texts: Texts; base: string; in
 function SignatureForm({ texts, base, initial }: { texts: Texts; base: string; initial: SignatureSettings }) {
   const [policy, setPolicy] = useState(initial.signature_policy);
   const [jwksUri, setJwksUri] = useState(initial.jwks_uri ?? '');
-  const [saved, setSaved] = useState(false);
-  const { error, busy, run } = useCall();
+  const { error, busy, done, run } = useCall();
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    setSaved(false);
-    void run(async () => {
-      await api('PUT', `${base}/signature`, { signature_policy: policy, jwks_uri: jwksUri || null });
-      setSaved(true);
-    });
+    void run(() => api('PUT', `${base}/signature`, { signature_policy: policy, jwks_uri: jwksUri || null }));
   };
   return (
     <form onSubmit={submit}>
@@ -148,7 +140,7 @@ function SignatureForm({ texts, base, initial }: { texts: Texts; base: string; i
           />
         </Group>
         <ProblemAlert error={error} fields={['signature_policy', 'jwks_uri']} />
-        {saved && <OutcomeAlert ok>{texts.saved}</OutcomeAlert>}
+        {done && <OutcomeAlert ok>{texts.saved}</OutcomeAlert>}
         <Group>
           <Button type="submit" loading={busy}>
             {texts.saveSignatures}

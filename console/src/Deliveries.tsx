@@ -1,6 +1,7 @@
 import { Button, Group, SegmentedControl, Stack, Table, Text, Title } from '@mantine/core';
 import { Fragment, useCallback, useEffect, useState } from 'react';
 import { api, ApiError } from './api.ts';
+import { ColumnHeads } from './ColumnHeads.tsx';
 import type { Texts } from './i18n.ts';
 import { ProblemAlert } from './ProblemAlert.tsx';
 
@@ -113,17 +114,17 @@ export function Deliveries({ texts }: { texts: Texts }) {
       {deliveries && deliveries.length === 0 && <Text>{texts.noDeliveries}</Text>}
       {deliveries && deliveries.length > 0 && (
         <Table striped aria-label={texts.deliveriesTitle}>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th scope="col">{texts.callback}</Table.Th>
-              <Table.Th scope="col">{texts.operation}</Table.Th>
-              <Table.Th scope="col">{texts.status}</Table.Th>
-              <Table.Th scope="col">{texts.attempts}</Table.Th>
-              <Table.Th scope="col">{texts.lastError}</Table.Th>
-              <Table.Th scope="col">{texts.when}</Table.Th>
-              <Table.Th scope="col">{texts.actions}</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
+          <ColumnHeads
+            labels={[
+              texts.callback,
+              texts.operation,
+              texts.status,
+              texts.attempts,
+              texts.lastError,
+              texts.when,
+              texts.actions,
+            ]}
+          />
           <Table.Tbody>
             {deliveries.map((delivery) => (
               <Fragment key={delivery.id}>
@@ -181,16 +182,7 @@ export function Deliveries({ texts }: { texts: Texts }) {
 function AttemptLog({ texts, log }: { texts: Texts; log: Attempt[] }) {
   return (
     <Table aria-label={texts.attemptLog}>
-      <Table.Thead>
-        <Table.Tr>
-          <Table.Th scope="col">{texts.when}</Table.Th>
-          <Table.Th scope="col">#</Table.Th>
-          <Table.Th scope="col">{texts.outcome}</Table.Th>
-          <Table.Th scope="col">HTTP</Table.Th>
-          <Table.Th scope="col">{texts.duration}</Table.Th>
-          <Table.Th scope="col">{texts.lastError}</Table.Th>
-        </Table.Tr>
-      </Table.Thead>
+      <ColumnHeads labels={[texts.when, '#', texts.outcome, 'HTTP', texts.duration, texts.lastError]} />
       <Table.Tbody>
         {log.map((attempt) => (
           <Table.Tr key={`${attempt.at}-${attempt.attempt}`}>
@@ -226,16 +218,16 @@ function Subscriptions({ texts }: { texts: Texts }) {
       {subscriptions && subscriptions.length === 0 && <Text>{texts.noSubscriptions}</Text>}
       {subscriptions && subscriptions.length > 0 && (
         <Table striped aria-label={texts.subscriptionsTitle}>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th scope="col">{texts.client}</Table.Th>
-              <Table.Th scope="col">{texts.registry}</Table.Th>
-              <Table.Th scope="col">{texts.events}</Table.Th>
-              <Table.Th scope="col">{texts.status}</Table.Th>
-              <Table.Th scope="col">{texts.notifications}</Table.Th>
-              <Table.Th scope="col">{texts.created}</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
+          <ColumnHeads
+            labels={[
+              texts.client,
+              texts.registry,
+              texts.events,
+              texts.status,
+              texts.notifications,
+              texts.created,
+            ]}
+          />
           <Table.Tbody>
             {subscriptions.map((subscription) => {
               const { delivered, pending, retrying, dead, refused } = subscription.notifications;

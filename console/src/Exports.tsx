@@ -14,6 +14,7 @@ import {
 } from '@mantine/core';
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError } from './api.ts';
+import { ColumnHeads } from './ColumnHeads.tsx';
 import type { Texts } from './i18n.ts';
 import { ProblemAlert } from './ProblemAlert.tsx';
 
@@ -264,14 +265,7 @@ export function Exports({ texts }: { texts: Texts }) {
             </Group>
           ))}
           <Table aria-label={texts.versions}>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th scope="col">{texts.version}</Table.Th>
-                <Table.Th scope="col">{texts.created}</Table.Th>
-                <Table.Th scope="col">{texts.format}</Table.Th>
-                <Table.Th scope="col">{texts.fields}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
+            <ColumnHeads labels={[texts.version, texts.created, texts.format, texts.fields]} />
             <Table.Tbody>
               {versions.map((version) => (
                 <Table.Tr key={version.version}>

@@ -3,6 +3,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { api, type ApiError, type Client } from './api.ts';
 import { ClientDetail } from './ClientDetail.tsx';
 import { ConnectWizard } from './ConnectWizard.tsx';
+import { ColumnHeads } from './ColumnHeads.tsx';
 import type { Texts } from './i18n.ts';
 import { ProblemAlert } from './ProblemAlert.tsx';
 
@@ -67,15 +68,7 @@ export function Integrations({ texts, selfId }: { texts: Texts; selfId: string }
       {clients && clients.length === 0 && <Text>{texts.noIntegrations}</Text>}
       {clients && clients.length > 0 && (
         <Table striped highlightOnHover aria-label={texts.integrationsTitle}>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th scope="col">{texts.name}</Table.Th>
-              <Table.Th scope="col">{texts.role}</Table.Th>
-              <Table.Th scope="col">{texts.status}</Table.Th>
-              <Table.Th scope="col">{texts.created}</Table.Th>
-              <Table.Th scope="col">{texts.actions}</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
+          <ColumnHeads labels={[texts.name, texts.role, texts.status, texts.created, texts.actions]} />
           <Table.Tbody>
             {clients.map((client) => (
               <Table.Tr key={client.id}>

@@ -1,6 +1,7 @@
 import { Button, Progress, Stack, Table, Text, Title } from '@mantine/core';
 import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError } from './api.ts';
+import { ColumnHeads } from './ColumnHeads.tsx';
 import type { Texts } from './i18n.ts';
 import { ProblemAlert } from './ProblemAlert.tsx';
 
@@ -61,17 +62,17 @@ export function Jobs({ texts }: { texts: Texts }) {
       {jobs && jobs.length === 0 && <Text>{texts.noJobs}</Text>}
       {jobs && jobs.length > 0 && (
         <Table striped aria-label={texts.jobsTitle}>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th scope="col">{texts.kind}</Table.Th>
-              <Table.Th scope="col">{texts.status}</Table.Th>
-              <Table.Th scope="col">{texts.progress}</Table.Th>
-              <Table.Th scope="col">{texts.attempts}</Table.Th>
-              <Table.Th scope="col">{texts.duration}</Table.Th>
-              <Table.Th scope="col">{texts.lastError}</Table.Th>
-              <Table.Th scope="col">{texts.actions}</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
+          <ColumnHeads
+            labels={[
+              texts.kind,
+              texts.status,
+              texts.progress,
+              texts.attempts,
+              texts.duration,
+              texts.lastError,
+              texts.actions,
+            ]}
+          />
           <Table.Tbody>
             {jobs.map((job) => (
               <Table.Tr key={job.id}>

@@ -3,6 +3,7 @@ import { Alert, Badge, Button, Group, SegmentedControl, Stack, Table, Text, Titl
 import { useCallback, useEffect, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import { api, type ApiError } from './api.ts';
+import { ColumnHeads } from './ColumnHeads.tsx';
 import type { Texts } from './i18n.ts';
 import { ProblemAlert } from './ProblemAlert.tsx';
 
@@ -137,17 +138,17 @@ export function Monitor({ texts }: { texts: Texts }) {
         {texts.byClient}
       </Title>
       <Table striped aria-label={texts.byClient}>
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th scope="col">{texts.client}</Table.Th>
-            <Table.Th scope="col">{texts.operation}</Table.Th>
-            <Table.Th scope="col">{texts.requests}</Table.Th>
-            <Table.Th scope="col">{texts.errorRate}</Table.Th>
-            <Table.Th scope="col">{texts.p95}</Table.Th>
-            <Table.Th scope="col">{texts.records}</Table.Th>
-            <Table.Th scope="col">{texts.rateLimited}</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
+        <ColumnHeads
+          labels={[
+            texts.client,
+            texts.operation,
+            texts.requests,
+            texts.errorRate,
+            texts.p95,
+            texts.records,
+            texts.rateLimited,
+          ]}
+        />
         <Table.Tbody>
           {(traffic?.totals ?? []).map((row) => (
             <Table.Tr key={`${row.client_id}|${row.action}`}>
@@ -180,15 +181,9 @@ export function Monitor({ texts }: { texts: Texts }) {
         <Stack gap="xs">
           <Title order={2} size="h3">{`${texts.recentAccesses}: ${drill.client.client_name}`}</Title>
           <Table aria-label={texts.recentAccesses}>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th scope="col">{texts.when}</Table.Th>
-                <Table.Th scope="col">{texts.operation}</Table.Th>
-                <Table.Th scope="col">{texts.purpose}</Table.Th>
-                <Table.Th scope="col">{texts.records}</Table.Th>
-                <Table.Th scope="col">{texts.outcome}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
+            <ColumnHeads
+              labels={[texts.when, texts.operation, texts.purpose, texts.records, texts.outcome]}
+            />
             <Table.Tbody>
               {drill.entries.map((entry) => (
                 <Table.Tr key={entry.seq}>
@@ -207,16 +202,9 @@ export function Monitor({ texts }: { texts: Texts }) {
         {texts.live}
       </Title>
       <Table aria-label={texts.live} aria-live="polite" data-testid="live">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th scope="col">{texts.when}</Table.Th>
-            <Table.Th scope="col">{texts.client}</Table.Th>
-            <Table.Th scope="col">{texts.operation}</Table.Th>
-            <Table.Th scope="col">{texts.status}</Table.Th>
-            <Table.Th scope="col">{texts.duration}</Table.Th>
-            <Table.Th scope="col">{texts.records}</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
+        <ColumnHeads
+          labels={[texts.when, texts.client, texts.operation, texts.status, texts.duration, texts.records]}
+        />
         <Table.Tbody>
           {live.map((row, n) => (
             <Table.Tr key={`${row.at}-${n}`}>

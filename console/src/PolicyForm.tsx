@@ -1,8 +1,10 @@
 import { Button, Group, MultiSelect, NumberInput, Stack, TagsInput, TextInput } from '@mantine/core';
 import { useState, type FormEvent } from 'react';
+// The gateway's own list, so that the form offers exactly the classes the API accepts.
+import { FIELD_CLASSES } from '../../src/platform/auth/roles.ts';
 import { api, type Policy } from './api.ts';
 import type { Texts } from './i18n.ts';
-import { ProblemAlert } from './ProblemAlert.tsx';
+import { OutcomeAlert, ProblemAlert } from './ProblemAlert.tsx';
 import { useCall } from './useCall.ts';
 
 /**
@@ -12,18 +14,8 @@ import { useCall } from './useCall.ts';
  * restrict (the API's rule); each error of the API shows under its field.
  */
 
-// The API's enums (it refuses any other value, by the field).
+// The registries a policy may name (the API's enum: it refuses any other value, by the field).
 const REGISTRIES = ['social', 'ibr'];
-const FIELD_CLASSES = [
-  'name',
-  'birth_date',
-  'contact',
-  'identifier',
-  'address',
-  'location',
-  'poverty_score',
-  'payment_account',
-];
 
 interface Draft {
   agreement_ref: string;
@@ -101,7 +93,7 @@ export function PolicyForm({
   onSaved: (saved: Policy) => void;
 }) {
   const [draft, setDraft] = useState<Draft>(() => draftOf(policy));
-  const { error, busy, run } = useCall();
+  const { error, busy, done, run } = useCall();
   const set = (change: Partial<Draft>) => setDraft((current) => ({ ...current, ...change }));
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -162,7 +154,7 @@ export function PolicyForm({
           <MultiSelect
             label={texts.hiddenFields}
             description={texts.hiddenFieldsHelp}
-            data={FIELD_CLASSES}
+            data={[...FIELD_CLASSES]}
             value={draft.hidden_fields}
             onChange={(hidden_fields) => set({ hidden_fields })}
             error={errorOf('hidden_fields')}
@@ -197,6 +189,7 @@ export function PolicyForm({
           />
         </Group>
         <ProblemAlert error={error} fields={FIELDS} />
+        {done && <OutcomeAlert ok>{texts.saved}</OutcomeAlert>}
         <Group>
           <Button type="submit" loading={busy}>
             {submitLabel}

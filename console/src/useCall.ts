@@ -2,22 +2,26 @@ import { useState } from 'react';
 import { ApiError } from './api.ts';
 
 /**
- * Runs a form's API call: `busy` while it runs, and its error kept (as the API's problem details) for
- * the form to show next to the fields it names, or in a ProblemAlert.
+ * Runs a form's API call: `busy` while it runs, `done` once the last call succeeded (a form says
+ * "Saved."), and its error kept (as the API's problem details) for the form to show next to the
+ * fields it names, or in a ProblemAlert.
  */
 export function useCall() {
   const [error, setError] = useState<ApiError | undefined>();
   const [busy, setBusy] = useState(false);
-  const run = async (call: () => Promise<void>) => {
+  const [done, setDone] = useState(false);
+  const run = async (call: () => Promise<unknown>) => {
     setBusy(true);
+    setDone(false);
     setError(undefined);
     try {
       await call();
+      setDone(true);
     } catch (caught) {
       setError(caught instanceof ApiError ? caught : new ApiError(0, String(caught), undefined, []));
     } finally {
       setBusy(false);
     }
   };
-  return { error, busy, run };
+  return { error, busy, done, run };
 }
