@@ -29,6 +29,7 @@ import { centralPullJob } from '#odk/central/pull';
 import { centralRoutes, pullCentralPeriodically } from '#odk/central/routes';
 import { changeRequestRoutes } from '#registry/changes/routes';
 import { consoleSessionAuthenticator, consoleSessionRoutes } from '#console/session';
+import { consoleOidcRoutes } from '#console/oidc/routes';
 import { consoleStatic } from '#console/static';
 import { monitorRoutes } from '#monitor/routes';
 import { recordTraffic, TrafficRecorder } from '#monitor/traffic';
@@ -277,6 +278,7 @@ export async function buildApp({
   await app.register(oauthRoutes, { oauth });
   await app.register(oauthCredentialRoutes, { prefix: '/api/v1', db, config });
   await app.register(oauthProviderRoutes, { prefix: '/api/v1', db, oauth });
+  await app.register(consoleOidcRoutes, { prefix: '/api/v1', db, oauth, config });
   await app.register(dciDeliveryRoutes, { prefix: '/api/v1', db, jobs, replayJobs: REPLAY_JOBS });
   await app.register(auditRoutes, { prefix: '/api/v1', db });
   await app.register(anomalyRoutes, { prefix: '/api/v1', db, guard });

@@ -195,6 +195,21 @@ const en = {
   loading: 'Loading…',
   failed: 'The request failed',
   mainNavigation: 'Main navigation',
+  signInWith: 'Sign in with',
+  signInOrKey: 'Or sign in with an API key:',
+  signInErrorUnavailable:
+    'Sign-in through the identity provider is not available now. Try again later, or use an API key.',
+  signInErrorState: 'This sign-in could not be matched to this browser. Please start again.',
+  signInErrorExpired: 'The sign-in took too long. Please start again.',
+  signInErrorCancelled: 'The sign-in was cancelled at the identity provider.',
+  signInErrorProvider: 'The identity provider refused the sign-in. Please start again.',
+  signInErrorToken:
+    'The identity provider’s answer could not be verified. Please start again, or ask an administrator.',
+  signInErrorNotLinked:
+    'Your identity is not linked to any account of this gateway. Ask an administrator to link it.',
+  signInErrorRefused:
+    'Your account is disabled or its link to the identity provider has expired. Ask an administrator.',
+  signInErrorOther: 'The sign-in failed. Please start again.',
 } as const;
 
 export type Texts = { readonly [K in keyof typeof en]: string };
@@ -403,6 +418,21 @@ const fr: Texts = {
   loading: 'Chargement…',
   failed: 'La requête a échoué',
   mainNavigation: 'Navigation principale',
+  signInWith: 'Se connecter avec',
+  signInOrKey: 'Ou connectez-vous avec une clé d’API :',
+  signInErrorUnavailable:
+    'La connexion par le fournisseur d’identité n’est pas disponible pour l’instant. Réessayez plus tard, ou utilisez une clé d’API.',
+  signInErrorState: 'Cette connexion ne correspond pas à ce navigateur. Veuillez recommencer.',
+  signInErrorExpired: 'La connexion a pris trop de temps. Veuillez recommencer.',
+  signInErrorCancelled: 'La connexion a été annulée chez le fournisseur d’identité.',
+  signInErrorProvider: 'Le fournisseur d’identité a refusé la connexion. Veuillez recommencer.',
+  signInErrorToken:
+    'La réponse du fournisseur d’identité n’a pas pu être vérifiée. Veuillez recommencer, ou contactez un administrateur.',
+  signInErrorNotLinked:
+    'Votre identité n’est liée à aucun compte de cette passerelle. Demandez à un administrateur de la lier.',
+  signInErrorRefused:
+    'Votre compte est désactivé ou son lien avec le fournisseur d’identité a expiré. Contactez un administrateur.',
+  signInErrorOther: 'La connexion a échoué. Veuillez recommencer.',
 };
 
 export const LANGUAGES = { en, fr } as const;

@@ -287,6 +287,25 @@ export const settings = {
     description:
       'The audience (aud) of our access tokens, which every token presented must name (unset: the issuer, i.e. SPX_PUBLIC_URL or the listening URL).',
   },
+  consoleOidcProvider: {
+    env: 'SPX_CONSOLE_OIDC_PROVIDER',
+    schema: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9 ._-]{1,79}$' }),
+    description:
+      'Name of the registered identity provider (POST /api/v1/identity-providers) through which people sign in to the admin console (OpenID Connect, authorization code with PKCE). Unset: API key sign-in only. Needs SPX_CONSOLE_OIDC_CLIENT_ID.',
+  },
+  consoleOidcClientId: {
+    env: 'SPX_CONSOLE_OIDC_CLIENT_ID',
+    schema: Type.String({ minLength: 1, maxLength: 200 }),
+    description:
+      "The console's client_id at that provider (the audience of its ID tokens); register the redirect URI `<gateway>/api/v1/console/oidc/callback` there (`<gateway>`: SPX_PUBLIC_URL, else the URL the browser uses).",
+  },
+  consoleOidcClientSecret: {
+    env: 'SPX_CONSOLE_OIDC_CLIENT_SECRET',
+    schema: Type.String({ minLength: 1, maxLength: 500 }),
+    description:
+      "The console's client secret at that provider, for a confidential client (sent as HTTP Basic, client_secret_basic). Unset: a public client (PKCE only).",
+    secret: true,
+  },
   anomalyGuard: {
     env: 'SPX_ANOMALY_GUARD',
     schema: Type.Boolean(),

@@ -10,16 +10,20 @@ import {
   type Authenticator,
 } from '#platform/auth/authenticate';
 import type { Principal } from '#platform/auth/principal';
+import { principalOfCredential } from '#platform/auth/stored-credential';
 import type { DB } from '#platform/db/types';
 import { unauthorized } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
+import { readCookie, setCookie } from './cookies.ts';
 
 /**
  * Signing in to the admin console (issue 9): a person presents an API key once; the gateway answers
  * with a session in an HttpOnly, SameSite=Strict cookie (Secure over HTTPS), and the console then calls
  * the same admin API as scripts do, with that cookie. The session rests on the key: revoking the key
  * or disabling its client ends it. Requests that change anything must also carry the session's CSRF
- * token (`X-CSRF-Token`), which a page of another site cannot read. Sessions last 8 hours.
+ * token (`X-CSRF-Token`), which a page of another site cannot read. Sessions last 8 hours. A person
+ * may also sign in through an OpenID provider (oidc/): that session rests on the identity link
+ * (identity_provider credential) of their subject at the provider, and ends the same ways.
  */
 
 export const SESSION_COOKIE = 'spx_session';
@@ -31,32 +35,53 @@ const hashOf = (token: string) => createHash('sha256').update(token).digest();
 const csrfOf = (token: string) => createHash('sha256').update(`csrf:${token}`).digest('base64url');
 
 /** The session token of the request's cookie, if any. */
-function sessionToken(request: FastifyRequest): string | undefined {
-  for (const part of (request.headers.cookie ?? '').split(';')) {
-    const [name, ...value] = part.trim().split('=');
-    if (name === SESSION_COOKIE && value.length > 0) {
-      return decodeURIComponent(value.join('='));
-    }
-  }
-  return undefined;
-}
+const sessionToken = (request: FastifyRequest) => readCookie(request, SESSION_COOKIE);
 
 const sameToken = (a: string, b: string) =>
   a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 const ENDED: Authentication = { ok: false, reason: 'the console session has ended: sign in again' };
 
-/** The session of a token, if it has not ended, and the principal of the key it rests on. */
+const UNLINKED: Authentication = {
+  ok: false,
+  reason: 'the identity link of this session is revoked or expired',
+};
+
+/** The session of a token, if it has not ended, and the principal of the key or identity link it rests on. */
 async function liveSession(db: Kysely<DB>, token: string) {
   const session = await db
-    .selectFrom('console_sessions')
-    .select(['key_id', 'expires_at', 'ended_at'])
-    .where('token_hash', '=', hashOf(token))
+    .selectFrom('console_sessions as s')
+    .leftJoin('oauth_credentials as c', 'c.id', 's.credential_id')
+    .select(['s.key_id', 's.credential_id', 'c.client_id', 's.expires_at', 's.ended_at'])
+    .where('s.token_hash', '=', hashOf(token))
     .executeTakeFirst();
   if (!session || session.ended_at || session.expires_at.getTime() <= Date.now()) {
     return { authentication: ENDED, expiresAt: undefined };
   }
-  return { authentication: await principalOfKey(db, session.key_id), expiresAt: session.expires_at };
+  return { authentication: await principalOfGround(db, session), expiresAt: session.expires_at };
+}
+
+/**
+ * The principal of what the session rests on, as it is now: an identity link counts as the OAuth
+ * credential it is (the principal a token obtained through it would have, with all the link grants).
+ */
+async function principalOfGround(
+  db: Kysely<DB>,
+  ground: { key_id: string | null; credential_id: string | null; client_id: string | null },
+): Promise<Authentication> {
+  if (ground.key_id !== null) {
+    return principalOfKey(db, ground.key_id);
+  }
+  if (ground.credential_id === null || ground.client_id === null) {
+    return UNLINKED;
+  }
+  const principal = await principalOfCredential(db, {
+    clientId: ground.client_id,
+    method: 'access_token',
+    credentialId: ground.credential_id,
+    scopes: null,
+  });
+  return principal ? { ok: true, principal } : UNLINKED;
 }
 
 /**
@@ -93,12 +118,50 @@ const whoView = (principal: Principal, token: string, expiresAt: Date) => ({
   expires_at: expiresAt.toISOString(),
 });
 
-function setCookie(reply: FastifyReply, request: FastifyRequest, value: string, maxAgeSeconds: number) {
-  const secure = request.protocol === 'https' ? '; Secure' : '';
-  reply.header(
-    'set-cookie',
-    `${SESSION_COOKIE}=${encodeURIComponent(value)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure}`,
-  );
+const setSessionCookie = (
+  reply: FastifyReply,
+  request: FastifyRequest,
+  value: string,
+  maxAgeSeconds: number,
+) => setCookie(reply, request, { name: SESSION_COOKIE, value, maxAgeSeconds, sameSite: 'Strict', path: '/' });
+
+/** What a new session rests on: the API key presented, or the identity link of an OpenID sign-in. */
+export type SessionGround = { keyId: string } | { credentialId: string };
+
+/**
+ * Opens a console session for the principal: stores the hash of a new token, audits the sign-in,
+ * sets the session cookie. Returns the token and when the session ends.
+ */
+export async function openSession(
+  db: Kysely<DB>,
+  { request, reply, statusCode }: { request: FastifyRequest; reply: FastifyReply; statusCode: number },
+  principal: Principal,
+  ground: SessionGround,
+): Promise<{ token: string; expiresAt: Date }> {
+  const token = randomBytes(32).toString('base64url');
+  const expiresAt = new Date(Date.now() + SESSION_HOURS * 3600_000);
+  await db
+    .insertInto('console_sessions')
+    .values({
+      id: randomUUID(),
+      token_hash: hashOf(token),
+      key_id: 'keyId' in ground ? ground.keyId : null,
+      credential_id: 'credentialId' in ground ? ground.credentialId : null,
+      expires_at: expiresAt,
+    })
+    .execute();
+  await recordAudit(db, {
+    requestId: request.id,
+    clientId: principal.clientId,
+    clientName: principal.clientName,
+    action: 'console.sign_in',
+    resourceType: 'console_session',
+    recordCount: 0,
+    outcome: 'success',
+    statusCode,
+  });
+  setSessionCookie(reply, request, token, SESSION_HOURS * 3600);
+  return { token, expiresAt };
 }
 
 export async function consoleSessionRoutes(app: App, { db }: { db: Kysely<DB> }): Promise<void> {
@@ -124,28 +187,9 @@ export async function consoleSessionRoutes(app: App, { db }: { db: Kysely<DB> })
         throw unauthorized(result.reason);
       }
       const principal = result.principal;
-      const token = randomBytes(32).toString('base64url');
-      const expiresAt = new Date(Date.now() + SESSION_HOURS * 3600_000);
-      await db
-        .insertInto('console_sessions')
-        .values({
-          id: randomUUID(),
-          token_hash: hashOf(token),
-          key_id: principal.keyId,
-          expires_at: expiresAt,
-        })
-        .execute();
-      await recordAudit(db, {
-        requestId: request.id,
-        clientId: principal.clientId,
-        clientName: principal.clientName,
-        action: 'console.sign_in',
-        resourceType: 'console_session',
-        recordCount: 0,
-        outcome: 'success',
-        statusCode: 201,
+      const { token, expiresAt } = await openSession(db, { request, reply, statusCode: 201 }, principal, {
+        keyId: principal.keyId,
       });
-      setCookie(reply, request, token, SESSION_HOURS * 3600);
       return reply.code(201).send(whoView(principal, token, expiresAt));
     },
   );
@@ -189,7 +233,7 @@ export async function consoleSessionRoutes(app: App, { db }: { db: Kysely<DB> })
           .where('ended_at', 'is', null)
           .execute();
       }
-      setCookie(reply, request, '', 0);
+      setSessionCookie(reply, request, '', 0);
       return reply.code(204).send(null);
     },
   );

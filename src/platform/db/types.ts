@@ -670,10 +670,22 @@ export interface OdkCentralSourceTable {
 export interface ConsoleSessionTable {
   id: string;
   token_hash: Buffer;
-  key_id: string;
+  /** The API key the session rests on, or null for a session resting on an identity link (0025). */
+  key_id: string | null;
+  /** The identity_provider credential of a sign-in through an OpenID provider (0025). */
+  credential_id: Defaulted<string | null>;
   created_at: Timestamp;
   expires_at: Date;
   ended_at: Date | null;
+}
+
+export interface ConsoleOidcLoginTable {
+  state_hash: Buffer;
+  binding_hash: Buffer;
+  code_verifier: string;
+  nonce: string;
+  redirect_uri: string;
+  expires_at: Date;
 }
 
 export interface TrafficMinuteTable {
@@ -735,5 +747,6 @@ export interface DB {
   odk_attachments: OdkAttachmentTable;
   odk_central_sources: OdkCentralSourceTable;
   console_sessions: ConsoleSessionTable;
+  console_oidc_logins: ConsoleOidcLoginTable;
   traffic_minutes: TrafficMinuteTable;
 }

@@ -8,7 +8,8 @@ import type { ProviderRecord } from './providers.ts';
  * Access tokens of an external identity provider (Keycloak, WSO2...): verified against the
  * provider's JWKS (through the SSRF guard, cached, refetched for an unknown kid), its issuer and our
  * audience at that provider; then read for the client they were issued to (client_claim) and the
- * permissions they carry (permissions_claim through permissions_map).
+ * permissions they carry (permissions_claim through permissions_map). Also the ID tokens of a
+ * person signing in to the console through the provider.
  */
 
 /** Asymmetric algorithms only: a shared-secret (HS*) token could be forged by anyone holding it. */
@@ -47,6 +48,38 @@ export async function verifyExternalToken(
     permissions: mappedPermissions(provider, payload),
     certificateThumbprint: certificateThumbprintOf(payload),
   };
+}
+
+/**
+ * An OpenID Connect ID token of the provider (OIDC Core §3.1.3.7): signed by one of its keys, its
+ * issuer, for our client (`aud`, and `azp` when it names several audiences), not expired, carrying
+ * the nonce of the sign-in it answers. Resolves with the subject: who signed in at the provider.
+ */
+export async function verifyIdToken(
+  provider: ProviderRecord,
+  jwks: RemoteJwks,
+  token: string,
+  expected: { clientId: string; nonce: string },
+): Promise<{ subject: string }> {
+  const { payload } = await jwtVerify(token, jwks.setFor(provider.id, provider.jwks_uri), {
+    issuer: provider.issuer,
+    audience: expected.clientId,
+    algorithms: EXTERNAL_ALGS,
+    clockTolerance: CLOCK_SKEW_SECONDS,
+    requiredClaims: ['exp', 'iat', 'sub', 'nonce'],
+  }).catch((error: unknown) => {
+    throw new InvalidTokenError(reasonOf(error));
+  });
+  if (Array.isArray(payload.aud) && payload.aud.length > 1 && payload['azp'] !== expected.clientId) {
+    throw new InvalidTokenError('the ID token names several audiences but not us as its azp');
+  }
+  if (payload['nonce'] !== expected.nonce) {
+    throw new InvalidTokenError('the ID token answers another sign-in (nonce)');
+  }
+  if (typeof payload.sub !== 'string' || payload.sub === '') {
+    throw new InvalidTokenError('the ID token names no subject');
+  }
+  return { subject: payload.sub };
 }
 
 /**

@@ -146,6 +146,11 @@ export class EnabledProviders {
     return [...(await this.all()).values()].find((provider) => provider.id === id);
   }
 
+  /** An enabled provider by its registered name (the one console sign-in is configured with). */
+  async byName(name: string): Promise<ProviderRecord | undefined> {
+    return [...(await this.all()).values()].find((provider) => provider.name === name);
+  }
+
   changed(): void {
     this.cache.deleteWhere(() => true);
   }

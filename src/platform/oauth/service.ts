@@ -36,6 +36,11 @@ export interface OAuth {
   providersChanged(): void;
   /** Our token verification keys, for /.well-known/jwks.json. */
   publicKeys(): Promise<JWK[]>;
+  /** The enabled identity providers and their key sets (console sign-in verifies ID tokens with them). */
+  providers: EnabledProviders;
+  providerJwks: RemoteJwks;
+  /** DNS of the SSRF guard and the time a fetch may take, for other requests to a provider. */
+  outbound: { resolve: Resolve; timeoutMs: number };
 }
 
 export interface OAuthOptions {
@@ -97,5 +102,8 @@ export function createOAuth(options: OAuthOptions): OAuth {
     forget: tokens.forget,
     providersChanged: () => providers.changed(),
     publicKeys: () => keys.publicKeys(),
+    providers,
+    providerJwks,
+    outbound: remote,
   };
 }

@@ -7,7 +7,8 @@ import { bareHost } from './address.ts';
  * Outbound requests to URLs that peers registered, connected to the address the SSRF guard checked
  * (address.ts; a custom `lookup` pins it; TLS still verifies the certificate against the host name).
  * No redirects are followed: a 3xx is an answer like any other non-2xx. `postJson` sends a DCI
- * callback; `getBody` is a GET whose answer is read (a JWKS).
+ * callback; `getBody` is a GET whose answer is read (a JWKS), `postForm` a form POST whose answer is
+ * read (an OAuth token endpoint).
  */
 
 export interface PostOptions {
@@ -91,41 +92,62 @@ function pinnedLookup({ address, family }: { address: string; family: number }):
   };
 }
 
+type ReadOptions = Omit<PostOptions, 'headers'> & { maxBytes: number; accept: string };
+
 /**
  * GETs `url` from the checked address and resolves with the status and the body, which may be at
  * most `maxBytes` long (a longer answer rejects); rejects on network errors, timeout or abort.
  */
-export function getBody(
+export function getBody(url: URL, options: ReadOptions): Promise<{ statusCode: number; body: Buffer }> {
+  return readAnswer(url, 'GET', { accept: options.accept }, undefined, options);
+}
+
+/**
+ * POSTs an HTML form (application/x-www-form-urlencoded, as OAuth token endpoints take it, RFC 6749
+ * §4.1.3) and resolves like getBody with the answer, whatever its status.
+ */
+export function postForm(
   url: URL,
-  options: Omit<PostOptions, 'headers'> & { maxBytes: number; accept: string },
+  form: URLSearchParams,
+  options: ReadOptions & { headers?: Record<string, string> },
+): Promise<{ statusCode: number; body: Buffer }> {
+  const payload = Buffer.from(form.toString());
+  const headers = {
+    accept: options.accept,
+    'content-type': 'application/x-www-form-urlencoded',
+    'content-length': String(payload.length),
+    ...options.headers,
+  };
+  return readAnswer(url, 'POST', headers, payload, options);
+}
+
+function readAnswer(
+  url: URL,
+  method: 'GET' | 'POST',
+  headers: Record<string, string>,
+  payload: Buffer | undefined,
+  options: ReadOptions,
 ): Promise<{ statusCode: number; body: Buffer }> {
   const signal = signalOf(options);
   return new Promise((resolve, reject) => {
-    const request = pinnedRequest(
-      url,
-      'GET',
-      { accept: options.accept },
-      options.address,
-      signal,
-      (response) => {
-        const chunks: Buffer[] = [];
-        let read = 0;
-        response.on('data', (chunk: Buffer) => {
-          read += chunk.length;
-          if (read > options.maxBytes) {
-            response.destroy(new Error(`the answer is longer than ${options.maxBytes} bytes`));
-          } else {
-            chunks.push(chunk);
-          }
-        });
-        response.on('end', () =>
-          resolve({ statusCode: response.statusCode ?? 0, body: Buffer.concat(chunks) }),
-        );
-        response.on('error', (error) => reject(describe(error, signal, 'request')));
-      },
-    );
+    const request = pinnedRequest(url, method, headers, options.address, signal, (response) => {
+      const chunks: Buffer[] = [];
+      let read = 0;
+      response.on('data', (chunk: Buffer) => {
+        read += chunk.length;
+        if (read > options.maxBytes) {
+          response.destroy(new Error(`the answer is longer than ${options.maxBytes} bytes`));
+        } else {
+          chunks.push(chunk);
+        }
+      });
+      response.on('end', () =>
+        resolve({ statusCode: response.statusCode ?? 0, body: Buffer.concat(chunks) }),
+      );
+      response.on('error', (error) => reject(describe(error, signal, 'request')));
+    });
     request.on('error', (error) => reject(describe(error, signal, 'request')));
-    request.end();
+    request.end(payload);
   });
 }
 
