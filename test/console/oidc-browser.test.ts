@@ -1,6 +1,12 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureConsoleBuilt, hasBrowser, launchBrowser, seriousViolations } from './browser.ts';
+import {
+  ensureConsoleBuilt,
+  hasBrowser,
+  launchBrowser,
+  newConsolePage,
+  seriousViolations,
+} from './browser.ts';
 import { createOidcWorld, type OidcWorld } from './oidc.ts';
 
 /**
@@ -18,10 +24,7 @@ describe.skipIf(!hasBrowser)('console sign-in through an OpenID provider, in a b
     await ensureConsoleBuilt();
     w = await createOidcWorld({ gatewayHost: 'localhost' });
     browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
-    page.on('pageerror', (error) => {
-      throw error;
-    });
+    page = await newConsolePage(browser);
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
