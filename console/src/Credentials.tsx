@@ -61,7 +61,13 @@ interface Certificate {
 const day = (iso: string | null) => (iso ? new Date(iso).toLocaleDateString() : '—');
 
 /** Every credential of the client as one list of rows (what it is, validity, how to revoke it). */
-async function loadRows(clientId: string): Promise<Row[]> {
+async function loadRows(clientId: string, texts: Texts): Promise<Row[]> {
+  // What each kind of OAuth credential is, in the list (the API's kinds).
+  const oauthKinds: Record<string, string> = {
+    client_secret: texts.kindClientSecret,
+    private_key_jwt: texts.kindSigningKey,
+    identity_provider: texts.kindIdentity,
+  };
   const base = `/api/v1/clients/${clientId}`;
   const [keys, oauth, certificates] = await Promise.all([
     api<{ items: ApiKey[] }>('GET', `${base}/keys`),
@@ -69,16 +75,22 @@ async function loadRows(clientId: string): Promise<Row[]> {
     api<{ items: Certificate[] }>('GET', `${base}/certificates`),
   ]);
   return [
-    ...keys.items.map((k) => ({ ...k, what: `API key ${k.prefix}…`, revokePath: `/api/v1/keys/${k.id}` })),
+    ...keys.items.map((k) => ({
+      ...k,
+      what: `${texts.apiKey} ${k.prefix}…`,
+      revokePath: `/api/v1/keys/${k.id}`,
+    })),
     ...oauth.items.map((c) => ({
       ...c,
-      what: `OAuth ${c.kind}: ${c.jwks_uri ?? c.key_id ?? c.external_id ?? c.description ?? ''}`.trim(),
+      what: [oauthKinds[c.kind] ?? c.kind, c.jwks_uri ?? c.key_id ?? c.external_id ?? c.description]
+        .filter(Boolean)
+        .join(': '),
       revokePath: `${base}/oauth/credentials/${c.id}`,
     })),
     ...certificates.items.map((c) => ({
       ...c,
       expires_at: c.not_after,
-      what: `Certificate ${c.subject ?? c.thumbprint ?? ''}`,
+      what: `${texts.kindCertificate} ${c.subject ?? c.thumbprint ?? ''}`,
       revokePath: `${base}/certificates/${c.id}`,
     })),
   ];
@@ -90,8 +102,8 @@ export function Credentials({ texts, client }: { texts: Texts; client: Client })
   const [secret, setSecret] = useState<string | undefined>();
   const revoking = useCall();
   const reload = useCallback(() => {
-    loadRows(client.id).then(setRows, setLoadError);
-  }, [client.id]);
+    loadRows(client.id, texts).then(setRows, setLoadError);
+  }, [client.id, texts]);
   useEffect(reload, [reload]);
 
   /** A secret the API shows once: shown here until the next one. */

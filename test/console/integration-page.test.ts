@@ -106,7 +106,10 @@ describe.skipIf(!hasBrowser)('an integration’s page in the console', () => {
     await page.getByLabel('JWKS URL').fill('https://keys.example.org/jwks.json');
     await page.getByRole('button', { name: 'Register the key' }).click();
     await page
-      .getByRole('cell', { name: 'OAuth private_key_jwt: https://keys.example.org/jwks.json', exact: true })
+      .getByRole('cell', {
+        name: 'OAuth signing key (private_key_jwt): https://keys.example.org/jwks.json',
+        exact: true,
+      })
       .waitFor();
 
     await page
