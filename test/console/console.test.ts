@@ -146,6 +146,18 @@ describe.skipIf(!hasBrowser)('admin console in a browser', () => {
     await page.getByRole('link', { name: 'Monitor' }).click();
   });
 
+  it('is reachable by keyboard: Tab to a page of the menu, Enter opens it', async () => {
+    const focused = () => page.evaluate(() => document.activeElement?.textContent?.trim() ?? '');
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    for (let presses = 0; presses < 40 && (await focused()) !== 'Deliveries'; presses++) {
+      await page.keyboard.press('Tab');
+    }
+    expect(await focused()).toBe('Deliveries');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Callbacks and notifications', level: 1 }).waitFor();
+    await page.getByRole('link', { name: 'Monitor' }).click();
+  });
+
   it('speaks French, and signs out', async () => {
     await page.getByRole('combobox', { name: 'Language' }).click();
     await page.getByRole('option', { name: 'Français' }).click();
