@@ -10,7 +10,12 @@ export function readCookie(request: FastifyRequest, name: string): string | unde
   for (const part of (request.headers.cookie ?? '').split(';')) {
     const [key, ...value] = part.trim().split('=');
     if (key === name && value.length > 0) {
-      return decodeURIComponent(value.join('='));
+      // A malformed escape (a forged cookie) is no cookie, not a server error on every request.
+      try {
+        return decodeURIComponent(value.join('='));
+      } catch {
+        return undefined;
+      }
     }
   }
   return undefined;

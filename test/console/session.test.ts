@@ -36,6 +36,21 @@ describe('console session', () => {
     expect(audit.json<{ items: unknown[] }>().items.length).toBeGreaterThan(0);
   });
 
+  it('treats a forged cookie with a malformed escape as no session (401, not a server error)', async () => {
+    const res = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/console/session',
+      headers: { cookie: 'spx_session=%E0%A4%A' },
+    });
+    expect(res.statusCode, res.body).toBe(401);
+    const api = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/clients',
+      headers: { cookie: 'spx_session=%E0%A4%A' },
+    });
+    expect(api.statusCode, api.body).toBe(401);
+  });
+
   it('uses the admin API with the cookie; changes need the CSRF token', async () => {
     const res = await signIn(t.adminKey);
     const cookie = cookieOf(res);
