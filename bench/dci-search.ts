@@ -44,7 +44,14 @@ export async function benchDciSearch(bench: BenchGateway, settings: BenchSetting
   });
   try {
     const sections = [];
-    for (const scenario of [await idLookup(bench.database), await districtAndScore(bench.database)]) {
+    const scenarios = [
+      { name: 'lookup', load: idLookup },
+      { name: 'expression', load: districtAndScore },
+    ].filter((s) => !settings.dciSearches || settings.dciSearches.includes(s.name));
+    if (scenarios.length === 0) {
+      throw new Error('BENCH_DCI_SEARCHES names none of lookup, expression');
+    }
+    for (const scenario of await Promise.all(scenarios.map((s) => s.load(bench.database)))) {
       const body = messageTemplate(scenario.criteria);
       const check = await checkSameSql(bench, baseline.url, body, scenario, key);
       const spec = (origin: string, path: string): LoadSpec => ({
@@ -59,23 +66,27 @@ export async function benchDciSearch(bench: BenchGateway, settings: BenchSetting
         warmupSeconds: settings.warmupSeconds,
         connections,
       });
-      const base = await loadFromOtherProcess(
-        'baseline: bare Fastify route, same SQL',
-        spec(baseline.url, BASELINE_PATH),
-        bench.dir,
-      );
-      await bench.tap.quiet();
-      const dci = await loadFromOtherProcess(
-        `DCI: POST ${SYNC_SEARCH}`,
-        spec(bench.url, SYNC_SEARCH),
-        bench.dir,
-      );
-      await bench.tap.quiet();
-      sections.push(section(scenario, check, base, dci));
+      const rounds: Round[] = [];
+      for (let round = 1; round <= settings.rounds; round++) {
+        const base = await loadFromOtherProcess(
+          `${round}: baseline: bare Fastify route, same SQL`,
+          spec(baseline.url, BASELINE_PATH),
+          bench.dir,
+        );
+        await bench.tap.quiet();
+        const dci = await loadFromOtherProcess(
+          `${round}: DCI: POST ${SYNC_SEARCH}`,
+          spec(bench.url, SYNC_SEARCH),
+          bench.dir,
+        );
+        await bench.tap.quiet();
+        rounds.push({ base, dci });
+      }
+      sections.push(section(scenario, check, rounds));
     }
     return [
       `engine: ${bench.database.engine}, ${settings.households} households, ${connections} connections, ` +
-        `${settings.warmupSeconds} s warm-up then ${settings.seconds} s each`,
+        `${settings.rounds} rounds of baseline then DCI path, ${settings.warmupSeconds} s warm-up then ${settings.seconds} s each`,
       ...sections,
     ].join('\n\n');
   } finally {
@@ -265,15 +276,30 @@ async function post(url: string, body: string, key: string): Promise<string> {
   return text;
 }
 
-function section(scenario: Scenario, check: Check, base: Figures, dci: Figures): string {
-  const ratio = dci.requestsPerSecond / base.requestsPerSecond;
+/** One round: the baseline, then the DCI path right after it. */
+interface Round {
+  base: Figures;
+  dci: Figures;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+function section(scenario: Scenario, check: Check, rounds: Round[]): string {
+  const ratios = rounds.map(({ base, dci }) => dci.requestsPerSecond / base.requestsPerSecond);
+  const ratio = median(ratios);
+  const spread = `rounds ${ratios.map((r) => r.toFixed(3)).join(', ')}`;
   const goals = [
-    `ratio ${ratio.toFixed(3)} (goal >= ${GOALS.ratio}: ${ratio >= GOALS.ratio ? 'met' : 'NOT met'})`,
+    `median ratio ${ratio.toFixed(3)} (${spread}; goal >= ${GOALS.ratio}: ${ratio >= GOALS.ratio ? 'met' : 'NOT met'})`,
   ];
   if (scenario.name.startsWith('ID lookup')) {
-    const met = dci.p99 < GOALS.lookupP99Ms;
+    const p99 = median(rounds.map(({ dci }) => dci.p99));
+    const met = p99 < GOALS.lookupP99Ms;
     goals.push(
-      `DCI p99 ${dci.p99.toFixed(2)} ms (goal < ${GOALS.lookupP99Ms} ms: ${met ? 'met' : 'NOT met'})`,
+      `DCI median p99 ${p99.toFixed(2)} ms (goal < ${GOALS.lookupP99Ms} ms: ${met ? 'met' : 'NOT met'})`,
     );
   }
   const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
@@ -281,7 +307,15 @@ function section(scenario: Scenario, check: Check, base: Figures, dci: Figures):
     statements.map((s, i) => `${i + 1}. ${clip(flat(s.sql))}`).join('\n');
   return [
     `### ${scenario.name}`,
-    printTable([base, dci], base),
+    // One table: each round's rows, each DCI row's ratio to the baseline of its round.
+    rounds
+      .map(({ base, dci }, i) =>
+        printTable([base, dci], base)
+          .split('\n')
+          .slice(i === 0 ? 0 : 2),
+      )
+      .flat()
+      .join('\n'),
     `${goals.join('; ')}. Per answer (first ${CHECKED} requests): ${check.records.toFixed(1)} records, ` +
       `DCI ${kb(check.dciBytes)}, baseline ${kb(check.baselineBytes)}.`,
     `Statements of one request, run by both (checked equal, parameters too):\n\n${list(check.search)}`,

@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -56,6 +56,12 @@ export interface Figures {
    * measurement: less sensitive than req/s to what else loads the machine.
    */
   cpuMsPerRequest?: number;
+  /** The part of cpuMsPerRequest spent in the kernel (system calls: sockets to the database and clients). */
+  systemCpuMsPerRequest?: number;
+  /** CPU time of the PostgreSQL server's processes per request, when they run on this machine. */
+  databaseCpuMsPerRequest?: number;
+  /** CPU time of the load generator's process per request. */
+  loadCpuMsPerRequest?: number;
 }
 
 /**
@@ -94,15 +100,62 @@ export async function closedLoop(
 }
 
 export function printTable(rows: Figures[], baseline: Figures): string {
+  const ms = (value: number | undefined) => value?.toFixed(2) ?? '';
   const lines = [
-    '| Measurement | req/s | p50 ms | p99 ms | requests | gateway CPU ms/request | ratio to baseline (req/s) |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| Measurement | req/s | p50 ms | p99 ms | requests | gateway CPU ms/request (system) | PostgreSQL CPU ms/request | load generator CPU ms/request | ratio to baseline (req/s) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.total} | ${r.cpuMsPerRequest?.toFixed(2) ?? ''} | ${(r.requestsPerSecond / baseline.requestsPerSecond).toFixed(3)} |`,
+        `| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.total} | ` +
+        `${ms(r.cpuMsPerRequest)}${r.systemCpuMsPerRequest === undefined ? '' : ` (${ms(r.systemCpuMsPerRequest)})`} | ` +
+        `${ms(r.databaseCpuMsPerRequest)} | ${ms(r.loadCpuMsPerRequest)} | ` +
+        `${(r.requestsPerSecond / baseline.requestsPerSecond).toFixed(3)} |`,
     ),
   ];
   return lines.join('\n');
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+/** utime + stime (and the waited-for children's, fields 16 and 17) of one /proc/<pid>/stat, in ticks. */
+function ticksOf(pid: string, withChildren = false): number {
+  try {
+    // The command name (field 2) may hold spaces: fields are counted after its closing parenthesis.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const own = Number(fields[11]) + Number(fields[12]);
+    return withChildren ? own + Number(fields[13]) + Number(fields[14]) : own;
+  } catch {
+    return 0; // gone meanwhile, or not readable
+  }
+}
+
+/**
+ * CPU ticks of the processes named `postgres` on this machine (the server and its backends), or
+ * undefined when there are none to read (PGlite, a remote server, no /proc). Backends that ended
+ * meanwhile are not counted: the gateway's pool keeps its connections for the whole run.
+ */
+function databaseTicks(): number | undefined {
+  let total: number | undefined;
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return undefined;
+  }
+  for (const pid of pids) {
+    let name = '';
+    try {
+      name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    if (name === 'postgres') {
+      total = (total ?? 0) + ticksOf(pid);
+    }
+  }
+  return total;
 }
 
 /**
@@ -113,6 +166,9 @@ export async function loadFromOtherProcess(name: string, spec: LoadSpec, dir: st
   const specFile = join(dir, `load-${randomUUID()}.json`);
   writeFileSync(specFile, JSON.stringify(spec));
   const cpuBefore = process.cpuUsage();
+  const databaseBefore = databaseTicks();
+  // The load generator is a waited-for child: its time lands in this process's children's times.
+  const childrenBefore = ticksOf('self', true) - ticksOf('self');
   const { stdout } = await run(process.execPath, ['bin/run-ts.js', 'bench/load-generator.ts', specFile], {
     maxBuffer: 1 << 20,
   });
@@ -123,7 +179,19 @@ export async function loadFromOtherProcess(name: string, spec: LoadSpec, dir: st
     );
   }
   const cpu = process.cpuUsage(cpuBefore);
+  const databaseAfter = databaseTicks();
+  const children = ticksOf('self', true) - ticksOf('self') - childrenBefore;
   const { warmupTotal, ...figures } = result;
   const answered = figures.total + warmupTotal;
-  return { name, ...figures, cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / answered };
+  const ticksPerRequest = (ticks: number) => ((ticks / TICKS_PER_SECOND) * 1000) / answered;
+  return {
+    name,
+    ...figures,
+    cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / answered,
+    systemCpuMsPerRequest: cpu.system / 1000 / answered,
+    ...(databaseBefore !== undefined && databaseAfter !== undefined
+      ? { databaseCpuMsPerRequest: ticksPerRequest(databaseAfter - databaseBefore) }
+      : {}),
+    loadCpuMsPerRequest: ticksPerRequest(children),
+  };
 }

@@ -2,7 +2,9 @@
  * `npm run bench`: every benchmark, each reported as a ratio to a baseline measured in the same run,
  * on one gateway and registry. BENCH_HOUSEHOLDS (default 100000), BENCH_SECONDS (10),
  * BENCH_WARMUP_SECONDS (3, DCI search only), BENCH_CONNECTIONS (each benchmark's own: 10 for the
- * individual lookup, 16 for the DCI search), BENCH_ONLY (names to run, e.g. `dci-search`).
+ * individual lookup, 16 for the DCI search), BENCH_ROUNDS (3: the DCI search's rounds of baseline
+ * then DCI path), BENCH_DCI_SEARCHES (`lookup,expression`: which DCI searches), BENCH_ONLY (names to
+ * run, e.g. `dci-search`).
  * DATABASE_URL runs the same on a PostgreSQL server, in a schema of its own, dropped afterwards, also
  * when the run fails or is interrupted with Ctrl-C.
  */
@@ -29,6 +31,8 @@ const settings: BenchSettings = {
   seconds: numberFrom('BENCH_SECONDS', 10),
   warmupSeconds: numberFrom('BENCH_WARMUP_SECONDS', 3, 0),
   connections: process.env['BENCH_CONNECTIONS'] ? numberFrom('BENCH_CONNECTIONS', 10) : undefined,
+  rounds: numberFrom('BENCH_ROUNDS', 3),
+  dciSearches: process.env['BENCH_DCI_SEARCHES']?.split(',').map((name) => name.trim()),
   databaseUrl: process.env['DATABASE_URL'] || undefined,
 };
 

@@ -2,6 +2,7 @@ import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { exportJWK, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encryptMessage } from '#dci/encryption/jwe';
+import { verifyAuditChain } from '#platform/audit/audit-log';
 import { seedRegistry } from '../dci/fixtures.ts';
 import { createDciApp, idType, searchMessage, type DciTestApp, type TestSigner } from '../dci/harness.ts';
 
@@ -38,6 +39,45 @@ describe('replayed messages', () => {
     expect(first.statusCode).toBe(200);
     duplicate(await t.search('sr', signed, client.key));
   });
+
+  it('answers one of the copies of each message sent at once; each copy is audited once, each answer recorded once', async () => {
+    // Messages that arrive together go in one batch of audit entries and exchange records: a batch
+    // refused for a copy is written again entry by entry, so that only the copy is refused.
+    const messages = Array.from({ length: 4 }, () =>
+      JSON.stringify(signer(searchMessage(idType('Group', 'UIN', 'UIN-A1')))),
+    );
+    const entriesBefore = await auditEntries();
+    const copies = [...messages, ...messages, ...messages];
+    const answers = await Promise.all(copies.map((body) => t.search('sr', body, client.key)));
+    for (const body of messages) {
+      const own = answers.filter((_, i) => copies[i] === body);
+      expect(own.map((res) => res.statusCode).sort()).toEqual([200, 409, 409]);
+      own.filter((res) => res.statusCode === 409).forEach(duplicate);
+      const recorded = await t.database.db
+        .selectFrom('dci_exchanges')
+        .select(['status'])
+        .where('client_id', '=', client.id)
+        .where('message_id', '=', String(JSON.parse(body).header.message_id))
+        .execute();
+      expect(recorded).toEqual([{ status: 'succ' }]);
+    }
+    const entries = (await auditEntries()).slice(entriesBefore.length);
+    expect(entries.map((e) => e.status_code).sort()).toEqual([...Array(4).fill(200), ...Array(8).fill(409)]);
+    // Only the answers name the households they returned.
+    expect(entries.filter((e) => e.subject_ids !== null).map((e) => e.status_code)).toEqual(
+      Array(4).fill(200),
+    );
+    expect(await verifyAuditChain(t.database.db)).toMatchObject({ ok: true });
+  });
+
+  const auditEntries = () =>
+    t.database.db
+      .selectFrom('audit_log')
+      .select(['status_code', 'subject_ids'])
+      .where('client_id', '=', client.id)
+      .where('action', '=', 'dci.social.search')
+      .orderBy('seq')
+      .execute();
 
   it('cannot be replayed under a fresh message id: the signature covers the header', async () => {
     const signed = signer(searchMessage(idType('Group', 'UIN', 'UIN-A1')));

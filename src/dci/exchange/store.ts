@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { CredentialColumns } from '#platform/auth/stored-credential';
+import { isUniqueViolation, type AlongsideRow } from '#platform/audit/audit-log';
 import { Batcher } from '#platform/db/batch';
 import type { DB, DciExchangeTable } from '#platform/db/types';
 import type { DciStatus } from '../errors.ts';
@@ -91,6 +92,29 @@ export function exchangeRecorder(db: Kysely<DB>): RecordExchange {
   const insertOne = async (x: NewExchange) => (await insertExchanges(db, [x]))[0]!;
   const batcher = new Batcher((items: NewExchange[]) => insertExchanges(db, items), { writeOne: insertOne });
   return (exchange) => batcher.submit(exchange);
+}
+
+/** The partial unique index on the message ids of a client's accepted messages (migration 0004). */
+const ACCEPTED_MESSAGE_INDEX = 'dci_exchanges_message';
+
+/**
+ * Records a message already answered in the same statement as the request's audit entry
+ * (`recordAnswer`, platform/http/access-control.ts): one round trip and one commit for both. A
+ * message id already accepted from the client refuses the statement: neither is written, and the
+ * answer is false.
+ */
+export function recordWithAnswer(recordAnswer: (alongside: AlongsideRow) => Promise<void>): RecordExchange {
+  return async (exchange) => {
+    try {
+      await recordAnswer({ into: 'dci_exchanges', values: rowOf(exchange) });
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error, ACCEPTED_MESSAGE_INDEX)) {
+        return false;
+      }
+      throw error;
+    }
+  };
 }
 
 export interface ExchangeEnd {

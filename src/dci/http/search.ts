@@ -2,6 +2,7 @@ import type { App } from '#platform/http/types';
 import { SEARCH_JOB } from '../async/search-job.ts';
 import { headerReason, rejectedEnvelope, type Envelope, type ResponseHeader } from '../envelope.ts';
 import { duplicateReason, receive } from '../exchange/receive.ts';
+import { recordWithAnswer } from '../exchange/store.ts';
 import {
   answerSearch,
   ASYNC_SEARCH,
@@ -36,8 +37,9 @@ export function searchRoutes(app: App, ctx: RouteContext): void {
     },
     async (request, reply, principal) => {
       const parsed = parseSearch(request.body, { registry, path: SYNC_SEARCH }, receiver);
-      // Answered first, recorded once with its outcome: one statement instead of an insert and an
-      // update. A duplicate message id is found by that insert; its answer is then discarded.
+      // Answered first, then recorded once with its outcome, in the statement that writes the audit
+      // entry (recordWithAnswer). A duplicate message id is found by that insert; its answer is then
+      // discarded, and the 409 audited instead.
       const correlationId = receiver.newId();
       const result = await answerSearch(parsed, {
         ...ctx,
@@ -48,8 +50,16 @@ export function searchRoutes(app: App, ctx: RouteContext): void {
       });
       const { header } = result.envelope;
       request.lookups = searchLookups(parsed.items, result.envelope.message?.search_response ?? []);
+      request.auditNote = {
+        recordCount: result.recordCount,
+        subjectIds: result.subjectIds,
+        ...(result.purpose ? { purpose: result.purpose } : {}),
+        ...(result.transactionId ? { resourceId: result.transactionId } : {}),
+      };
+      // The spec's `default` response covers every status: a message rejected as a whole is a 400.
+      const statusCode = result.rejected ? 400 : 200;
       const received = await receive(
-        ctx.recordExchange,
+        recordWithAnswer((alongside) => request.recordAnswer(statusCode, alongside)),
         incoming(ctx, request, principal, {
           header: parsed.header,
           transactionId: parsed.transactionId,
@@ -65,17 +75,11 @@ export function searchRoutes(app: App, ctx: RouteContext): void {
         correlationId,
       );
       if (!received) {
+        request.auditNote = undefined;
         const duplicate = duplicateReason(parsed.header.message_id);
         return reply.code(409).send(rejectedEnvelope(parsed.header, receiver, 'on-search', duplicate));
       }
-      request.auditNote = {
-        recordCount: result.recordCount,
-        subjectIds: result.subjectIds,
-        ...(result.purpose ? { purpose: result.purpose } : {}),
-        ...(result.transactionId ? { resourceId: result.transactionId } : {}),
-      };
-      // The spec's `default` response covers every status: a message rejected as a whole is a 400.
-      return reply.code(result.rejected ? 400 : 200).send(result.envelope);
+      return reply.code(statusCode).send(result.envelope);
     },
   );
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import { Batcher } from '#platform/db/batch';
 import type { AuditLogTable, DB } from '#platform/db/types';
 
@@ -57,6 +57,12 @@ export function hashEntry(fields: HashedFields): string {
 
 type UnchainedFields = Omit<HashedFields, 'prev_hash'>;
 
+/** An entry to append, with the rows to write in the same statement. */
+interface Pending {
+  fields: UnchainedFields;
+  alongside?: AlongsideRow | undefined;
+}
+
 const fieldsOf = (entry: AuditEntry): UnchainedFields => ({
   at: new Date(),
   request_id: entry.requestId ?? null,
@@ -83,10 +89,23 @@ function linkAfter(previous: string, entries: readonly UnchainedFields[]) {
   });
 }
 
+/**
+ * A row written in the same statement as an audit entry, so that the record of an exchange and the
+ * audit entry of the request that made it commit together, in one round trip (the DCI sync search).
+ * Should the row be refused (a unique index), the entry is not written either.
+ */
+export type AlongsideRow = { [T in keyof DB]: { into: T; values: Insertable<DB[T]> } }[keyof DB];
+
+/** Whether `error` is PostgreSQL's unique violation on the index `index`. */
+export const isUniqueViolation = (error: unknown, index: string): boolean =>
+  typeof error === 'object' &&
+  error !== null &&
+  (error as { code?: unknown }).code === '23505' &&
+  (error as { constraint?: unknown }).constraint === index;
+
 // The unique index on prev_hash (migration 0012) refuses a second entry after the same one: the chain
 // cannot fork, whoever writes it. Such a refusal is the signal to read the head again.
-const isForkRefused = (error: unknown) =>
-  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
+const isForkRefused = (error: unknown) => isUniqueViolation(error, 'audit_log_prev_hash');
 
 const CHAIN_ATTEMPTS = 20;
 
@@ -95,7 +114,7 @@ const CHAIN_ATTEMPTS = 20;
  * serialises the writers taking this path; retried when a writer that knew the head (AuditWriter)
  * got there first. Answers the new head.
  */
-async function appendLocked(db: Kysely<DB>, entries: readonly UnchainedFields[]): Promise<string> {
+async function appendLocked(db: Kysely<DB>, entries: readonly Pending[]): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await db.transaction().execute(async (trx) => {
@@ -116,21 +135,36 @@ async function appendLocked(db: Kysely<DB>, entries: readonly UnchainedFields[])
   }
 }
 
-/** One insert of the entries linked after `previous` (refused if another entry already follows it). */
-async function appendAfter(
-  db: Kysely<DB>,
-  previous: string,
-  entries: readonly UnchainedFields[],
-): Promise<string> {
-  const rows = linkAfter(previous, entries);
+/**
+ * One statement: the entries linked after `previous` (refused if another entry already follows it),
+ * and the rows to write alongside them, each table's in a data-modifying WITH query of its own.
+ */
+async function appendAfter(db: Kysely<DB>, previous: string, entries: readonly Pending[]): Promise<string> {
+  const rows = linkAfter(
+    previous,
+    entries.map((entry) => entry.fields),
+  );
+  const byTable = new Map<keyof DB, unknown[]>();
+  for (const { alongside } of entries) {
+    if (alongside) {
+      byTable.set(alongside.into, [...(byTable.get(alongside.into) ?? []), alongside.values]);
+    }
+  }
+  let statement = db as Kysely<DB>;
+  for (const [table, values] of byTable) {
+    // The names of the rows' own tables are typed; the WITH query's result is not read.
+    statement = statement.with(`alongside_${table}`, (q) =>
+      q.insertInto(table).values(values as never),
+    ) as unknown as Kysely<DB>;
+  }
   // Identity values follow the order of the VALUES list, so seq order is chain order.
-  await db.insertInto('audit_log').values(rows).execute();
+  await statement.insertInto('audit_log').values(rows).execute();
   return rows.at(-1)!.hash;
 }
 
 /** Appends one entry to the hash chain (jobs and CLI; the HTTP path batches through AuditWriter). */
 export const recordAudit = async (db: Kysely<DB>, entry: AuditEntry): Promise<void> => {
-  await appendLocked(db, [fieldsOf(entry)]);
+  await appendLocked(db, [{ fields: fieldsOf(entry) }]);
 };
 
 /**
@@ -138,24 +172,27 @@ export const recordAudit = async (db: Kysely<DB>, entry: AuditEntry): Promise<vo
  * instead of queueing for the chain one by one. The writer remembers the head it wrote last, so a
  * batch is one insert; when another writer (a job, another gateway) appended meanwhile, that insert
  * is refused and the batch goes the locked way, which reads the head again. `record` resolves only
- * once its entry is committed, so a response never leaves before its audit entry is durable.
+ * once its entry is committed, so a response never leaves before its audit entry is durable. An
+ * entry may bring a row to write in the same statement (`alongside`); a batch refused for one of
+ * those is written again entry by entry, so that the refusal fails only its own request.
  */
 export class AuditWriter {
-  readonly #batcher: Batcher<UnchainedFields, undefined>;
+  readonly #batcher: Batcher<Pending, undefined>;
   #head: string | undefined;
 
   constructor(db: Kysely<DB>) {
-    this.#batcher = new Batcher(async (entries) => {
+    const write = async (entries: Pending[]) => {
       this.#head = await this.#append(db, entries);
       return entries.map(() => undefined);
-    });
+    };
+    this.#batcher = new Batcher(write, { writeOne: async (entry) => (await write([entry]))[0] });
   }
 
-  record(entry: AuditEntry): Promise<void> {
-    return this.#batcher.submit(fieldsOf(entry));
+  record(entry: AuditEntry, alongside?: AlongsideRow): Promise<void> {
+    return this.#batcher.submit({ fields: fieldsOf(entry), alongside });
   }
 
-  async #append(db: Kysely<DB>, entries: readonly UnchainedFields[]): Promise<string> {
+  async #append(db: Kysely<DB>, entries: readonly Pending[]): Promise<string> {
     const head = this.#head;
     this.#head = undefined;
     if (head !== undefined) {

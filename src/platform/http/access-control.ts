@@ -1,9 +1,14 @@
-import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyRequest, RouteOptions } from 'fastify';
 import type { Kysely } from 'kysely';
 import { apiKeyAuthenticator, type Authenticator } from '#platform/auth/authenticate';
 import { ClientChanges } from '#platform/auth/client-changes';
 import type { Principal } from '#platform/auth/principal';
-import { AuditWriter, type AuditOutcome } from '#platform/audit/audit-log';
+import {
+  AuditWriter,
+  type AlongsideRow,
+  type AuditEntry,
+  type AuditOutcome,
+} from '#platform/audit/audit-log';
 import type { DB } from '#platform/db/types';
 import { createPolicyEnforcement, type PolicyOptions } from '#platform/policy/enforce';
 import { forbidden, unauthorized, badRequest } from './problem.ts';
@@ -97,26 +102,50 @@ export function installAccessControl(app: App, db: Kysely<DB>, options: AccessCo
     request.principal = await policies.admit(request, reply, result.principal, access);
   });
 
+  app.decorateRequest('answerRecorded', undefined);
+  app.decorateRequest(
+    'recordAnswer',
+    async function recordAnswer(this: FastifyRequest, statusCode: number, alongside: AlongsideRow) {
+      const entry = auditEntryOf(this, statusCode);
+      if (!entry) {
+        throw new Error(`route ${this.routeOptions.url} is not audited: nothing to record its answer with`);
+      }
+      await audit.record(entry, alongside);
+      this.answerRecorded = statusCode;
+    },
+  );
+
   app.addHook('onSend', async (request, reply) => {
-    const access = accessOf(request);
-    if (!access || 'public' in access || access.audit === false) {
-      return;
+    // A handler that recorded its answer (recordAnswer) is audited already, unless the answer
+    // changed on its way out (an error while serialising it): that one is recorded too.
+    const entry =
+      request.answerRecorded === reply.statusCode ? undefined : auditEntryOf(request, reply.statusCode);
+    if (entry) {
+      await audit.record(entry);
     }
-    await audit.record({
-      requestId: request.id,
-      clientId: request.principal?.clientId,
-      clientName: request.principal?.clientName,
-      action: access.audit.action,
-      purpose: request.purpose ?? request.auditNote?.purpose,
-      resourceType: access.audit.resourceType,
-      resourceId: request.auditNote?.resourceId,
-      recordCount: reply.statusCode < 400 ? (request.auditNote?.recordCount ?? 0) : 0,
-      subjectIds: reply.statusCode < 400 ? request.auditNote?.subjectIds : undefined,
-      legalBasis: request.auditNote?.legalBasis,
-      outcome: outcomeOf(reply),
-      statusCode: reply.statusCode,
-    });
   });
+}
+
+/** The audit entry of a request answered with `statusCode`; undefined for routes not audited. */
+function auditEntryOf(request: FastifyRequest, statusCode: number): AuditEntry | undefined {
+  const access = accessOf(request);
+  if (!access || 'public' in access || access.audit === false) {
+    return undefined;
+  }
+  return {
+    requestId: request.id,
+    clientId: request.principal?.clientId,
+    clientName: request.principal?.clientName,
+    action: access.audit.action,
+    purpose: request.purpose ?? request.auditNote?.purpose,
+    resourceType: access.audit.resourceType,
+    resourceId: request.auditNote?.resourceId,
+    recordCount: statusCode < 400 ? (request.auditNote?.recordCount ?? 0) : 0,
+    subjectIds: statusCode < 400 ? request.auditNote?.subjectIds : undefined,
+    legalBasis: request.auditNote?.legalBasis,
+    outcome: outcomeOf(statusCode),
+    statusCode,
+  };
 }
 
 const accessOf = (request: FastifyRequest): RouteAccess | undefined => request.routeOptions.config.access;
@@ -146,8 +175,7 @@ function purposeOf(request: FastifyRequest): string | undefined {
   return purpose;
 }
 
-function outcomeOf(reply: FastifyReply): AuditOutcome {
-  const status = reply.statusCode;
+function outcomeOf(status: number): AuditOutcome {
   if (status === 401 || status === 403) {
     return 'denied';
   }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { AlongsideRow } from '#platform/audit/audit-log';
 import type { Principal } from '#platform/auth/principal';
 import type { Permission } from '#platform/auth/roles';
 
@@ -72,5 +73,13 @@ declare module 'fastify' {
     credentialRefused?: boolean;
     /** Set by handlers that look records up by key (for the anomaly guard). */
     lookups?: Lookups;
+    /**
+     * Writes the request's audit entry now, as answered with `statusCode` (from `auditNote`), in one
+     * statement with `alongside`; rejects, writing neither, when the row is refused. The answer is
+     * then not audited again when it leaves with that status (platform/http/access-control.ts).
+     */
+    recordAnswer(statusCode: number, alongside: AlongsideRow): Promise<void>;
+    /** The status an answer was recorded with by recordAnswer. */
+    answerRecorded?: number;
   }
 }
