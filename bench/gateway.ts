@@ -28,6 +28,13 @@ export interface BenchSettings {
   warmupSeconds: number;
   /** Connections of the load generator (loops of in-process baselines); undefined: each benchmark's own. */
   connections: number | undefined;
+  /**
+   * Rounds of baseline then measurement (DCI search): on a machine whose speed drifts from one
+   * minute to the next, a ratio is taken within each round and the median reported.
+   */
+  rounds: number;
+  /** The DCI searches to run (`lookup`, `expression`); undefined: both. */
+  dciSearches?: string[] | undefined;
   databaseUrl?: string | undefined;
 }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { Cron } from 'croner';
 import type { Kysely, Selectable } from 'kysely';
+import { isUniqueViolation } from '#platform/db/errors';
 import type { DB, ExportDefinitionTable } from '#platform/db/types';
 import { badRequest, conflict, type FieldError } from '#platform/http/problem';
 import { EXPORT_ENTITIES, fieldNames, type ExportEntity } from './fields.ts';
@@ -215,7 +216,7 @@ export async function saveDefinition(
       .returningAll()
       .executeTakeFirstOrThrow();
   } catch (error) {
-    if ((error as { code?: unknown }).code === '23505') {
+    if (isUniqueViolation(error)) {
       throw conflict(`export definition "${input.name}" was saved by someone else meanwhile; try again`);
     }
     throw error;

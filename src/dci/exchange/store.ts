@@ -1,7 +1,8 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { CredentialColumns } from '#platform/auth/stored-credential';
-import { isUniqueViolation, type AlongsideRow } from '#platform/audit/audit-log';
+import type { AlongsideRow } from '#platform/audit/audit-log';
 import { Batcher } from '#platform/db/batch';
+import { isUniqueViolation } from '#platform/db/errors';
 import type { DB, DciExchangeTable } from '#platform/db/types';
 import type { DciStatus } from '../errors.ts';
 import type { Registry } from '../spec.ts';

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import { Batcher } from '#platform/db/batch';
+import { isUniqueViolation } from '#platform/db/errors';
 import type { AuditLogTable, DB } from '#platform/db/types';
 
 export type AuditOutcome = 'success' | 'denied' | 'error' | 'invalid';
@@ -95,13 +96,6 @@ function linkAfter(previous: string, entries: readonly UnchainedFields[]) {
  * Should the row be refused (a unique index), the entry is not written either.
  */
 export type AlongsideRow = { [T in keyof DB]: { into: T; values: Insertable<DB[T]> } }[keyof DB];
-
-/** Whether `error` is PostgreSQL's unique violation on the index `index`. */
-export const isUniqueViolation = (error: unknown, index: string): boolean =>
-  typeof error === 'object' &&
-  error !== null &&
-  (error as { code?: unknown }).code === '23505' &&
-  (error as { constraint?: unknown }).constraint === index;
 
 // The unique index on prev_hash (migration 0012) refuses a second entry after the same one: the chain
 // cannot fork, whoever writes it. Such a refusal is the signal to read the head again.
