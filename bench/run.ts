@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, each reported as a ratio to a baseline measured in the same run,
  * on one gateway and registry. BENCH_HOUSEHOLDS (default 100000), BENCH_SECONDS (10),
- * BENCH_WARMUP_SECONDS (3, DCI search only), BENCH_CONNECTIONS (each benchmark's own: 10 for the
+ * BENCH_WARMUP_SECONDS (10; not the individual lookup), BENCH_CONNECTIONS (each benchmark's own: 10 for the
  * individual lookup, 16 for the DCI search), BENCH_ROUNDS (3: the DCI search's rounds of baseline
  * then DCI path), BENCH_DCI_SEARCHES (`lookup,expression`: which DCI searches), BENCH_ONLY (names to
  * run, e.g. `dci-search`).
@@ -29,7 +29,7 @@ const numberFrom = (name: string, fallback: number, minimum = 1) => {
 const settings: BenchSettings = {
   households: numberFrom('BENCH_HOUSEHOLDS', 100_000),
   seconds: numberFrom('BENCH_SECONDS', 10),
-  warmupSeconds: numberFrom('BENCH_WARMUP_SECONDS', 3, 0),
+  warmupSeconds: numberFrom('BENCH_WARMUP_SECONDS', 10, 0),
   connections: process.env['BENCH_CONNECTIONS'] ? numberFrom('BENCH_CONNECTIONS', 10) : undefined,
   rounds: numberFrom('BENCH_ROUNDS', 3),
   dciSearches: process.env['BENCH_DCI_SEARCHES']?.split(',').map((name) => name.trim()),

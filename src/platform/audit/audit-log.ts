@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import { Batcher } from '#platform/db/batch';
+import { preparedStatement } from '#platform/db/database';
 import { isUniqueViolation } from '#platform/db/errors';
 import type { AuditLogTable, DB } from '#platform/db/types';
 
@@ -102,6 +103,8 @@ export type AlongsideRow = { [T in keyof DB]: { into: T; values: Insertable<DB[T
 const isForkRefused = (error: unknown) => isUniqueViolation(error, 'audit_log_prev_hash');
 
 const CHAIN_ATTEMPTS = 20;
+/** Batches up to this many entries run as prepared statements (at most 4 × 5 shapes per connection). */
+const PREPARED_BATCH = 4;
 
 /**
  * Appends entries after the current head, read in a transaction under an advisory lock that
@@ -152,7 +155,9 @@ async function appendAfter(db: Kysely<DB>, previous: string, entries: readonly P
     ) as unknown as Kysely<DB>;
   }
   // Identity values follow the order of the VALUES list, so seq order is chain order.
-  await statement.insertInto('audit_log').values(rows).execute();
+  const query = statement.insertInto('audit_log').values(rows).compile();
+  // Batches are mostly of one to a few entries: those few shapes are prepared once per connection.
+  await db.executeQuery(entries.length <= PREPARED_BATCH ? preparedStatement(query) : query);
   return rows.at(-1)!.hash;
 }
 

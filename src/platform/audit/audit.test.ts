@@ -84,6 +84,34 @@ describe('audit trail', () => {
     expect((await verifyAuditChain(t.database.db)).ok).toBe(true);
   });
 
+  it('appends small batches as prepared statements on PostgreSQL, larger ones as they come', async () => {
+    const prepared = await t.database.db.connection().execute(async (connection) => {
+      const writer = new AuditWriter(connection);
+      await writer.record({ action: 'test.prepared', outcome: 'success', resourceId: 'one' });
+      // Submitted together: the first goes alone, the five others in one batch, beyond the
+      // prepared shapes.
+      await Promise.all(
+        ['2', '3', '4', '5', '6', '7'].map((id) =>
+          writer.record({ action: 'test.prepared', outcome: 'success', resourceId: id }),
+        ),
+      );
+      await writer.record({ action: 'test.prepared', outcome: 'success', resourceId: 'eight' });
+      if (t.database.engine !== 'postgres') {
+        return [];
+      }
+      const { rows } = await sql<{ statement: string }>`select statement from pg_prepared_statements
+        where name like 'spx\_%' and statement like '%audit_log%'`.execute(connection);
+      return rows.map((row) => row.statement);
+    });
+    expect((await entries('test.prepared')).map((row) => row.resource_id)).toHaveLength(8);
+    expect((await verifyAuditChain(t.database.db)).ok).toBe(true);
+    if (t.database.engine === 'postgres') {
+      // One shape: the batches of one entry (the batch of five was not prepared).
+      expect(prepared).toHaveLength(1);
+      expect(prepared[0]).toMatch(/^\/\* prepared \*\/ insert into "audit_log"/);
+    }
+  });
+
   it('refuses a second entry linked to the same one (no fork of the chain)', async () => {
     const [head] = await t.database.db
       .selectFrom('audit_log')

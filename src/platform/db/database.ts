@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect, type CompiledQuery } from 'kysely';
+import { createHash } from 'node:crypto';
+import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { Mutex } from './mutex.ts';
@@ -47,6 +48,40 @@ export interface DatabaseOptions {
 }
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** The comment that asks for a named statement (preparedStatement). */
+const PREPARED = '/* prepared */ ';
+
+/**
+ * The query, to run as a named (prepared) statement on PostgreSQL: each connection parses and plans
+ * its text once, then only binds and executes it (for an insert of a few wide rows this halves what
+ * the server spends on it). Only for a statement run very often whose text takes few shapes: every
+ * shape stays prepared on every connection of the pool. PGlite runs it as any other query.
+ */
+export const preparedStatement = ({ sql, parameters }: CompiledQuery): CompiledQuery =>
+  CompiledQuery.raw(PREPARED + sql, [...parameters]);
+
+/** Statement names by text (few: see preparedStatement), shared by every connection. */
+const statementNames = new Map<string, string>();
+const statementName = (text: string): string => {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `spx_${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+};
+
+/** A pg client that runs queries marked by preparedStatement as named statements. */
+class PreparingClient extends pg.Client {}
+const plainQuery = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
+PreparingClient.prototype.query = function query(this: pg.Client, ...args: unknown[]) {
+  const [text, values] = args;
+  if (args.length === 2 && typeof text === 'string' && text.startsWith(PREPARED) && Array.isArray(values)) {
+    return plainQuery.call(this, { name: statementName(text), text, values });
+  }
+  return plainQuery.apply(this, args);
+} as typeof pg.Client.prototype.query;
 
 /** Opens the configured engine and makes sure the schema exists and is first on the search path. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
@@ -148,6 +183,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     await setup.end();
   }
   const pool = new pg.Pool({
+    Client: PreparingClient,
     connectionString: url,
     max: options.poolSize ?? 10,
     options: `-c search_path=${options.schema}`,
