@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
 import { insertHousehold, insertIndividual } from '#test/factories';
-import { AuditWriter, recordAudit, verifyAuditChain } from './audit-log.ts';
+import { AuditWriter, insertText, recordAudit, verifyAuditChain } from './audit-log.ts';
 
 describe('audit trail', () => {
   let t: TestApp;
@@ -110,6 +110,62 @@ describe('audit trail', () => {
       expect(prepared).toHaveLength(1);
       expect(prepared[0]).toMatch(/^\/\* prepared \*\/ insert into "audit_log"/);
     }
+  });
+
+  it('writes rows alongside the entries of one batch; a column a row leaves out takes its default', async () => {
+    const writer = new AuditWriter(t.database.db);
+    const job = (id: string, progress?: number) => ({
+      into: 'jobs' as const,
+      values: {
+        id,
+        kind: 'test.alongside',
+        status: 'queued',
+        payload: JSON.stringify({ note: 'it\'s "quoted"' }),
+        ...(progress === undefined ? {} : { progress_done: progress }),
+      },
+    });
+    const ids = [crypto.randomUUID(), crypto.randomUUID()];
+    // The first goes alone; the two with rows wait for it and go together, in one statement.
+    await Promise.all([
+      writer.record({ action: 'test.alongside', outcome: 'success', resourceId: 'none' }),
+      writer.record({ action: 'test.alongside', outcome: 'success', resourceId: 'with' }, job(ids[0]!, 5)),
+      writer.record({ action: 'test.alongside', outcome: 'success', resourceId: 'without' }, job(ids[1]!)),
+    ]);
+    const jobs = await t.database.db
+      .selectFrom('jobs')
+      .select(['id', 'progress_done', 'payload'])
+      .where('kind', '=', 'test.alongside')
+      .execute();
+    expect(new Map(jobs.map((row) => [row.id, Number(row.progress_done)]))).toEqual(
+      new Map([
+        [ids[0], 5],
+        [ids[1], 0],
+      ]),
+    );
+    expect(jobs[0]!.payload).toEqual({ note: 'it\'s "quoted"' });
+    expect((await entries('test.alongside')).map((row) => row.resource_id).sort()).toEqual([
+      'none',
+      'with',
+      'without',
+    ]);
+    expect((await verifyAuditChain(t.database.db)).ok).toBe(true);
+  });
+
+  it('writes a multi-row insert with every column any row gives, and default where a row gives none', () => {
+    const parameters: unknown[] = ['before'];
+    const text = insertText(
+      'jobs',
+      [
+        { id: 'a', kind: 'k', progress_done: 5 },
+        { id: 'b', kind: 'k' },
+      ],
+      parameters,
+    );
+    expect(text).toBe(
+      'insert into "jobs" ("id", "kind", "progress_done") values ($2, $3, $4), ($5, $6, default)',
+    );
+    expect(parameters).toEqual(['before', 'a', 'k', 5, 'b', 'k']);
+    expect(() => insertText('jobs; drop table jobs', [{ id: 'a' }], [])).toThrow(/not a plain SQL name/);
   });
 
   it('refuses a second entry linked to the same one (no fork of the chain)', async () => {
