@@ -33,6 +33,11 @@ export interface BenchSettings {
    * minute to the next, a ratio is taken within each round and the median reported.
    */
   rounds: number;
+  /**
+   * Seconds of load on the DCI path before its first round, not counted: V8 is still compiling the
+   * path's code after a warm-up of 10 s, which made the first round the slowest.
+   */
+  primeSeconds: number;
   /** The DCI searches to run (`lookup`, `expression`); undefined: both. */
   dciSearches?: string[] | undefined;
   databaseUrl?: string | undefined;

@@ -1,14 +1,14 @@
 /**
  * The load generator, run in its own process so that it does not share the gateway's event loop:
  * autocannon with requests made from a template, reading its settings from a JSON file (LoadSpec).
- * A warm-up run (not counted) precedes the measured one. Prints one JSON line: requests/s and latency
- * percentiles of the measured run.
+ * A warm-up run (not counted) precedes the measured one. Prints MEASURING when the measured run
+ * starts, then one JSON line: requests/s, latency percentiles and its own CPU time of the measured run.
  */
 import { createPrivateKey, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { signEnvelope, type Signable } from '#dci/signature/sign';
-import type { LoadResult, LoadSpec } from './measure.ts';
+import { MEASURING, type LoadResult, type LoadSpec } from './measure.ts';
 
 const specFile = process.argv[2];
 if (!specFile) {
@@ -63,9 +63,14 @@ const load = (seconds: number) =>
   });
 
 const warmup = spec.warmupSeconds > 0 ? await load(spec.warmupSeconds) : undefined;
+// Tells the parent that the measured run starts (it reads the gateway's and the database's CPU now).
+console.log(MEASURING);
+const cpuBefore = process.cpuUsage();
 const result = await load(spec.seconds);
+const cpu = process.cpuUsage(cpuBefore);
 console.log(
   JSON.stringify({
+    cpuMs: (cpu.user + cpu.system) / 1000,
     requestsPerSecond: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -73,6 +78,5 @@ console.log(
     non2xx: result.non2xx,
     errors: result.errors,
     warmupFailures: warmup ? warmup.non2xx + warmup.errors : 0,
-    warmupTotal: warmup ? warmup.requests.total : 0,
   } satisfies LoadResult),
 );

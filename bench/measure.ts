@@ -2,13 +2,10 @@
  * Shared measurement helpers: the load generator in its own process, a closed-loop driver for
  * in-process baselines, and result printing.
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
 
 /** What load-generator.ts runs. */
 export interface LoadSpec {
@@ -41,8 +38,8 @@ export interface LoadResult {
   errors: number;
   /** Non-2xx responses and errors during the warm-up. */
   warmupFailures: number;
-  /** Requests answered during the warm-up. */
-  warmupTotal: number;
+  /** CPU time of the load generator during the measured run, in ms. */
+  cpuMs: number;
 }
 
 export interface Figures {
@@ -52,8 +49,8 @@ export interface Figures {
   p99: number;
   total: number;
   /**
-   * CPU time of this process (the gateway under test) per request, in ms, over the warm-up and the
-   * measurement: less sensitive than req/s to what else loads the machine.
+   * CPU time of this process (the gateway under test) per request, in ms, over the measured run
+   * (not the warm-up): less sensitive than req/s to what else loads the machine.
    */
   cpuMsPerRequest?: number;
   /** The part of cpuMsPerRequest spent in the kernel (system calls: sockets to the database and clients). */
@@ -158,40 +155,74 @@ function databaseTicks(): number | undefined {
   return total;
 }
 
+/** The line the load generator prints when its measured run starts (after the warm-up). */
+export const MEASURING = 'measuring';
+
+/** CPU times the figures are computed from, read when the measured run starts and when it ends. */
+interface CpuReading {
+  gateway: NodeJS.CpuUsage;
+  database: number | undefined;
+}
+
+const readCpu = (): CpuReading => ({ gateway: process.cpuUsage(), database: databaseTicks() });
+
 /**
  * Runs the load generator (load-generator.ts) in its own process with this spec and returns its
- * figures; any non-2xx answer or connection error, in the warm-up too, fails the benchmark.
+ * figures; any non-2xx answer or connection error, in the warm-up too, fails the benchmark. CPU per
+ * request covers the measured run only (from the generator's MEASURING line to its result): the
+ * warm-up's JIT compilation and heap growth are not steady-state costs.
  */
 export async function loadFromOtherProcess(name: string, spec: LoadSpec, dir: string): Promise<Figures> {
   const specFile = join(dir, `load-${randomUUID()}.json`);
   writeFileSync(specFile, JSON.stringify(spec));
-  const cpuBefore = process.cpuUsage();
-  const databaseBefore = databaseTicks();
-  // The load generator is a waited-for child: its time lands in this process's children's times.
-  const childrenBefore = ticksOf('self', true) - ticksOf('self');
-  const { stdout } = await run(process.execPath, ['bin/run-ts.js', 'bench/load-generator.ts', specFile], {
-    maxBuffer: 1 << 20,
+  let start: CpuReading | undefined;
+  const stdout = await runLoadGenerator(specFile, () => {
+    start = readCpu();
   });
+  const end = readCpu();
   const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadResult;
   if (result.non2xx > 0 || result.errors > 0 || result.warmupFailures > 0) {
     throw new Error(
       `${name}: ${result.non2xx} non-2xx responses and ${result.errors} errors during the benchmark (${result.warmupFailures} during the warm-up)`,
     );
   }
-  const cpu = process.cpuUsage(cpuBefore);
-  const databaseAfter = databaseTicks();
-  const children = ticksOf('self', true) - ticksOf('self') - childrenBefore;
-  const { warmupTotal, ...figures } = result;
-  const answered = figures.total + warmupTotal;
-  const ticksPerRequest = (ticks: number) => ((ticks / TICKS_PER_SECOND) * 1000) / answered;
+  if (!start) {
+    throw new Error(`${name}: the load generator never said that its measured run started`);
+  }
+  const { cpuMs, ...figures } = result;
+  const perRequest = (ms: number) => ms / figures.total;
+  const gatewayUser = (end.gateway.user - start.gateway.user) / 1000;
+  const gatewaySystem = (end.gateway.system - start.gateway.system) / 1000;
   return {
     name,
     ...figures,
-    cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / answered,
-    systemCpuMsPerRequest: cpu.system / 1000 / answered,
-    ...(databaseBefore !== undefined && databaseAfter !== undefined
-      ? { databaseCpuMsPerRequest: ticksPerRequest(databaseAfter - databaseBefore) }
+    cpuMsPerRequest: perRequest(gatewayUser + gatewaySystem),
+    systemCpuMsPerRequest: perRequest(gatewaySystem),
+    ...(start.database !== undefined && end.database !== undefined
+      ? { databaseCpuMsPerRequest: perRequest(((end.database - start.database) / TICKS_PER_SECOND) * 1000) }
       : {}),
-    loadCpuMsPerRequest: ticksPerRequest(children),
+    loadCpuMsPerRequest: perRequest(cpuMs),
   };
+}
+
+/** Runs the load generator, calling `onMeasuring` when it starts its measured run; answers its output. */
+function runLoadGenerator(specFile: string, onMeasuring: () => void): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/run-ts.js', 'bench/load-generator.ts', specFile], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    let measuring = false;
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+      if (!measuring && output.split('\n').includes(MEASURING)) {
+        measuring = true;
+        onMeasuring();
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve(output) : reject(new Error(`the load generator exited with ${code}`)),
+    );
+  });
 }

@@ -3,7 +3,7 @@
  * on one gateway and registry. BENCH_HOUSEHOLDS (default 100000), BENCH_SECONDS (10),
  * BENCH_WARMUP_SECONDS (10; not the individual lookup), BENCH_CONNECTIONS (each benchmark's own: 10 for the
  * individual lookup, 16 for the DCI search), BENCH_ROUNDS (3: the DCI search's rounds of baseline
- * then DCI path), BENCH_DCI_SEARCHES (`lookup,expression`: which DCI searches), BENCH_ONLY (names to
+ * then DCI path), BENCH_PRIME_SECONDS (30: load on the DCI path before its first round, not counted), BENCH_DCI_SEARCHES (`lookup,expression`: which DCI searches), BENCH_ONLY (names to
  * run, e.g. `dci-search`).
  * DATABASE_URL runs the same on a PostgreSQL server, in a schema of its own, dropped afterwards, also
  * when the run fails or is interrupted with Ctrl-C.
@@ -32,6 +32,7 @@ const settings: BenchSettings = {
   warmupSeconds: numberFrom('BENCH_WARMUP_SECONDS', 10, 0),
   connections: process.env['BENCH_CONNECTIONS'] ? numberFrom('BENCH_CONNECTIONS', 10) : undefined,
   rounds: numberFrom('BENCH_ROUNDS', 3),
+  primeSeconds: numberFrom('BENCH_PRIME_SECONDS', 30, 0),
   dciSearches: process.env['BENCH_DCI_SEARCHES']?.split(',').map((name) => name.trim()),
   databaseUrl: process.env['DATABASE_URL'] || undefined,
 };
