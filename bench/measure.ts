@@ -115,14 +115,13 @@ export function printTable(rows: Figures[], baseline: Figures): string {
 /** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux). */
 const TICKS_PER_SECOND = 100;
 
-/** utime + stime (and the waited-for children's, fields 16 and 17) of one /proc/<pid>/stat, in ticks. */
-function ticksOf(pid: string, withChildren = false): number {
+/** utime + stime of one /proc/<pid>/stat, in ticks. */
+function ticksOf(pid: string): number {
   try {
     // The command name (field 2) may hold spaces: fields are counted after its closing parenthesis.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const own = Number(fields[11]) + Number(fields[12]);
-    return withChildren ? own + Number(fields[13]) + Number(fields[14]) : own;
+    return Number(fields[11]) + Number(fields[12]);
   } catch {
     return 0; // gone meanwhile, or not readable
   }

@@ -241,6 +241,13 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
       return { rows: (last?.rows ?? []) as R[] };
     },
     bulkLoad,
-    close: () => db.destroy(),
+    close: async () => {
+      await db.destroy();
+      // Kysely ends the pool only if it ran a query itself: a process that used executeSql alone
+      // (`spx migrate`) kept an idle connection open, and ran on until the pool's idle timeout.
+      if (!pool.ending) {
+        await pool.end();
+      }
+    },
   };
 }
