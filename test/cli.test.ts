@@ -2,8 +2,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { secretOf } from './app.ts';
 import { spxWorkspace } from './spx.ts';
 
-/** The `spx` command as an operator runs it: a real process on a real database directory or schema. */
-describe('spx command', () => {
+/**
+ * The `spx` command as an operator runs it: a real process on a real database directory or schema.
+ * A test runs up to four of them one after the other, each loading the sources through tsx and
+ * opening PGlite (5–10 s each on a loaded 2-core machine), hence more time than the suite's default.
+ */
+describe('spx command', { timeout: 120_000 }, () => {
   const workspace = spxWorkspace();
   const spx = (...args: string[]) => workspace.run(args);
   afterAll(() => workspace.remove());
