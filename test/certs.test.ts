@@ -14,8 +14,11 @@ import { httpsCall } from './tls.ts';
 
 const run = promisify(execFile);
 
-/** `spx certs` as an operator runs it, and a gateway started with the files it wrote. */
-describe('spx certs and the mutual-TLS listener of a started gateway', () => {
+/**
+ * `spx certs` as an operator runs it, and a gateway started with the files it wrote. Each test runs
+ * real spx processes (5–10 s each on a loaded 2-core machine): more than the suite's default time.
+ */
+describe('spx certs and the mutual-TLS listener of a started gateway', { timeout: 120_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'spx-certs-'));
   const pki = join(dir, 'pki');
   const url = testDatabaseUrl();

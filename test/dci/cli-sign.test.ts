@@ -10,8 +10,11 @@ import { DEFAULT_SIGNATURE_LIMITS, verifyEnvelope } from '#dci/signature/verify'
 
 const run = promisify(execFile);
 
-/** `spx dci keygen` and `spx dci sign`, as an integrator runs them before curl. */
-describe('spx dci keygen | sign', () => {
+/**
+ * `spx dci keygen` and `spx dci sign`, as an integrator runs them before curl. Each test runs real
+ * spx processes (5–10 s each on a loaded 2-core machine): more than the suite's default time.
+ */
+describe('spx dci keygen | sign', { timeout: 120_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'spx-dci-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const spx = async (...args: string[]) => {
