@@ -144,7 +144,9 @@ describe('DCI message ids and transaction status', () => {
         transaction_id: asked.message.transaction_id,
         correlation_id: theirs['message'].correlation_id,
         search_response: [
-          expect.objectContaining({ reference_id: asked.message['txnstatus_request'].reference_id }),
+          expect.objectContaining({
+            reference_id: (asked.message['txnstatus_request'] as Json)['reference_id'],
+          }),
         ],
       });
       expect(JSON.stringify(theirs['message'])).not.toContain(search.message.transaction_id);
@@ -163,7 +165,7 @@ describe('DCI message ids and transaction status', () => {
         expect(txn_type).toBe('search');
         expect(txn_status.search_response, by).toEqual([
           {
-            reference_id: asked.message['txnstatus_request'].reference_id,
+            reference_id: (asked.message['txnstatus_request'] as Json)['reference_id'],
             timestamp: body['header'].message_ts,
             status: 'rjct',
             status_reason_code: 'rjct.search_criteria.invalid',
