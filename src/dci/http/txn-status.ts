@@ -28,6 +28,7 @@ export function txnStatusRoutes(app: App, ctx: RouteContext): void {
       path: SYNC_TXN_STATUS,
       audit: 'txn_status',
       signature: 'sync',
+      operationId: (r) => `get${r}TxnStatusSync`,
       summary: 'sync transaction status',
       description: `${DESCRIPTION} HTTP 404 then, 409 for a message id already used.`,
       answers: {
@@ -74,6 +75,7 @@ export function asyncTxnStatusRoute(app: App, ctx: RouteContext): void {
     {
       path: TXN_STATUS,
       audit: 'txn_status.async',
+      operationId: (r) => `get${r}TxnStatusAsync`,
       summary: 'async transaction status',
       description: `${DESCRIPTION} Acknowledged at once; the answer is POSTed to ${ON_TXN_STATUS} like an async search's.`,
     },

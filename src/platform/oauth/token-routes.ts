@@ -77,6 +77,7 @@ export async function oauthRoutes(app: App, { oauth }: { oauth: OAuth }): Promis
       config: { access: { public: true } },
       schema: {
         tags: ['security'],
+        operationId: 'getAuthorizationServerMetadata',
         summary: 'OAuth 2.0 authorization server metadata (RFC 8414)',
         response: { 200: Metadata },
       },
@@ -92,6 +93,7 @@ export async function oauthRoutes(app: App, { oauth }: { oauth: OAuth }): Promis
       config: { access: { public: true } },
       schema: {
         tags: ['security'],
+        operationId: 'getOpenIdConfiguration',
         summary: 'The authorization server metadata at the OpenID Connect discovery address',
         response: { 200: Metadata },
       },
@@ -120,6 +122,7 @@ export async function oauthRoutes(app: App, { oauth }: { oauth: OAuth }): Promis
         bodyLimit: TOKEN_BODY_LIMIT,
         schema: {
           tags: ['security'],
+          operationId: 'requestAccessToken',
           summary: 'Issue an access token (OAuth 2.0 client credentials grant)',
           description:
             'Form-urlencoded. Client authentication by client_secret_basic, client_secret_post or private_key_jwt ' +
