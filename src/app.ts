@@ -188,7 +188,7 @@ export async function buildApp({
   // DCI notifications: registry changes matched against subscriptions (after the queue starts, stopped before it).
   dciNotifications(app, { db, intervalMs: config.dciNotifyIntervalMs });
 
-  await installOpenApi(app, VERSION);
+  await installOpenApi(app, { version: VERSION, publicUrl: config.publicUrl });
   // OAuth 2.0: our access tokens and the identity providers we trust (the issuer URL may be known
   // only once the app listens).
   const oauth = createOAuth({

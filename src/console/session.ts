@@ -173,6 +173,7 @@ export async function consoleSessionRoutes(app: App, { db }: { db: Kysely<DB> })
       config: { access: { public: true, checksCredentials: true } },
       schema: {
         tags: ['access'],
+        operationId: 'createConsoleSession',
         summary: 'Sign in to the admin console with an API key: a session cookie and its CSRF token',
         body: Type.Object(
           { api_key: Type.String({ minLength: 1, maxLength: 200 }) },
@@ -200,6 +201,7 @@ export async function consoleSessionRoutes(app: App, { db }: { db: Kysely<DB> })
       config: { access: { public: true } },
       schema: {
         tags: ['access'],
+        operationId: 'getConsoleSession',
         summary: 'Who is signed in to the console, with the CSRF token of the session (401 when nobody)',
         response: { 200: Who, 401: { $ref: 'Problem#' } },
       },
@@ -221,7 +223,12 @@ export async function consoleSessionRoutes(app: App, { db }: { db: Kysely<DB> })
     '/console/session',
     {
       config: { access: { public: true } },
-      schema: { tags: ['access'], summary: 'Sign out of the console', response: { 204: Type.Null() } },
+      schema: {
+        tags: ['access'],
+        operationId: 'deleteConsoleSession',
+        summary: 'Sign out of the console',
+        response: { 204: Type.Null() },
+      },
     },
     async (request, reply) => {
       const token = sessionToken(request);

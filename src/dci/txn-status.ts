@@ -116,13 +116,7 @@ export async function answerTxnStatus(
       )
     : undefined;
   if (!row || !isKept(parsed.txnType)) {
-    return {
-      envelope: rejectedEnvelope(parsed.header, ctx.receiver, 'txn-on-status', {
-        message: `no ${parsed.txnType} transaction of yours matches this ${parsed.lookup.by}`,
-      }),
-      found: false,
-      recordCount: 0,
-    };
+    return notFound(parsed, ctx);
   }
   const header = responseHeader(parsed.header, ctx.receiver, {
     action: 'txn-on-status',
@@ -140,6 +134,31 @@ export async function answerTxnStatus(
   };
   const recordCount = items.reduce((n, item) => n + (item.data?.reg_records.length ?? 0), 0);
   return { envelope: { header, message }, found: true, recordCount };
+}
+
+/**
+ * No transaction of the client matches: the header says `rjct` with the reason, and the message
+ * carries the reason code clients branch on. The header's codes (MsgHeaderStatusReasonCode) are
+ * about the envelope and none means "not found"; txn_status is a search response whose items carry
+ * a SearchStatusReasonCode. The status request's one item (its reference_id) is rejected with
+ * `rjct.search_criteria.invalid`, the closest code: its criteria (attribute_type and value) name no
+ * transaction of yours. Malformed criteria are refused before (HTTP 400, err.request.bad), so with
+ * this answer the code means "not found". The ids are this request's own: nothing of another
+ * client's transaction shows.
+ */
+function notFound(parsed: ParsedTxnStatus, ctx: TxnStatusContext): TxnStatusResult {
+  const reason = `no ${parsed.txnType} transaction of yours matches this ${parsed.lookup.by}`;
+  const { header } = rejectedEnvelope(parsed.header, ctx.receiver, 'txn-on-status', { message: reason });
+  const ids = { transaction_id: parsed.transactionId, correlation_id: ctx.correlationId };
+  const item: SearchResponseItem = {
+    reference_id: parsed.referenceId,
+    timestamp: header.message_ts,
+    status: 'rjct',
+    status_reason_code: 'rjct.search_criteria.invalid',
+    status_reason_message: reason,
+  };
+  const txnstatus_response = { txn_type: parsed.txnType, txn_status: { ...ids, search_response: [item] } };
+  return { envelope: { header, message: { ...ids, txnstatus_response } }, found: false, recordCount: 0 };
 }
 
 const wasEncrypted = (response: unknown): boolean =>

@@ -60,6 +60,7 @@ export function feedRoute(app: App, { db, vault, pollMs }: FeedRouteOptions): vo
     },
     schema: {
       tags: ['exports'],
+      operationId: 'openExportFeed',
       summary: 'Change feed of an export (WebSocket; plain GET answers 426)',
       description:
         'Open with a WebSocket upgrade. Messages: ready (the starting cursor), snapshot / snapshot_end (with snapshot=true), change (each with ' +
@@ -67,7 +68,12 @@ export function feedRoute(app: App, { db, vault, pollMs }: FeedRouteOptions): vo
         'sent when its row changes; a household_members row when the person or the household changes.',
       params: Type.Object({ name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,79}$' }) }),
       querystring: FeedQuery,
-      response: { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 426: { $ref: 'Problem#' } },
+      response: {
+        101: Type.Null({ description: 'Switching Protocols: the feed, as WebSocket messages' }),
+        400: { $ref: 'Problem#' },
+        404: { $ref: 'Problem#' },
+        426: { $ref: 'Problem#' },
+      },
     },
     handler: async () => {
       throw new ProblemError(

@@ -9,6 +9,7 @@ import type { Principal } from '#platform/auth/principal';
 import type { KeyVault } from '#platform/crypto/key-vault';
 import type { Database } from '#platform/db/database';
 import type { DB } from '#platform/db/types';
+import { rawResponse } from '#platform/http/openapi';
 import { badRequest, conflict, notFound, ProblemError } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import type { JobQueue } from '#platform/jobs/queue';
@@ -116,6 +117,7 @@ export async function exportRoutes(app: App, options: ExportRouteOptions): Promi
       config: { access: { permission: 'registry:read', audit: false } },
       schema: {
         tags: ['exports'],
+        operationId: 'listExportFields',
         summary: 'The fields an export definition may select, per entity',
         response: {
           200: Type.Record(
@@ -154,7 +156,12 @@ export async function exportRoutes(app: App, options: ExportRouteOptions): Promi
     '/exports/schema.xsd',
     {
       config: { access: { public: true } },
-      schema: { tags: ['exports'], summary: 'The XML Schema every XML export validates against' },
+      schema: {
+        tags: ['exports'],
+        operationId: 'getExportXmlSchema',
+        summary: 'The XML Schema every XML export validates against',
+        response: { 200: rawResponse('XML Schema 1.0', ['application/xml']) },
+      },
     },
     async (_request, reply) => reply.type('application/xml; charset=utf-8').send(exportXsd()),
   );
@@ -172,6 +179,7 @@ function definitionRoutes(app: App, { db }: ExportRouteOptions): void {
       config: manage('export_definition.create'),
       schema: {
         tags: ['exports'],
+        operationId: 'createExportDefinition',
         summary: 'Save a new export definition (version 1)',
         body: DefinitionInput,
         response: { 201: Definition, 400: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' } },
@@ -190,6 +198,7 @@ function definitionRoutes(app: App, { db }: ExportRouteOptions): void {
       config: manage('export_definition.update'),
       schema: {
         tags: ['exports'],
+        operationId: 'updateExportDefinition',
         summary: 'Save a new version of an export definition (earlier versions are kept)',
         params: NameParams,
         body: DefinitionInput,
@@ -217,6 +226,7 @@ function definitionRoutes(app: App, { db }: ExportRouteOptions): void {
       config: read('export_definition.list'),
       schema: {
         tags: ['exports'],
+        operationId: 'listExportDefinitions',
         summary: 'Export definitions (current versions)',
         response: { 200: Type.Object({ items: Type.Array(Definition) }) },
       },
@@ -234,6 +244,7 @@ function definitionRoutes(app: App, { db }: ExportRouteOptions): void {
       config: read('export_definition.read'),
       schema: {
         tags: ['exports'],
+        operationId: 'getExportDefinition',
         summary: 'An export definition: its current version, or the one asked for',
         params: NameParams,
         querystring: Type.Object({ version: Type.Optional(Version) }, { additionalProperties: false }),
@@ -249,6 +260,7 @@ function definitionRoutes(app: App, { db }: ExportRouteOptions): void {
       config: read('export_definition.versions'),
       schema: {
         tags: ['exports'],
+        operationId: 'listExportDefinitionVersions',
         summary: 'Every saved version of an export definition, newest first',
         params: NameParams,
         response: { 200: Type.Object({ items: Type.Array(Definition) }), ...problems },
@@ -270,6 +282,7 @@ function definitionRoutes(app: App, { db }: ExportRouteOptions): void {
       config: manage('export_definition.archive'),
       schema: {
         tags: ['exports'],
+        operationId: 'archiveExportDefinition',
         summary: 'Archive an export definition (every version; its name cannot be used again)',
         params: NameParams,
         response: { 204: Type.Null(), ...problems },
@@ -346,6 +359,9 @@ function purposeOf(request: FastifyRequest, given: string | undefined): string {
   return purpose;
 }
 
+/** The media types of the export formats (a download or an export file is in one of them). */
+const FORMAT_TYPES = Object.values(FORMATS).map((format) => format.contentType);
+
 const fileNameOf = (definition: DefinitionRow) =>
   `${definition.name}-v${definition.version}.${FORMATS[definition.format].extension}`;
 
@@ -356,6 +372,7 @@ function downloadRoute(app: App, { db, vault, copyOut }: ExportRouteOptions): vo
       config: read('export.download'),
       schema: {
         tags: ['exports'],
+        operationId: 'downloadExport',
         summary: 'Stream an export as a download (constant memory, any size)',
         description:
           "The records the caller may receive, in the definition format (or `format`). Fields the caller's policy " +
@@ -378,7 +395,11 @@ function downloadRoute(app: App, { db, vault, copyOut }: ExportRouteOptions): vo
           },
           { additionalProperties: false },
         ),
-        response: { ...problems, 403: { $ref: 'Problem#' } },
+        response: {
+          200: rawResponse('The export, in its format', FORMAT_TYPES, true),
+          ...problems,
+          403: { $ref: 'Problem#' },
+        },
       },
     },
     async (request, reply) => {
@@ -448,6 +469,7 @@ function jobRoutes(app: App, { db, jobs, dataDir, fileHours }: ExportRouteOption
       config: read('export.job.create', 'job'),
       schema: {
         tags: ['exports'],
+        operationId: 'createExportJob',
         summary:
           'Start an export job: the export is written to a file, with progress; download it when ready',
         body: Type.Object(
@@ -495,6 +517,7 @@ function jobRoutes(app: App, { db, jobs, dataDir, fileHours }: ExportRouteOption
       config: read('export.job.read', 'job'),
       schema: {
         tags: ['exports'],
+        operationId: 'getExportJob',
         summary: 'An export job: status, progress (rows done of total), and its file once ready',
         params: JobParams,
         response: { 200: ExportJob, ...problems },
@@ -533,6 +556,7 @@ function jobRoutes(app: App, { db, jobs, dataDir, fileHours }: ExportRouteOption
       config: read('export.files.list', 'job'),
       schema: {
         tags: ['exports'],
+        operationId: 'listExportFiles',
         summary:
           "Files written from a definition (jobs and scheduled runs): the caller's own, every one for administrators",
         params: NameParams,
@@ -582,9 +606,15 @@ function jobRoutes(app: App, { db, jobs, dataDir, fileHours }: ExportRouteOption
       config: read('export.job.download', 'job'),
       schema: {
         tags: ['exports'],
+        operationId: 'downloadExportJobFile',
         summary: 'Download the file of a finished export job (until it expires)',
         params: JobParams,
-        response: { ...problems, 409: { $ref: 'Problem#' }, 410: { $ref: 'Problem#' } },
+        response: {
+          200: rawResponse('The export file, in its format', FORMAT_TYPES, true),
+          ...problems,
+          409: { $ref: 'Problem#' },
+          410: { $ref: 'Problem#' },
+        },
       },
     },
     async (request, reply) => {

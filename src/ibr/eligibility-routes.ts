@@ -65,6 +65,7 @@ export async function eligibilityRoutes(app: App, { db }: { db: Kysely<DB> }): P
       config: access('registry:write', 'program.eligibility.set'),
       schema: {
         tags: ['ibr'],
+        operationId: 'setProgramEligibility',
         summary: "Set a program's eligibility criteria (DCI expressions over households or persons)",
         params: Code,
         body: Type.Object({ criteria: Criteria }, { additionalProperties: false }),
@@ -90,6 +91,7 @@ export async function eligibilityRoutes(app: App, { db }: { db: Kysely<DB> }): P
       config: access('registry:read', 'program.eligibility.read'),
       schema: {
         tags: ['ibr'],
+        operationId: 'getProgramEligibility',
         summary: "A program's eligibility criteria",
         params: Code,
         response: { 200: Type.Object({ program: Type.String(), criteria: Criteria }), ...problems },
@@ -108,6 +110,7 @@ export async function eligibilityRoutes(app: App, { db }: { db: Kysely<DB> }): P
       config: access('registry:read', 'ibr.eligibility.check'),
       schema: {
         tags: ['ibr'],
+        operationId: 'checkEligibility',
         summary: `Is each person or household enrolled in, eligible for, or excluded from a program? (1 to ${MAX_SUBJECTS})`,
         description:
           'For each subject: found (false when outside your areas, unknown, or an identifier several persons hold: ambiguous), ' +

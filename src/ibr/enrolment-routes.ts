@@ -82,6 +82,7 @@ export async function enrolmentRoutes(
       config: write('ibr.enrollment.create'),
       schema: {
         tags: ['ibr'],
+        operationId: 'createEnrollment',
         summary: 'Enrol a person or household in a program (exclusivity and benefit cap checked)',
         body: Type.Object(
           {
@@ -132,6 +133,7 @@ export async function enrolmentRoutes(
       config: write('ibr.enrollment.transition'),
       schema: {
         tags: ['ibr'],
+        operationId: 'transitionEnrollment',
         summary: 'Suspend, resume, graduate or exit an enrolment, with a reason',
         params: IdParams,
         body: Type.Object(
@@ -159,6 +161,7 @@ export async function enrolmentRoutes(
       config: write('ibr.enrollment.transfer'),
       schema: {
         tags: ['ibr'],
+        operationId: 'transferEnrollment',
         summary:
           'Move the beneficiary to another program: this enrolment exits, a new one starts, in one step',
         params: IdParams,
@@ -191,6 +194,7 @@ export async function enrolmentRoutes(
       config: capAccess('benefit_cap.list'),
       schema: {
         tags: ['ibr'],
+        operationId: 'listBenefitCaps',
         summary: 'The most a household may receive per month across programs, per currency',
         response: { 200: Type.Object({ items: Type.Array(Cap) }) },
       },
@@ -208,6 +212,7 @@ export async function enrolmentRoutes(
       config: capAccess('benefit_cap.set'),
       schema: {
         tags: ['ibr'],
+        operationId: 'setBenefitCap',
         summary: "Set a currency's monthly cap per household (new enrolments and resumptions are checked)",
         params: Type.Object({ currency: Type.String({ pattern: '^[A-Z]{3}$' }) }),
         body: Type.Object(
@@ -243,6 +248,7 @@ export async function enrolmentRoutes(
       config: capAccess('benefit_cap.remove'),
       schema: {
         tags: ['ibr'],
+        operationId: 'deleteBenefitCap',
         summary: "Remove a currency's cap",
         params: Type.Object({ currency: Type.String({ pattern: '^[A-Z]{3}$' }) }),
         response: { 204: Type.Null(), 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' } },

@@ -64,6 +64,7 @@ export async function programRoutes(app: App, { db }: { db: Kysely<DB> }): Promi
       config: manage('program.create'),
       schema: {
         tags: ['ibr'],
+        operationId: 'createProgram',
         summary: 'Define a program (its code, target unit, benefit and exclusion groups)',
         body: NewProgram,
         response: { 201: ProgramSchema, ...problems },
@@ -91,6 +92,7 @@ export async function programRoutes(app: App, { db }: { db: Kysely<DB> }): Promi
       config: manage('program.update'),
       schema: {
         tags: ['ibr'],
+        operationId: 'updateProgram',
         summary: "Change a program's name, benefit, exclusion groups, or close it to new enrolments",
         params: Type.Object({ code: ProgramCode }),
         body: ProgramChange,

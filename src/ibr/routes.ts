@@ -67,6 +67,7 @@ export async function ibrRoutes(app: App, { db }: { db: Kysely<DB> }): Promise<v
       config: ibrRead('ibr.participation.read', 'beneficiary'),
       schema: {
         tags: ['ibr'],
+        operationId: 'getParticipation',
         summary: "A person's or household's participation in every program, and its members'",
         description:
           'Name one subject: person_id, household_id, identifier_type + identifier_value (national ID or any type), ' +
@@ -110,6 +111,7 @@ export async function ibrRoutes(app: App, { db }: { db: Kysely<DB> }): Promise<v
       config: ibrRead('ibr.program.summary', 'program'),
       schema: {
         tags: ['ibr'],
+        operationId: 'getProgramSummary',
         summary: "A program's beneficiaries by status and admin area (within the caller's areas)",
         params: Type.Object({ code: ProgramCode }),
         querystring: Type.Object(

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { sql, type Kysely } from 'kysely';
 import { recordAudit } from '#platform/audit/audit-log';
 import type { DB } from '#platform/db/types';
+import { rawResponse } from '#platform/http/openapi';
 import type { App } from '#platform/http/types';
 import { Nullable } from '#registry/schemas';
 import { p95Of, TRAFFIC_BOUNDS_MS, type RequestEvent, type TrafficRecorder } from './traffic.ts';
@@ -76,6 +77,7 @@ export async function monitorRoutes(
       config: read('monitor.traffic'),
       schema: {
         tags: ['operations'],
+        operationId: 'getTraffic',
         summary: 'Requests per client and operation over the last hour or day, a time series, recent alerts',
         querystring: Type.Object(
           { window: Type.Optional(Type.String({ enum: ['hour', 'day'], default: 'hour' })) },
@@ -158,7 +160,11 @@ export async function monitorRoutes(
       config: { access: { permission: 'metrics:read', audit: false } },
       schema: {
         tags: ['operations'],
+        operationId: 'streamMonitorEvents',
         summary: 'Live requests answered by this gateway (text/event-stream: one `request` event each)',
+        response: {
+          200: rawResponse('Server-sent events, until the client disconnects', ['text/event-stream']),
+        },
       },
     },
     async (request, reply) => {

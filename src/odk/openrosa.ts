@@ -1,8 +1,11 @@
 import multipart from '@fastify/multipart';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { FastifyError, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
-import { badRequest, notFound, ProblemError, tooLarge } from '#platform/http/problem';
+import { toProblemError } from '#platform/http/errors';
+import { rawResponse } from '#platform/http/openapi';
+import { badRequest, notFound, tooLarge, type ProblemError } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import { findForm, listCurrentForms } from './forms.ts';
 import { processSubmission, storeSubmission, type Attachment } from './submissions.ts';
@@ -19,6 +22,42 @@ const OPENROSA = { 'x-openrosa-version': '1.0' };
 const XML = 'text/xml; charset=utf-8';
 const field = (action: string) => ({
   access: { permission: 'field:submit' as const, audit: { action, resourceType: 'odk_form' } },
+});
+
+// The OpenAPI entries of the OpenRosa routes: every answer, errors too, is an OpenRosa XML document.
+const AUTH = 'HTTP Basic over TLS: a user name and an API key as the password. ';
+const xml = (description: string) => rawResponse(description, ['text/xml']);
+const errors = {
+  400: xml('OpenRosaResponse: what is wrong with the request'),
+  401: xml('OpenRosaResponse, with a Basic challenge'),
+  403: xml('OpenRosaResponse: the key lacks the permission field:submit'),
+  404: xml('OpenRosaResponse: no such form or file'),
+};
+const FormParams = Type.Object({ formId: Type.String({ minLength: 1 }) });
+/** An OpenRosa route's OpenAPI entry: its schema, with the credentials it takes and its XML errors. */
+function openRosa<S extends FastifySchema>(operationId: string, summary: string, schema: S) {
+  return {
+    tags: ['odk'],
+    operationId,
+    summary,
+    ...schema,
+    description: `${AUTH}${schema.description ?? ''}`,
+    response: { ...errors, ...(schema.response as object | undefined) },
+  };
+}
+
+const FORM_LIST = openRosa('listOpenRosaForms', 'OpenRosa form list: the current version of every form', {
+  description:
+    'OpenRosa Form List API (xformsList). verbose and listAllVersions are accepted; the list is the same.',
+  querystring: Type.Object(
+    {
+      formID: Type.Optional(Type.String({ description: 'Only this form' })),
+      verbose: Type.Optional(Type.String()),
+      listAllVersions: Type.Optional(Type.String()),
+    },
+    { additionalProperties: false },
+  ),
+  response: { 200: xml('xforms: each form with its version, hash, download and manifest URLs') },
 });
 
 const escapeXml = (text: string) =>
@@ -48,12 +87,14 @@ export async function openRosaRoutes(
     `${publicUrl?.replace(/\/+$/, '') ?? `${request.protocol}://${request.host}`}/odk`;
 
   // Errors as OpenRosa messages; ODK Collect shows their text to the field worker.
-  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
-    const status = error instanceof ProblemError ? error.status : (error.statusCode ?? 500);
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const problem = toProblemError(error);
+    const status = problem.status;
     if (status >= 500) {
       request.log.error({ err: error }, 'OpenRosa request failed');
     }
-    const text = status >= 500 ? 'The server could not process the request; it was logged.' : error.message;
+    const text =
+      status >= 500 ? 'The server could not process the request; it was logged.' : messageOf(problem);
     const headers: Record<string, string> = { ...OPENROSA, 'content-type': XML };
     if (status === 401) {
       headers['www-authenticate'] = 'Basic realm="SP Exchange", charset="UTF-8"';
@@ -67,8 +108,8 @@ export async function openRosaRoutes(
       .headers({ ...OPENROSA, 'content-type': XML })
       .send(body);
 
-  app.get('/formList', { config: field('odk.form.list'), schema: { hide: true } }, async (request, reply) => {
-    const only = (request.query as { formID?: string }).formID;
+  app.get('/formList', { config: field('odk.form.list'), schema: FORM_LIST }, async (request, reply) => {
+    const only = request.query.formID;
     const forms = (await listCurrentForms(db)).filter((form) => !only || form.form_id === only);
     const base = baseOf(request);
     const items = forms.map((form) => {
@@ -91,9 +132,15 @@ export async function openRosaRoutes(
 
   app.get(
     '/forms/:formId/form.xml',
-    { config: field('odk.form.download'), schema: { hide: true } },
+    {
+      config: field('odk.form.download'),
+      schema: openRosa('downloadOpenRosaForm', 'An XForm, as ODK Collect downloads it', {
+        params: FormParams,
+        response: { 200: xml('The XForm (the current version)') },
+      }),
+    },
     async (request, reply) => {
-      const { formId } = request.params as { formId: string };
+      const { formId } = request.params;
       const form = await findForm(db, formId);
       if (!form) {
         throw notFound(`form ${formId}`);
@@ -105,9 +152,15 @@ export async function openRosaRoutes(
 
   app.get(
     '/forms/:formId/manifest',
-    { config: field('odk.form.manifest'), schema: { hide: true } },
+    {
+      config: field('odk.form.manifest'),
+      schema: openRosa('getOpenRosaManifest', "A form's media files (OpenRosa manifest)", {
+        params: FormParams,
+        response: { 200: xml('manifest: each media file with its hash and download URL') },
+      }),
+    },
     async (request, reply) => {
-      const { formId } = request.params as { formId: string };
+      const { formId } = request.params;
       if (!(await findForm(db, formId))) {
         throw notFound(`form ${formId}`);
       }
@@ -133,9 +186,15 @@ export async function openRosaRoutes(
 
   app.get(
     '/forms/:formId/media/:name',
-    { config: field('odk.form.media'), schema: { hide: true } },
+    {
+      config: field('odk.form.media'),
+      schema: openRosa('downloadOpenRosaMedia', 'A media file of a form (image, CSV of choices)', {
+        params: Type.Object({ formId: FormParams.properties.formId, name: Type.String({ minLength: 1 }) }),
+        response: { 200: rawResponse('The file, with its media type', ['*/*'], true) },
+      }),
+    },
     async (request, reply) => {
-      const { formId, name } = request.params as { formId: string; name: string };
+      const { formId, name } = request.params;
       const file = await db
         .selectFrom('odk_form_media')
         .select(['content', 'content_type'])
@@ -150,7 +209,8 @@ export async function openRosaRoutes(
     },
   );
 
-  // Collect asks first with HEAD: the answer says how large a submission may be.
+  // Collect asks first with HEAD: the answer says how large a submission may be. HEAD routes stay
+  // out of the OpenAPI document (@fastify/swagger leaves them out); the submission's entry tells of it.
   app.head(
     '/submission',
     { config: field('odk.submission.probe'), schema: { hide: true } },
@@ -165,7 +225,21 @@ export async function openRosaRoutes(
 
   app.post(
     '/submission',
-    { config: field('odk.submission'), schema: { hide: true } },
+    {
+      config: field('odk.submission'),
+      schema: openRosa('submitOpenRosaForm', 'Submit a filled form (OpenRosa Form Submission API)', {
+        description:
+          'multipart/form-data: the instance XML as the part xml_submission_file, each attachment as a part ' +
+          'named by its file name; *isIncomplete*=yes keeps it until the rest arrives. Clients ask first with ' +
+          'HEAD /odk/submission: 204 with X-OpenRosa-Accept-Content-Length, the most bytes a submission may have.',
+        response: {
+          201: xml('OpenRosaResponse: received'),
+          202: xml('OpenRosaResponse: this submission was received before'),
+          409: xml('OpenRosaResponse: another submission has the same instanceID'),
+          413: xml('OpenRosaResponse: larger than the limit'),
+        },
+      }),
+    },
     async (request, reply) => {
       if (!request.isMultipart()) {
         throw badRequest('a submission is multipart/form-data with an xml_submission_file part');
@@ -194,6 +268,12 @@ export async function openRosaRoutes(
     },
   );
 }
+
+/** The text of an error message: what is wrong, and each field at fault (a bad query parameter). */
+const messageOf = (problem: ProblemError) =>
+  [problem.detail ?? problem.title, ...(problem.errors ?? []).map((e) => `${e.pointer}: ${e.detail}`)].join(
+    '; ',
+  );
 
 /** The submission XML and its attachments from the multipart body, within the size limit. */
 async function readParts(request: FastifyRequest, maxBytes: number) {

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
+import { rawResponse } from '#platform/http/openapi';
 import { badRequest, notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import { decodeCursor, Page, PageQuery, toPage } from '#platform/http/pagination';
@@ -137,6 +138,7 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       config: manage('odk.form.upload'),
       schema: {
         tags: ['odk'],
+        operationId: 'uploadOdkForm',
         summary: 'Upload an XForm (XML body): a new form, or a new version of one',
         description:
           'The form is checked as ODK does (a primary instance whose root has an id, meta/instanceID bound to jr:preload="uid", ' +
@@ -160,6 +162,7 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       config: manage('odk.form.list'),
       schema: {
         tags: ['odk'],
+        operationId: 'listOdkForms',
         summary: 'Every form version, newest first',
         response: { 200: Type.Object({ items: Type.Array(FormSchema) }) },
       },
@@ -182,6 +185,7 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       config: manage('odk.mapping.save'),
       schema: {
         tags: ['odk'],
+        operationId: 'setOdkFormMapping',
         summary: "Save a new version of a form's mapping to registry fields (docs/odk.md)",
         params: Type.Object({ formId: FormId }),
         body: Type.Object(
@@ -220,6 +224,7 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       config: manage('odk.mapping.read'),
       schema: {
         tags: ['odk'],
+        operationId: 'getOdkFormMapping',
         summary: "A form's current mapping",
         params: Type.Object({ formId: FormId }),
         response: { 200: MappingView, ...problems },
@@ -241,6 +246,7 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       config: manage('odk.media.upload'),
       schema: {
         tags: ['odk'],
+        operationId: 'uploadOdkFormMedia',
         summary: 'Upload a media file the form refers to (image, CSV for choices); listed in its manifest',
         consumes: ['application/octet-stream'],
         params: Type.Object({ formId: FormId, name: MediaName }),
@@ -273,6 +279,7 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       config: review('odk.submission.list'),
       schema: {
         tags: ['odk'],
+        operationId: 'listOdkSubmissions',
         summary: 'Submissions received, newest first, with what became of each',
         querystring: Type.Object(
           {
@@ -347,6 +354,7 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       config: review('odk.submission.read'),
       schema: {
         tags: ['odk'],
+        operationId: 'getOdkSubmission',
         summary: 'One submission, with its raw XML',
         params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
         response: {
@@ -373,8 +381,13 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       config: review('odk.attachment.read'),
       schema: {
         tags: ['odk'],
+        operationId: 'getOdkSubmissionAttachment',
         summary: 'An attachment of a submission (photo, signature)',
         params: Type.Object({ id: Type.String({ format: 'uuid' }), name: MediaName }),
+        response: {
+          200: rawResponse('The file as received, with its media type', ['*/*'], true),
+          404: { $ref: 'Problem#' },
+        },
       },
     },
     async (request, reply) => {
@@ -398,6 +411,7 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       config: review('odk.submission.process'),
       schema: {
         tags: ['odk'],
+        operationId: 'processOdkSubmission',
         summary: 'Read a failed (or not yet read) submission again, with its form’s current mapping',
         params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
         response: { 200: SubmissionSchema, ...problems },

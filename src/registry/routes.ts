@@ -41,6 +41,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       config: read('household.list', 'household', 'social'),
       schema: {
         tags: ['registry'],
+        operationId: 'listHouseholds',
         summary: 'List households (keyset pagination)',
         querystring: Type.Object(
           {
@@ -76,6 +77,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       config: read('household.read', 'household', 'social'),
       schema: {
         tags: ['registry'],
+        operationId: 'getHousehold',
         summary: 'One household with its members',
         params: IdParams,
         response: { 200: HouseholdDetailSchema, ...notFoundResponse },
@@ -101,6 +103,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       config: read('individual.list', 'individual', 'social'),
       schema: {
         tags: ['registry'],
+        operationId: 'listIndividuals',
         summary: 'List individuals (keyset pagination)',
         querystring: Type.Object(
           {
@@ -149,6 +152,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       config: read('individual.read', 'individual', 'social'),
       schema: {
         tags: ['registry'],
+        operationId: 'getIndividual',
         summary: 'One individual',
         params: IdParams,
         response: { 200: IndividualSchema, ...notFoundResponse },
@@ -173,6 +177,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       config: read('enrollment.list', 'individual', 'ibr'),
       schema: {
         tags: ['registry'],
+        operationId: 'listIndividualEnrollments',
         summary: "A person's program enrolments (their own and their household's), with status history",
         params: IdParams,
         response: { 200: Type.Object({ items: Type.Array(EnrollmentSchema) }), ...notFoundResponse },
@@ -198,6 +203,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       config: read('program.list', 'program'),
       schema: {
         tags: ['registry'],
+        operationId: 'listPrograms',
         summary: 'Social protection programs',
         response: { 200: Type.Object({ items: Type.Array(ProgramSchema) }) },
       },
@@ -215,6 +221,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       config: read('admin_area.list', 'admin_area'),
       schema: {
         tags: ['registry'],
+        operationId: 'listAdminAreas',
         summary: 'Administrative areas (regions > districts > villages), optionally with GeoJSON boundaries',
         querystring: Type.Object(
           {

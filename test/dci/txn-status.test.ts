@@ -134,16 +134,45 @@ describe('DCI message ids and transaction status', () => {
     });
 
     it("does not find another client's transaction: the same answer as for one that never was", async () => {
-      const theirs = await status(
-        other.key,
-        txnStatusMessage('transaction_id', search.message.transaction_id),
-        404,
-      );
+      const asked = txnStatusMessage('transaction_id', search.message.transaction_id);
+      const theirs = await status(other.key, asked, 404);
       const nobody = await status(other.key, txnStatusMessage('transaction_id', 'no-such-transaction'), 404);
       expect(theirs['header']).toMatchObject({ status: 'rjct', action: 'txn-on-status' });
       expect(theirs['header'].status_reason_message).toBe(nobody['header'].status_reason_message);
-      expect(theirs).not.toHaveProperty('message');
+      // The message names only the status request's own ids: nothing of the other client's search.
+      expect(theirs['message'].txnstatus_response.txn_status).toEqual({
+        transaction_id: asked.message.transaction_id,
+        correlation_id: theirs['message'].correlation_id,
+        search_response: [
+          expect.objectContaining({
+            reference_id: (asked.message['txnstatus_request'] as Json)['reference_id'],
+          }),
+        ],
+      });
+      expect(JSON.stringify(theirs['message'])).not.toContain(search.message.transaction_id);
       await status(other.key, txnStatusMessage('correlation_id', answer.message.correlation_id), 404);
+    });
+
+    it('says why nothing was found with a reason code clients can branch on, by every attribute_type', async () => {
+      for (const [by, value] of [
+        ['transaction_id', 'no-such-transaction'],
+        ['correlation_id', 'no-such-correlation'],
+        ['reference_id_list', ['no-such-reference']],
+      ] as const) {
+        const asked = txnStatusMessage(by, value);
+        const body = await status(mine.key, asked, 404);
+        const { txn_type, txn_status } = body['message'].txnstatus_response;
+        expect(txn_type).toBe('search');
+        expect(txn_status.search_response, by).toEqual([
+          {
+            reference_id: (asked.message['txnstatus_request'] as Json)['reference_id'],
+            timestamp: body['header'].message_ts,
+            status: 'rjct',
+            status_reason_code: 'rjct.search_criteria.invalid',
+            status_reason_message: `no search transaction of yours matches this ${by}`,
+          },
+        ]);
+      }
     });
 
     it('does not find searches through the other registry, nor as subscriptions', async () => {

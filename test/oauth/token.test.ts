@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
 import { insertHousehold } from '#test/factories';
@@ -142,8 +142,47 @@ describe('the OAuth token endpoint', () => {
     expect(jwks.calls).toBe(calls + 1);
   });
 
+  it('accepts an Ed25519 signature named EdDSA or Ed25519 (RFC 9864), whichever alg the key was registered with', async () => {
+    for (const [registeredAlg, signedAlg] of [
+      ['EdDSA', 'Ed25519'],
+      ['Ed25519', 'EdDSA'],
+      [undefined, 'Ed25519'],
+    ] as const) {
+      const client = await newClient(t);
+      const key = assertionKey();
+      const jwk = { ...(await key.jwk()), ...(registeredAlg ? { alg: registeredAlg } : {}) };
+      const registered = await asAdmin(t, 'POST', `/api/v1/clients/${client.id}/oauth/keys`, { jwk });
+      expect(registered.statusCode, registered.body).toBe(201);
+      const res = await tokenRequest(t, {
+        grant_type: 'client_credentials',
+        client_assertion_type: CLIENT_ASSERTION_TYPE,
+        client_assertion: await clientAssertion({ ...key, alg: signedAlg }, client.id),
+      });
+      expect(res.statusCode, `${registeredAlg} ${signedAlg}: ${res.body}`).toBe(200);
+    }
+  });
+
   it.each([
     ['signed with another key', async (c: string) => clientAssertion(assertionKey(), c), /does not verify/],
+    [
+      'signed with a shared secret (HS256)',
+      async (c: string) =>
+        new SignJWT({})
+          .setProtectedHeader({ alg: 'HS256' })
+          .setIssuer(c)
+          .setSubject(c)
+          .setAudience(ISSUER)
+          .setExpirationTime('1m')
+          .setJti(randomUUID())
+          .sign(new Uint8Array(32)),
+      /algorithm HS256 is not accepted: sign with EdDSA, Ed25519, ES256, RS256, PS256/,
+    ],
+    [
+      'in an algorithm its key does not sign with (ES256 for an Ed25519 key)',
+      async (c: string, k: ReturnType<typeof assertionKey>) =>
+        clientAssertion({ ...assertionKey('ec'), kid: k.kid }, c),
+      /algorithm ES256 is not accepted for the keys registered for this client \(they sign with EdDSA or Ed25519\)/,
+    ],
     [
       'for another audience',
       async (c: string, k: ReturnType<typeof assertionKey>) =>
@@ -354,7 +393,7 @@ describe('the OAuth token endpoint', () => {
     );
   });
 
-  it('publishes its metadata (RFC 8414) and its token key in /.well-known/jwks.json beside the DCI key', async () => {
+  it('publishes its metadata (RFC 8414, also at the OpenID discovery address) and its token key in /.well-known/jwks.json beside the DCI key', async () => {
     const metadata = await t.get('/.well-known/oauth-authorization-server');
     expect(metadata.statusCode).toBe(200);
     expect(metadata.json()).toEqual({
@@ -364,10 +403,14 @@ describe('the OAuth token endpoint', () => {
       grant_types_supported: ['client_credentials'],
       response_types_supported: [],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
-      token_endpoint_auth_signing_alg_values_supported: ['EdDSA', 'ES256', 'RS256', 'PS256'],
+      token_endpoint_auth_signing_alg_values_supported: ['EdDSA', 'Ed25519', 'ES256', 'RS256', 'PS256'],
       scopes_supported: expect.arrayContaining(['registry:read', 'clients:manage']),
       service_documentation: `${ISSUER}/docs`,
     });
+    // OpenID Connect clients discover the same metadata from the issuer (RFC 8414 §5).
+    const discovery = await t.get('/.well-known/openid-configuration');
+    expect(discovery.statusCode).toBe(200);
+    expect(discovery.json()).toEqual(metadata.json());
     const client = await newClient(t);
     const secret = await createSecret(t, client.id);
     const token = (

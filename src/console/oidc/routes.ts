@@ -73,6 +73,7 @@ export async function consoleOidcRoutes(
       config: { access: { public: true } },
       schema: {
         tags: ['access'],
+        operationId: 'getConsoleOidc',
         summary: 'Whether the console offers sign-in through an identity provider, and which',
         response: { 200: Status },
       },
@@ -89,6 +90,7 @@ export async function consoleOidcRoutes(
       config: publicAccess,
       schema: {
         tags: ['access'],
+        operationId: 'startConsoleOidcSignIn',
         summary: 'Sign in to the console through the identity provider: a redirect to its sign-in page',
         response: {
           302: Type.Null({ description: "To the provider's authorization endpoint" }),

@@ -62,6 +62,7 @@ export async function dciClientSettingsRoutes(app: App, { db }: { db: Kysely<DB>
   settingsSection(app, db, {
     path: '/dci',
     audit: 'client.dci_settings',
+    operationIds: { update: 'setClientDciCallbacks', read: 'getClientDciCallbacks' },
     summaries: {
       update: "Set a client's DCI callback origins and default callback URI",
       read: "A client's DCI callback settings",
@@ -74,6 +75,7 @@ export async function dciClientSettingsRoutes(app: App, { db }: { db: Kysely<DB>
   settingsSection(app, db, {
     path: '/dci/consent',
     audit: 'client.dci_consent',
+    operationIds: { update: 'setClientDciConsent', read: 'getClientDciConsent' },
     summaries: {
       update: 'Require (or not) the subjects’ consent for the records a client receives over DCI',
       read: 'Whether a client receives DCI records only with their subjects’ consent',
@@ -89,6 +91,7 @@ export async function dciClientSettingsRoutes(app: App, { db }: { db: Kysely<DB>
   settingsSection(app, db, {
     path: '/dci/encryption',
     audit: 'client.dci_encryption',
+    operationIds: { update: 'setClientDciEncryption', read: 'getClientDciEncryption' },
     summaries: {
       update: 'Require encrypted DCI messages from a client, and encrypt every message sent to it (or not)',
       read: "A client's DCI encryption settings and the key its messages are encrypted to",

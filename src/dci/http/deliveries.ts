@@ -87,6 +87,7 @@ export async function dciDeliveryRoutes(
       config: manage('dci.delivery.list'),
       schema: {
         tags: ['dci admin'],
+        operationId: 'listDciDeliveries',
         summary: 'Outgoing DCI callbacks, newest first; status=dead lists the dead letters',
         querystring: Type.Object(
           {
@@ -136,6 +137,7 @@ export async function dciDeliveryRoutes(
       config: manage('dci.delivery.read'),
       schema: {
         tags: ['dci admin'],
+        operationId: 'getDciDelivery',
         summary: 'One outgoing DCI callback with every attempt',
         params: IdParams,
         response: { 200: Type.Intersect([Delivery, Type.Object({ log: Type.Array(Attempt) })]), ...problems },
@@ -169,6 +171,7 @@ export async function dciDeliveryRoutes(
       config: manage('dci.delivery.replay'),
       schema: {
         tags: ['dci admin'],
+        operationId: 'replayDciDelivery',
         summary: 'Send a dead or refused callback again (same message id), with a fresh round of retries',
         params: IdParams,
         response: {

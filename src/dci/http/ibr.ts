@@ -22,6 +22,7 @@ export function ibrRoutes(app: App, ctx: RouteContext): void {
       path: SYNC_ENROLLED,
       audit: 'enrolled',
       signature: 'sync',
+      operationId: (r) => `check${r}EnrolledSync`,
       summary: 'is this person enrolled, and in which programmes',
       description:
         'Query by person identifier (query_type expression: { person_identifier: { eq } }, optionally a programme ' +
@@ -55,6 +56,7 @@ export function ibrRoutes(app: App, ctx: RouteContext): void {
       path: SYNC_ENROLLMENT_UPDATES,
       audit: 'enrollment_updates',
       signature: 'sync',
+      operationId: (r) => `exchange${r}EnrollmentUpdatesSync`,
       summary: 'report beneficiaries, or read enrolment changes since a time',
       description:
         'Both directions. enrolled_updates.beneficiaries (the spec: a programme system reporting its beneficiaries; ' +

@@ -47,11 +47,18 @@ const TITLES: Record<Registry, string> = {
   social: 'Social Registry',
   ibr: 'Integrated Beneficiary Registry',
 };
+/** The registry's part of an operationId: each DCI route is mounted once per registry. */
+const OPERATION_NAMES: Record<Registry, string> = {
+  social: 'SocialRegistry',
+  ibr: 'BeneficiaryRegistry',
+};
 
 export interface DciRoute {
   path: string;
   /** Audit action after `dci.<registry>.`, e.g. `search`. */
   audit: string;
+  /** The OpenAPI operationId, given the registry's name: e.g. (r) => `search${r}Sync`. */
+  operationId: (registry: string) => string;
   summary: string;
   description: string;
   /** Documented answers besides 401/403 (the spec's HttpErrorResponse); their bodies are checked against the spec file. */
@@ -107,6 +114,7 @@ export function dciPost(
       },
       schema: {
         tags: ['dci'],
+        operationId: route.operationId(OPERATION_NAMES[registry]),
         summary: `DCI ${TITLES[registry]}: ${route.summary}`,
         description: `Body and answers as \`POST ${route.path}\` of ${SPEC_FILES[registry]}. ${route.description}`,
         response,

@@ -25,6 +25,7 @@ export function searchRoutes(app: App, ctx: RouteContext): void {
       path: SYNC_SEARCH,
       audit: 'search',
       signature: 'sync',
+      operationId: (r) => `search${r}Sync`,
       summary: 'sync search',
       description:
         'Each search_request item is answered with its own status; a malformed envelope gets HTTP 400 with err.request.bad; ' +
@@ -93,6 +94,7 @@ export function asyncSearchRoute(app: App, ctx: RouteContext): void {
     {
       path: ASYNC_SEARCH,
       audit: 'search.async',
+      operationId: (r) => `search${r}Async`,
       summary: 'async search',
       description:
         'Validated like the sync search, then acknowledged (ACK with the correlation id of the answer); the answer ' +

@@ -15,6 +15,8 @@ export interface SettingsSection<I extends TSchema, O extends TSchema> {
   /** Audit action stem, e.g. `client.dci_signature` (`.update`, `.read`). */
   audit: string;
   summaries: { update: string; read: string };
+  /** OpenAPI operationIds, e.g. `setClientDciSignature` and `getClientDciSignature`. */
+  operationIds: { update: string; read: string };
   input: I;
   output: O;
   /** Checks and stores the section (throws a 400 problem naming the bad fields, nothing written). */
@@ -40,6 +42,7 @@ export function settingsSection<I extends TSchema, O extends TSchema>(
       config: manage(`${section.audit}.update`),
       schema: {
         tags: ['access'],
+        operationId: section.operationIds.update,
         summary: section.summaries.update,
         params: IdParams,
         body: section.input,
@@ -62,6 +65,7 @@ export function settingsSection<I extends TSchema, O extends TSchema>(
       config: manage(`${section.audit}.read`),
       schema: {
         tags: ['access'],
+        operationId: section.operationIds.read,
         summary: section.summaries.read,
         params: IdParams,
         response: { 200: section.output, ...problems },

@@ -56,6 +56,7 @@ export async function dciSubscriptionAdminRoutes(app: App, { db }: { db: Kysely<
       },
       schema: {
         tags: ['dci admin'],
+        operationId: 'listDciSubscriptions',
         summary: 'DCI subscriptions, newest first, with their notifications counted by delivery status',
         querystring: Query,
         response: { 200: Type.Object({ items: Type.Array(Subscription) }), 400: { $ref: 'Problem#' } },

@@ -26,6 +26,7 @@ export function subscriptionRoutes(app: App, ctx: RouteContext): void {
     {
       path: SUBSCRIBE,
       audit: 'subscribe',
+      operationId: (r) => `subscribe${r}`,
       summary: 'subscribe to registry events',
       description:
         'Acknowledged at once; each subscribe_request item is answered on on-subscribe (to header.sender_uri, or ' +
@@ -53,6 +54,7 @@ export function subscriptionRoutes(app: App, ctx: RouteContext): void {
     {
       path: UNSUBSCRIBE,
       audit: 'unsubscribe',
+      operationId: (r) => `unsubscribe${r}`,
       summary: 'end subscriptions',
       description:
         'Acknowledged at once; answered on on-unsubscribe. Only your own subscription codes: any other code ' +

@@ -33,6 +33,7 @@ export async function dciTestEventRoutes(app: App, { deps }: { deps: TestEventDe
       },
       schema: {
         tags: ['access'],
+        operationId: 'sendClientDciTestEvent',
         summary: `Send a signed test event (${TEST_EVENT_PATH} without events) to the client's callback URI, once`,
         description:
           'The same checks, encryption and signature as every callback; not retried; logged in the exchange log. ' +

@@ -15,7 +15,8 @@ import { dciAsyncPost, dciPost, incoming, type RouteContext } from './kit.ts';
 
 const DESCRIPTION =
   "The transaction is looked up by transaction_id, correlation_id or reference ids among the caller's own " +
-  "messages only; none found (or another client's) is answered with header status rjct.";
+  "messages only; none found (or another client's) is answered with header status rjct and one rejected " +
+  "item (the request's reference_id) with status_reason_code rjct.search_criteria.invalid.";
 
 /** `/registry/sync/txn/status`. */
 export function txnStatusRoutes(app: App, ctx: RouteContext): void {
@@ -27,12 +28,13 @@ export function txnStatusRoutes(app: App, ctx: RouteContext): void {
       path: SYNC_TXN_STATUS,
       audit: 'txn_status',
       signature: 'sync',
+      operationId: (r) => `get${r}TxnStatusSync`,
       summary: 'sync transaction status',
       description: `${DESCRIPTION} HTTP 404 then, 409 for a message id already used.`,
       answers: {
         200: 'txn-on-status envelope',
         400: 'HttpErrorResponse (err.*)',
-        404: 'txn-on-status envelope with header status rjct: no such transaction of yours',
+        404: 'txn-on-status envelope with header status rjct, its item rjct.search_criteria.invalid: no such transaction of yours',
         409: 'txn-on-status envelope rejected as a whole: rjct.message_id.duplicate',
       },
     },
@@ -73,6 +75,7 @@ export function asyncTxnStatusRoute(app: App, ctx: RouteContext): void {
     {
       path: TXN_STATUS,
       audit: 'txn_status.async',
+      operationId: (r) => `get${r}TxnStatusAsync`,
       summary: 'async transaction status',
       description: `${DESCRIPTION} Acknowledged at once; the answer is POSTed to ${ON_TXN_STATUS} like an async search's.`,
     },

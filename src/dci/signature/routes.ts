@@ -136,6 +136,7 @@ export async function dciSignatureRoutes(app: App, { db }: { db: Kysely<DB> }): 
   settingsSection(app, db, {
     path: '/dci/signature',
     audit: 'client.dci_signature',
+    operationIds: { update: 'setClientDciSignature', read: 'getClientDciSignature' },
     summaries: {
       update: "Set which of a client's DCI messages must be signed, and its JWKS URL",
       read: "A client's DCI signature policy and JWKS URL",
@@ -161,6 +162,7 @@ export async function dciSignatureRoutes(app: App, { db }: { db: Kysely<DB> }): 
       config: manage('client.dci_key.create'),
       schema: {
         tags: ['access'],
+        operationId: 'registerClientDciKey',
         summary:
           'Register a public key of a client: one it signs its DCI messages with, or one we encrypt them to (JWK or PEM; never a private key)',
         params: IdParams,
@@ -199,6 +201,7 @@ export async function dciSignatureRoutes(app: App, { db }: { db: Kysely<DB> }): 
       config: manage('client.dci_key.list'),
       schema: {
         tags: ['access'],
+        operationId: 'listClientDciKeys',
         summary: 'The public keys a client registered for DCI signatures and encryption',
         params: IdParams,
         response: { 200: Type.Object({ items: Type.Array(ClientKey) }), ...problems },
@@ -219,6 +222,7 @@ export async function dciSignatureRoutes(app: App, { db }: { db: Kysely<DB> }): 
       config: manage('client.dci_key.revoke'),
       schema: {
         tags: ['access'],
+        operationId: 'revokeClientDciKey',
         summary:
           "Revoke a client's DCI public key at once (messages signed with it are refused; nothing is encrypted to it)",
         params: KeyParams,

@@ -62,6 +62,7 @@ export async function identityRoutes(
       },
       schema: {
         tags: ['ibr'],
+        operationId: 'verifyIdentity',
         summary: "Verify a person's identity against the national ID system now",
         description:
           'Answers the recorded result: match or no_match. When the ID system cannot answer (time-out, errors after two ' +
@@ -113,6 +114,7 @@ export async function identityRoutes(
       },
       schema: {
         tags: ['ibr'],
+        operationId: 'requestIdentityOtp',
         summary: 'Have the national ID system send the person a one-time password (OTP flow, step 1)',
         description:
           'The ID system sends an OTP to the phone or e-mail it holds for the person; the answer says where (masked) and ' +
@@ -172,6 +174,7 @@ export async function identityRoutes(
       },
       schema: {
         tags: ['ibr'],
+        operationId: 'listIdentityVerifications',
         summary: "A person's identity verifications, newest first",
         querystring: Type.Object(
           { person_id: Type.String({ format: 'uuid' }) },

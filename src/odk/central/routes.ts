@@ -197,6 +197,7 @@ export async function centralRoutes(
       config: manage('odk.central.create'),
       schema: {
         tags: ['odk'],
+        operationId: 'createCentralSource',
         summary: 'Pull the submissions of a form of an ODK Central project (on a schedule and on demand)',
         body: NewSource,
         response: { 201: SourceSchema, ...problems },
@@ -247,6 +248,7 @@ export async function centralRoutes(
       config: manage('odk.central.list'),
       schema: {
         tags: ['odk'],
+        operationId: 'listCentralSources',
         summary: 'ODK Central sources and the status of their last pull',
         response: { 200: Type.Object({ items: Type.Array(SourceSchema) }) },
       },
@@ -264,6 +266,7 @@ export async function centralRoutes(
       config: manage('odk.central.read'),
       schema: {
         tags: ['odk'],
+        operationId: 'getCentralSource',
         summary: 'One ODK Central source and its last pull',
         params: NameParams,
         response: { 200: SourceSchema, ...problems },
@@ -282,6 +285,7 @@ export async function centralRoutes(
       config: manage('odk.central.update'),
       schema: {
         tags: ['odk'],
+        operationId: 'updateCentralSource',
         summary: 'Change the credentials, the interval, or pause a source',
         params: NameParams,
         body: SourceChange,
@@ -312,6 +316,7 @@ export async function centralRoutes(
       config: manage('odk.central.delete'),
       schema: {
         tags: ['odk'],
+        operationId: 'deleteCentralSource',
         summary: 'Stop pulling from a source (what it imported stays)',
         params: NameParams,
         response: { 204: Type.Null(), ...problems },
@@ -331,6 +336,7 @@ export async function centralRoutes(
       config: manage('odk.central.pull'),
       schema: {
         tags: ['odk'],
+        operationId: 'pullCentralSource',
         summary:
           'Pull now: a job (progress at its Location); a pull already waiting or running is answered instead',
         params: NameParams,

@@ -53,6 +53,7 @@ export async function anomalyRoutes(
       config: readAccess('anomaly.alert.list'),
       schema: {
         tags: ['security'],
+        operationId: 'listAnomalyAlerts',
         summary: 'Alerts of the anomaly guard, newest first',
         querystring: AlertQuery,
         response: { 200: Page(AlertSchema), 400: { $ref: 'Problem#' } },
@@ -80,6 +81,7 @@ export async function anomalyRoutes(
       config: readAccess('anomaly.alert.read'),
       schema: {
         tags: ['security'],
+        operationId: 'getAnomalyAlert',
         summary: 'One alert',
         params: IdParams,
         response: { 200: AlertSchema, ...problems },
@@ -99,6 +101,7 @@ export async function anomalyRoutes(
       config: actAccess('anomaly.alert.acknowledge'),
       schema: {
         tags: ['security'],
+        operationId: 'acknowledgeAnomalyAlert',
         summary: 'Acknowledge an alert (it leaves the open ones; the first acknowledgement is kept)',
         params: IdParams,
         response: { 200: AlertSchema, ...problems },
@@ -126,6 +129,7 @@ export async function anomalyRoutes(
       config: actAccess('anomaly.alert.lift'),
       schema: {
         tags: ['security'],
+        operationId: 'liftAnomalyAlert',
         summary:
           'Lift what an alert did: end its throttle, or enable its suspended client again (acknowledges it)',
         params: IdParams,
@@ -157,6 +161,7 @@ export async function anomalyRoutes(
       config: readAccess('anomaly.baseline.read', 'client'),
       schema: {
         tags: ['security'],
+        operationId: 'getClientAnomalyProfile',
         summary: 'What the anomaly guard knows of a client: its baseline, this hour, and the current window',
         params: IdParams,
         response: { 200: ClientBaselineSchema, ...problems },

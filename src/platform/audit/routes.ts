@@ -40,6 +40,7 @@ export async function auditRoutes(app: App, { db }: { db: Kysely<DB> }): Promise
       config: auditRead('audit.search'),
       schema: {
         tags: ['audit'],
+        operationId: 'searchAudit',
         summary: 'Search audit entries (newest first)',
         querystring: Type.Object(
           {
@@ -111,6 +112,7 @@ export async function auditRoutes(app: App, { db }: { db: Kysely<DB> }): Promise
       config: auditRead('audit.subject_report'),
       schema: {
         tags: ['audit'],
+        operationId: 'getSubjectAccessReport',
         summary:
           "A data subject's access report: which systems accessed this person's or household's data, when, why",
         description:
@@ -232,6 +234,7 @@ export async function auditRoutes(app: App, { db }: { db: Kysely<DB> }): Promise
       config: auditRead('audit.verify'),
       schema: {
         tags: ['audit'],
+        operationId: 'verifyAuditChain',
         summary: 'Recompute the hash chain and report the first altered or missing entry',
         response: {
           200: Type.Object({

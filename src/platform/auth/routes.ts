@@ -69,6 +69,7 @@ export async function accessRoutes(
       config: manage('client.create', 'client'),
       schema: {
         tags: ['access'],
+        operationId: 'createClient',
         summary: 'Register a client (a system or person calling the API)',
         body: Type.Object(
           {
@@ -94,6 +95,7 @@ export async function accessRoutes(
       config: manage('client.list', 'client'),
       schema: {
         tags: ['access'],
+        operationId: 'listClients',
         summary: 'List clients',
         response: { 200: Type.Object({ items: Type.Array(Client) }) },
       },
@@ -111,6 +113,7 @@ export async function accessRoutes(
       config: manage('client.read', 'client'),
       schema: {
         tags: ['access'],
+        operationId: 'getClient',
         summary: 'A client',
         params: IdParams,
         response: { 200: Client, ...problems },
@@ -130,6 +133,7 @@ export async function accessRoutes(
       config: manage('client.update', 'client'),
       schema: {
         tags: ['access'],
+        operationId: 'updateClient',
         summary:
           'Change a client: its description, or disable it (every credential stops at once) and enable it again',
         description:
@@ -162,6 +166,7 @@ export async function accessRoutes(
       config: manage('key.create', 'client'),
       schema: {
         tags: ['access'],
+        operationId: 'createApiKey',
         summary: 'Issue an API key (returned once; only its hash is stored)',
         params: IdParams,
         body: Type.Object(
@@ -196,6 +201,7 @@ export async function accessRoutes(
       config: manage('key.list', 'client'),
       schema: {
         tags: ['access'],
+        operationId: 'listApiKeys',
         summary: "A client's keys (never the secrets)",
         params: IdParams,
         response: { 200: Type.Object({ items: Type.Array(Key) }), ...problems },
@@ -216,6 +222,7 @@ export async function accessRoutes(
       config: manage('key.revoke', 'key'),
       schema: {
         tags: ['access'],
+        operationId: 'revokeApiKey',
         summary: 'Revoke a key at once',
         params: IdParams,
         response: { 200: Key, ...problems },

@@ -74,6 +74,7 @@ export async function gatewayKeyRoutes(
       config: manage('gateway_key.list'),
       schema: {
         tags: ['security'],
+        operationId: 'listGatewayKeys',
         summary: 'Our own keys (DCI signing and encryption, access token signing), with their status',
         response: { 200: Type.Object({ items: Type.Array(GatewayKey) }) },
       },
@@ -91,6 +92,7 @@ export async function gatewayKeyRoutes(
       config: manage('gateway_key.rotate'),
       schema: {
         tags: ['security'],
+        operationId: 'rotateGatewayKey',
         summary: 'Rotate one of our keys: a new current key; the old one retires after a grace period',
         params: Type.Object({ purpose: Type.String({ enum: [...byPurpose.keys()] }) }),
         body: RotateInput,

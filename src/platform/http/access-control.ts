@@ -59,8 +59,11 @@ export function installAccessControl(app: App, db: Kysely<DB>, options: AccessCo
     if (!access && !route.url.startsWith(DOCS_PREFIX)) {
       throw new Error(`route ${String(route.method)} ${route.url} declares no access (config.access)`);
     }
-    if (access && !('public' in access)) {
-      // Documented in OpenAPI from the same declaration that enforces it.
+    // Documented in OpenAPI from the same declaration that enforces it; a public route says that it
+    // needs no credentials (an empty list), rather than leaving it unsaid.
+    if (access && 'public' in access) {
+      route.schema = { ...route.schema, security: [] };
+    } else if (access) {
       route.schema = {
         ...route.schema,
         security: [{ apiKey: [] }, { bearer: [] }, { oauth2: [access.permission] }],

@@ -36,6 +36,7 @@ export async function jwksRoute(
       config: { access: { public: true } },
       schema: {
         tags: ['security'],
+        operationId: 'getJwks',
         summary:
           'Our public keys (JWKS): DCI message signatures, OAuth access tokens, DCI message encryption',
         description:

@@ -1,8 +1,19 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Fastify from 'fastify';
 import { createTestApp, type TestApp } from '#test/app';
 import { installAccessControl } from './access-control.ts';
 import type { App } from './types.ts';
+
+/** Prometheus' own checker (Debian's `prometheus` package; `.ci/run` installs it). */
+const PROMTOOL = process.env['SPX_PROMTOOL'] ?? '/usr/bin/promtool';
+const hasPromtool = existsSync(PROMTOOL);
+if (!hasPromtool) {
+  console.warn(
+    `[spx] promtool metrics check SKIPPED: no promtool at ${PROMTOOL} (apt-get install prometheus)`,
+  );
+}
 
 describe('operations endpoints and errors', () => {
   let t: TestApp;
@@ -23,6 +34,13 @@ describe('operations endpoints and errors', () => {
     const res = await t.get('/metrics', t.adminKey);
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain('spx_http_requests_total{method="GET",route="/api/v1/programs",status="200"}');
+  });
+
+  it.skipIf(!hasPromtool)('serves metrics that pass `promtool check metrics`', async () => {
+    const res = await t.get('/metrics', t.adminKey);
+    const check = spawnSync(PROMTOOL, ['check', 'metrics'], { input: res.body, encoding: 'utf8' });
+    expect(`${check.stdout}${check.stderr}`).toBe('');
+    expect(check.status).toBe(0);
   });
 
   it('publishes an OpenAPI 3.1 document with every API route and its security', async () => {

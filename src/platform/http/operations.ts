@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { sql, type Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { DB } from '#platform/db/types';
+import { rawResponse } from './openapi.ts';
 import { unavailable } from './problem.ts';
 import type { App } from './types.ts';
 
@@ -17,7 +18,12 @@ export function operationsRoutes(
     '/health',
     {
       config: { access: { public: true } },
-      schema: { tags: ['operations'], summary: 'Liveness: the process answers', response: { 200: Health } },
+      schema: {
+        tags: ['operations'],
+        operationId: 'getHealth',
+        summary: 'Liveness: the process answers',
+        response: { 200: Health },
+      },
     },
     async () => ({ status: 'ok', version: deps.version }),
   );
@@ -28,6 +34,7 @@ export function operationsRoutes(
       config: { access: { public: true } },
       schema: {
         tags: ['operations'],
+        operationId: 'getReadiness',
         summary: 'Readiness: the database answers and the gateway is not shutting down',
         response: { 200: Ready, 503: { $ref: 'Problem#' } },
       },
@@ -49,7 +56,12 @@ export function operationsRoutes(
     '/metrics',
     {
       config: { access: { permission: 'metrics:read', audit: false } },
-      schema: { tags: ['operations'], summary: 'Prometheus metrics (text exposition format)' },
+      schema: {
+        tags: ['operations'],
+        operationId: 'getMetrics',
+        summary: 'Prometheus metrics (text exposition format)',
+        response: { 200: rawResponse('The metrics, as Prometheus scrapes them', ['text/plain']) },
+      },
     },
     async (_request, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()),
   );

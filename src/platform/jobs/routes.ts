@@ -24,6 +24,7 @@ export async function jobRoutes(app: App, { jobs }: { jobs: JobQueue }): Promise
       config: jobAccess('job.read'),
       schema: {
         tags: ['jobs'],
+        operationId: 'getJob',
         summary: 'Status and progress of a job',
         params: IdParams,
         response: { 200: JobResource, ...problems },
@@ -46,6 +47,7 @@ export async function jobRoutes(app: App, { jobs }: { jobs: JobQueue }): Promise
       config: jobAccess('job.list'),
       schema: {
         tags: ['jobs'],
+        operationId: 'listJobs',
         summary: 'Recent jobs, newest first',
         querystring: Type.Object(
           {
@@ -77,6 +79,7 @@ export async function jobRoutes(app: App, { jobs }: { jobs: JobQueue }): Promise
       config: jobAccess('job.cancel'),
       schema: {
         tags: ['jobs'],
+        operationId: 'cancelJob',
         summary: 'Cancel a job that has not finished',
         params: IdParams,
         response: { 200: JobResource, ...problems },

@@ -17,8 +17,12 @@ import type { UsableCredential } from './credentials.ts';
  */
 
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
-/** Asymmetric algorithms only (client_secret_jwt, with HS*, is not offered). */
-export const ASSERTION_ALGS = ['EdDSA', 'ES256', 'RS256', 'PS256'];
+/**
+ * Asymmetric algorithms only (client_secret_jwt, with HS*, is not offered). An Ed25519 key signs
+ * as `EdDSA` or as `Ed25519`, its fully-specified name (RFC 9864), which current clients send
+ * (openid-client 6).
+ */
+export const ASSERTION_ALGS = ['EdDSA', 'Ed25519', 'ES256', 'RS256', 'PS256'];
 export const MAX_ASSERTION_LIFETIME_SECONDS = 300;
 const MAX_JTI_LENGTH = 200;
 
@@ -58,9 +62,15 @@ export async function verifyClientAssertion(
   clientId: string,
   credentials: readonly UsableCredential[],
 ): Promise<UsableCredential> {
-  const kid = decodeProtectedHeader(assertion).kid;
+  const { alg, kid } = decodeProtectedHeader(assertion);
+  if (!alg || !ASSERTION_ALGS.includes(alg)) {
+    throw invalid(`its algorithm ${alg ?? '(none)'} is not accepted: sign with ${ASSERTION_ALGS.join(', ')}`);
+  }
   const candidates = credentials.filter((c) => c.key_id === null || kid === undefined || c.key_id === kid);
-  let reason = 'its signature does not verify with a key registered for this client';
+  let reason: string | undefined;
+  // Why the keys that did not fit refused the algorithm (e.g. an ES256 assertion, Ed25519 keys).
+  let algRefused: string | undefined;
+  let signatureFailed = false;
   for (const credential of candidates) {
     try {
       const { payload } = await jwtVerify(assertion, keyOf(deps, credential), {
@@ -77,20 +87,25 @@ export async function verifyClientAssertion(
       if (error instanceof OAuthError) {
         throw error;
       }
-      if (!isSignatureMismatch(error)) {
+      // A key that did not fit: try the client's next one.
+      if (error instanceof errors.JOSEAlgNotAllowed) {
+        algRefused ??= error.message;
+      } else if (isSignatureMismatch(error)) {
+        signatureFailed = true;
+      } else {
         // The signature verified (jose checks claims after it) or the keys could not be had.
         reason = reasonOf(error).replace('the token', 'the assertion');
       }
     }
   }
-  throw invalid(reason);
+  if (!reason && algRefused && !signatureFailed) {
+    reason = `its algorithm ${alg} is not accepted for the keys registered for this client (${algRefused})`;
+  }
+  throw invalid(reason ?? 'its signature does not verify with a key registered for this client');
 }
 
-/** A key that did not fit: try the client's next one. */
 const isSignatureMismatch = (error: unknown) =>
-  error instanceof errors.JWSSignatureVerificationFailed ||
-  error instanceof errors.JWKSNoMatchingKey ||
-  error instanceof errors.JOSEAlgNotAllowed;
+  error instanceof errors.JWSSignatureVerificationFailed || error instanceof errors.JWKSNoMatchingKey;
 
 function keyOf(deps: AssertionDeps, credential: UsableCredential): JWTVerifyGetKey {
   if (credential.jwks_uri) {
@@ -101,7 +116,7 @@ function keyOf(deps: AssertionDeps, credential: UsableCredential): JWTVerifyGetK
   const algorithms = algorithmsFor(jwk);
   return async (header) => {
     if (!algorithms.includes(header.alg)) {
-      throw new errors.JOSEAlgNotAllowed(`the key signs with ${algorithms.join(' or ')}`);
+      throw new errors.JOSEAlgNotAllowed(`they sign with ${algorithms.join(' or ')}`);
     }
     return key;
   };

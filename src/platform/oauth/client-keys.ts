@@ -9,7 +9,7 @@ import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
 
 /** The assertion algorithm each key type allows (alg, when the JWK names one, must be one of them). */
 const ALGS_OF: Record<string, readonly string[]> = {
-  Ed25519: ['EdDSA'],
+  Ed25519: ['EdDSA', 'Ed25519'],
   'P-256': ['ES256'],
   RSA: ['RS256', 'PS256'],
 };
@@ -54,9 +54,12 @@ export async function readClientKey(
   return { kid, jwk: { ...members, kid, use: 'sig', ...(jwk.alg ? { alg: jwk.alg } : {}) } };
 }
 
-/** The algorithms a registered key may sign assertions with. */
+/**
+ * The algorithms a registered key may sign assertions with. EdDSA and Ed25519 name the same
+ * signature of an Ed25519 key (RFC 9864): a key registered with either alg accepts both.
+ */
 export function algorithmsFor(jwk: JWK): readonly string[] {
-  if (jwk.alg !== undefined) {
+  if (jwk.alg !== undefined && jwk.kty !== 'OKP') {
     return [jwk.alg];
   }
   return ALGS_OF[jwk.kty === 'OKP' ? 'Ed25519' : jwk.kty === 'EC' ? 'P-256' : 'RSA']!;

@@ -77,6 +77,7 @@ export async function oauthCredentialRoutes(
       config: manage('client.oauth_secret.create'),
       schema: {
         tags: ['security'],
+        operationId: 'createOAuthSecret',
         summary:
           'Create a client secret for the OAuth token endpoint (returned once; only its hash is stored)',
         params: IdParams,
@@ -113,6 +114,7 @@ export async function oauthCredentialRoutes(
       config: manage('client.oauth_key.create'),
       schema: {
         tags: ['security'],
+        operationId: 'registerOAuthKey',
         summary: 'Register a public key (JWK) or JWKS URL the client signs private_key_jwt assertions with',
         params: IdParams,
         body: KeyInput,
@@ -149,6 +151,7 @@ export async function oauthCredentialRoutes(
       config: manage('client.oauth_identity.create'),
       schema: {
         tags: ['security'],
+        operationId: 'linkOAuthIdentity',
         summary:
           'Link the client to its identity at an external identity provider (whose tokens it may then use)',
         params: IdParams,
@@ -190,6 +193,7 @@ export async function oauthCredentialRoutes(
       config: manage('client.oauth_credential.list'),
       schema: {
         tags: ['security'],
+        operationId: 'listOAuthCredentials',
         summary: "A client's OAuth credentials (never the secrets)",
         params: IdParams,
         response: { 200: Type.Object({ items: Type.Array(Credential) }), ...problems },
@@ -210,6 +214,7 @@ export async function oauthCredentialRoutes(
       config: manage('client.oauth_credential.revoke'),
       schema: {
         tags: ['security'],
+        operationId: 'revokeOAuthCredential',
         summary: 'Revoke an OAuth credential at once (tokens obtained with it are refused)',
         params: CredentialParams,
         response: { 200: Credential, ...problems },

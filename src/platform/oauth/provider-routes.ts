@@ -57,6 +57,7 @@ export async function oauthProviderRoutes(
       config: manage('identity_provider.create'),
       schema: {
         tags: ['security'],
+        operationId: 'createIdentityProvider',
         summary: 'Register an external identity provider whose access tokens are accepted',
         body: ProviderInput,
         response: { 201: Provider, ...problems },
@@ -80,6 +81,7 @@ export async function oauthProviderRoutes(
       config: manage('identity_provider.list'),
       schema: {
         tags: ['security'],
+        operationId: 'listIdentityProviders',
         summary: 'List the external identity providers (disabled ones too)',
         response: { 200: Type.Object({ items: Type.Array(Provider) }) },
       },
@@ -97,6 +99,7 @@ export async function oauthProviderRoutes(
       config: manage('identity_provider.read'),
       schema: {
         tags: ['security'],
+        operationId: 'getIdentityProvider',
         summary: 'An external identity provider',
         params: IdParams,
         response: { 200: Provider, ...problems },
@@ -119,6 +122,7 @@ export async function oauthProviderRoutes(
       config: manage('identity_provider.update'),
       schema: {
         tags: ['security'],
+        operationId: 'replaceIdentityProvider',
         summary: "Replace an identity provider's settings (omitted optional fields take their defaults)",
         params: IdParams,
         body: ProviderInput,
@@ -150,6 +154,7 @@ export async function oauthProviderRoutes(
       config: manage('identity_provider.disable'),
       schema: {
         tags: ['security'],
+        operationId: 'disableIdentityProvider',
         summary: 'Disable an identity provider at once (its tokens are refused)',
         params: IdParams,
         response: { 200: Provider, ...problems },

@@ -55,32 +55,50 @@ const Metadata = Type.Object({
 export async function oauthRoutes(app: App, { oauth }: { oauth: OAuth }): Promise<void> {
   app.clientChanges.onChange((clientId) => oauth.forget(clientId));
 
+  const metadata = () => {
+    const endpoints = oauth.endpoints();
+    return {
+      issuer: endpoints.issuer,
+      token_endpoint: endpoints.tokenEndpoint,
+      jwks_uri: endpoints.jwksUri,
+      grant_types_supported: [GRANT_TYPE],
+      // No authorization endpoint: the client credentials grant uses none (RFC 8414 §2 asks for the list).
+      response_types_supported: [],
+      token_endpoint_auth_methods_supported: [...AUTH_METHODS],
+      token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+      scopes_supported: [...PERMISSIONS],
+      service_documentation: `${endpoints.issuer}/docs`,
+      ...(oauth.mtls ? { tls_client_certificate_bound_access_tokens: true } : {}),
+    };
+  };
   app.get(
     '/.well-known/oauth-authorization-server',
     {
       config: { access: { public: true } },
       schema: {
         tags: ['security'],
+        operationId: 'getAuthorizationServerMetadata',
         summary: 'OAuth 2.0 authorization server metadata (RFC 8414)',
         response: { 200: Metadata },
       },
     },
-    async () => {
-      const endpoints = oauth.endpoints();
-      return {
-        issuer: endpoints.issuer,
-        token_endpoint: endpoints.tokenEndpoint,
-        jwks_uri: endpoints.jwksUri,
-        grant_types_supported: [GRANT_TYPE],
-        // No authorization endpoint: the client credentials grant uses none (RFC 8414 §2 asks for the list).
-        response_types_supported: [],
-        token_endpoint_auth_methods_supported: [...AUTH_METHODS],
-        token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
-        scopes_supported: [...PERMISSIONS],
-        service_documentation: `${endpoints.issuer}/docs`,
-        ...(oauth.mtls ? { tls_client_certificate_bound_access_tokens: true } : {}),
-      };
+    metadata,
+  );
+  // The same metadata where OpenID Connect clients look first (RFC 8414 §5), so that they discover
+  // the token endpoint from the issuer alone. We are no OpenID provider (no ID tokens, no
+  // authorization endpoint): the document says only what the OAuth metadata says.
+  app.get(
+    '/.well-known/openid-configuration',
+    {
+      config: { access: { public: true } },
+      schema: {
+        tags: ['security'],
+        operationId: 'getOpenIdConfiguration',
+        summary: 'The authorization server metadata at the OpenID Connect discovery address',
+        response: { 200: Metadata },
+      },
     },
+    metadata,
   );
 
   await app.register(async (token: App) => {
@@ -104,6 +122,7 @@ export async function oauthRoutes(app: App, { oauth }: { oauth: OAuth }): Promis
         bodyLimit: TOKEN_BODY_LIMIT,
         schema: {
           tags: ['security'],
+          operationId: 'requestAccessToken',
           summary: 'Issue an access token (OAuth 2.0 client credentials grant)',
           description:
             'Form-urlencoded. Client authentication by client_secret_basic, client_secret_post or private_key_jwt ' +

@@ -35,6 +35,7 @@ export async function policyRoutes(app: App, { db }: { db: Kysely<DB> }): Promis
       config: manage('client.policy.update'),
       schema: {
         tags: ['access'],
+        operationId: 'setClientPolicy',
         summary: "Set a client's policy (data sharing agreement), replacing any previous one",
         description:
           'Allowed operations (route audit actions, `*` = one segment), registries, field classes hidden beyond the ' +
@@ -62,6 +63,7 @@ export async function policyRoutes(app: App, { db }: { db: Kysely<DB> }): Promis
       config: manage('client.policy.read'),
       schema: {
         tags: ['access'],
+        operationId: 'getClientPolicy',
         summary: "A client's policy (404: none, its role's defaults apply)",
         params: IdParams,
         response: { 200: PolicySchema, ...problems },
@@ -85,6 +87,7 @@ export async function policyRoutes(app: App, { db }: { db: Kysely<DB> }): Promis
       config: manage('client.policy.delete'),
       schema: {
         tags: ['access'],
+        operationId: 'deleteClientPolicy',
         summary: "Remove a client's policy: its role's defaults apply again",
         params: IdParams,
         response: { 204: Type.Null(), ...problems },

@@ -114,6 +114,7 @@ export async function certificateRoutes(app: App, { db, clientCas }: Certificate
       config: manage('client.certificate.create'),
       schema: {
         tags: ['access'],
+        operationId: 'registerClientCertificate',
         summary: 'Register a client certificate for the mutual-TLS listener (PEM, thumbprint or subject)',
         params: IdParams,
         body: CertificateInput,
@@ -152,6 +153,7 @@ export async function certificateRoutes(app: App, { db, clientCas }: Certificate
       config: manage('client.certificate.list'),
       schema: {
         tags: ['access'],
+        operationId: 'listClientCertificates',
         summary: "A client's certificates, revoked ones included",
         params: IdParams,
         response: { 200: Type.Object({ items: Type.Array(Certificate) }), ...problems },
@@ -172,6 +174,7 @@ export async function certificateRoutes(app: App, { db, clientCas }: Certificate
       config: manage('client.certificate.revoke'),
       schema: {
         tags: ['access'],
+        operationId: 'revokeClientCertificate',
         summary:
           'Revoke a client certificate at once (connections with it are refused from the next request)',
         params: CertificateParams,

@@ -57,6 +57,7 @@ export async function changeRequestRoutes(app: App, { db }: { db: Kysely<DB> }):
       config: write('change_request.list'),
       schema: {
         tags: ['registry'],
+        operationId: 'listChangeRequests',
         summary: 'Change requests from the field, oldest first (the review queue with status=pending_review)',
         querystring: Type.Object(
           {
@@ -105,6 +106,7 @@ export async function changeRequestRoutes(app: App, { db }: { db: Kysely<DB> }):
       config: write('change_request.read'),
       schema: {
         tags: ['registry'],
+        operationId: 'getChangeRequest',
         summary: 'One change request, with its issues and decision',
         params: IdParams,
         response: { 200: ChangeRequestSchema, ...problems },
@@ -130,6 +132,7 @@ export async function changeRequestRoutes(app: App, { db }: { db: Kysely<DB> }):
       config: write('change_request.decide'),
       schema: {
         tags: ['registry'],
+        operationId: 'decideChangeRequest',
         summary: 'Approve (apply now) or reject a change request waiting for review',
         description:
           'Approval validates the change again (the registry may have changed since) and applies it in one transaction; ' +
