@@ -11,7 +11,7 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import type { BenchGateway, BenchSettings } from './gateway.ts';
-import { idLookup, messageTemplate } from './dci-search.ts';
+import { idLookup, messageTemplate } from './dci-scenarios.ts';
 import { loadFromOtherProcess, printTable, type LoadSpec } from './measure.ts';
 
 const SYNC_SEARCH = '/dci/sr/registry/sync/search';
