@@ -8,6 +8,8 @@ import { DEFAULT_LIMITS } from '#dci/query/criteria';
 
 export interface Scenario {
   name: string;
+  /** Short and the same at every size: names its figures in the history. */
+  label: string;
   /** search_criteria with `{{value}}` in place of the query. */
   criteria: Record<string, unknown>;
   /** Queries (JSON), one per request in turn. */
@@ -22,6 +24,7 @@ export async function idLookup(database: Database): Promise<Scenario> {
   );
   return {
     name: 'ID lookup: idtype-value UIN, Group records, page_size 10',
+    label: 'ID lookup',
     criteria: {
       query_type: 'idtype-value',
       query: '{{value}}',
@@ -60,6 +63,7 @@ export async function districtAndScore(database: Database): Promise<Scenario> {
   const mean = rows.reduce((sum, row) => sum + row.n, 0) / Math.max(1, rows.length);
   return {
     name: `district + PMT: expression, Group records, page_size 100 (${rows.length} district/threshold pairs, ${mean.toFixed(0)} matches on average)`,
+    label: 'District + PMT',
     criteria: {
       query_type: 'expression',
       query: '{{value}}',
