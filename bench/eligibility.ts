@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { BenchGateway, BenchSettings } from './gateway.ts';
+import { higher, lower, type BenchOutput } from './history.ts';
 import { loadFromOtherProcess, printTable } from './measure.ts';
 
 const CONNECTIONS = 16;
@@ -17,7 +18,7 @@ const CRITERIA = [
 const CRITERIA_SQL = `select i.id, coalesce(h.pmt_score < 30, false) as c0, coalesce(i.birth_date < '1970-01-01', false) as c1
   from individuals i join households h on h.id = i.household_id where i.id = any($1::uuid[])`;
 
-export async function benchEligibility(bench: BenchGateway, settings: BenchSettings): Promise<string> {
+export async function benchEligibility(bench: BenchGateway, settings: BenchSettings): Promise<BenchOutput> {
   const connections = settings.connections ?? CONNECTIONS;
   const admin = await bench.keyFor('admin', 'bench-eligibility-admin');
   const key = await bench.keyFor('integrator', 'bench-eligibility');
@@ -80,7 +81,7 @@ export async function benchEligibility(bench: BenchGateway, settings: BenchSetti
     await res.arrayBuffer();
   });
   const raw = await timed(3, () => bench.database.executeSql(CRITERIA_SQL, [batch]));
-  return [
+  const report = [
     `engine: ${bench.database.engine}, ${settings.households} households, ${connections} connections, ` +
       `${settings.warmupSeconds} s warm-up then ${settings.seconds} s each`,
     printTable([read, check], read),
@@ -88,6 +89,14 @@ export async function benchEligibility(bench: BenchGateway, settings: BenchSetti
       `| raw SQL: the two criteria for 10,000 persons, one statement | ${raw.toFixed(0)} | 1.000 |\n` +
       `| API: POST /api/v1/ibr/eligibility/check, 10,000 persons | ${api.toFixed(0)} | ${(api / raw).toFixed(2)} |`,
   ].join('\n\n');
+  return {
+    report,
+    metrics: [
+      higher('ratio one-person check ÷ read', check.requestsPerSecond / read.requestsPerSecond, 'ratio'),
+      higher('one-person check', check.requestsPerSecond, 'req/s'),
+      lower('10,000-person check: time ÷ raw SQL', api / raw, 'ratio'),
+    ],
+  };
 }
 
 async function timed(runs: number, run: () => Promise<unknown>): Promise<number> {

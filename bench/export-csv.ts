@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import type { BenchGateway, BenchSettings } from './gateway.ts';
+import { higher, lower, type BenchOutput } from './history.ts';
 
 const run = promisify(execFile);
 
@@ -40,9 +41,9 @@ interface Run {
   idleRssMb?: number;
 }
 
-export async function benchExportCsv(bench: BenchGateway, settings: BenchSettings): Promise<string> {
+export async function benchExportCsv(bench: BenchGateway, settings: BenchSettings): Promise<BenchOutput> {
   if (!settings.databaseUrl) {
-    return 'SKIPPED: the COPY baseline needs PostgreSQL (set DATABASE_URL).';
+    return { report: 'SKIPPED: the COPY baseline needs PostgreSQL (set DATABASE_URL).', metrics: [] };
   }
   const admin = await bench.keyFor('admin', 'bench-export-admin');
   const define = async (name: string, filter?: Record<string, unknown>) => {
@@ -103,7 +104,7 @@ export async function benchExportCsv(bench: BenchGateway, settings: BenchSetting
         `${r.peakRssMb === undefined ? '' : r.peakRssMb.toFixed(0)} | ${(rate(r) / rate(copy)).toFixed(3)} |`,
     ),
   ].join('\n');
-  return [
+  const report = [
     `engine: ${bench.database.engine}, ${settings.households} households; fields: ${FIELDS.join(', ')}`,
     table,
     `ratio ${ratio.toFixed(3)} (goal >= ${GOALS.ratio}: ${ratio >= GOALS.ratio ? 'met' : 'NOT met'}); ` +
@@ -113,6 +114,13 @@ export async function benchExportCsv(bench: BenchGateway, settings: BenchSetting
       `Peak RSS is the high-water mark of a gateway process that started, then served that one export ` +
       `(idle after start: ${all.idleRssMb!.toFixed(0)} MB).`,
   ].join('\n\n');
+  return {
+    report,
+    metrics: [
+      higher('ratio streamed download ÷ COPY (rows/s)', ratio, 'ratio'),
+      lower('peak RSS, all persons', all.peakRssMb!, 'MB'),
+    ],
+  };
 }
 
 /** The same rows by COPY, read (and counted) as they stream, on a connection of its own. */

@@ -18,6 +18,7 @@ import type { Role } from '#platform/auth/roles';
 import type { Database } from '#platform/db/database';
 import type { App } from '#platform/http/types';
 import { isRegistryEmpty, seedRegistry } from '#registry/seed/load';
+import type { Arrivals } from './open-loop.ts';
 import { StatementTap } from './sql-tap.ts';
 import { TRUSTED_CALLER_HEADER, trustedCallers } from './trusted-callers.ts';
 
@@ -38,6 +39,8 @@ export interface BenchSettings {
    * path's code after a warm-up of 10 s, which made the first round the slowest.
    */
   primeSeconds: number;
+  /** Arrivals of the open-loop runs (dci-latency.ts): Poisson, or evenly spaced. */
+  arrivals: Arrivals;
   /** The DCI searches to run (`lookup`, `expression`); undefined: both. */
   dciSearches?: string[] | undefined;
   databaseUrl?: string | undefined;

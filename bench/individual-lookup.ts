@@ -4,12 +4,16 @@
  * the gateway: HTTP, API key check, validation, field policy, serialisation and the audit entry.
  */
 import type { BenchGateway, BenchSettings } from './gateway.ts';
+import { higher, lower, type BenchOutput } from './history.ts';
 import { closedLoop, loadFromOtherProcess, printTable } from './measure.ts';
 
 /** Connections when BENCH_CONNECTIONS does not say. */
 const CONNECTIONS = 10;
 
-export async function benchIndividualLookup(bench: BenchGateway, settings: BenchSettings): Promise<string> {
+export async function benchIndividualLookup(
+  bench: BenchGateway,
+  settings: BenchSettings,
+): Promise<BenchOutput> {
   const { database } = bench;
   const connections = settings.connections ?? CONNECTIONS;
   const key = await bench.keyFor('integrator', 'bench-integrator');
@@ -39,7 +43,14 @@ export async function benchIndividualLookup(bench: BenchGateway, settings: Bench
     (i) => database.executeSql(LOOKUP_SQL, [ids[i % ids.length]]),
   );
   const table = printTable([sqlBaseline, api], sqlBaseline);
-  return `engine: ${database.engine}, ${settings.households} households, ${connections} connections, ${settings.seconds} s each\n\n${table}`;
+  return {
+    report: `engine: ${database.engine}, ${settings.households} households, ${connections} connections, ${settings.seconds} s each\n\n${table}`,
+    metrics: [
+      higher('ratio API ÷ raw SQL', api.requestsPerSecond / sqlBaseline.requestsPerSecond, 'ratio'),
+      higher('API', api.requestsPerSecond, 'req/s'),
+      lower('API p99', api.p99, 'ms'),
+    ],
+  };
 }
 
 // The query the API's findIndividual runs (registry/queries.ts), written out by hand.

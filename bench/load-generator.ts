@@ -1,14 +1,16 @@
 /**
- * The load generator, run in its own process so that it does not share the gateway's event loop:
- * autocannon with requests made from a template, reading its settings from a JSON file (LoadSpec).
- * A warm-up run (not counted) precedes the measured one. Prints MEASURING when the measured run
- * starts, then one JSON line: requests/s, latency percentiles and its own CPU time of the measured run.
+ * The load generator, run in its own process so that it does not share the gateway's event loop,
+ * with requests made from a template, reading its settings from a JSON file (LoadSpec): a closed
+ * loop (autocannon) or, when the spec gives a rate, an open loop (open-loop.ts). A warm-up run (not
+ * counted) precedes the measured one. Prints MEASURING when the measured run starts, then one JSON
+ * line: requests/s, latency percentiles and its own CPU time of the measured run.
  */
 import { createPrivateKey, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { signEnvelope, type Signable } from '#dci/signature/sign';
 import { MEASURING, type LoadResult, type LoadSpec } from './measure.ts';
+import { arrivalTimes, openLoop } from './open-loop.ts';
 
 const specFile = process.argv[2];
 if (!specFile) {
@@ -40,27 +42,66 @@ function signed(
   return (value, n) => JSON.stringify(signEnvelope(JSON.parse(fill(value, n)) as Signable, key));
 }
 
-const load = (seconds: number) =>
-  autocannon({
+const headers = {
+  ...spec.headers,
+  ...(bodyOf && !spec.headers['content-type'] ? { 'content-type': 'application/json' } : {}),
+};
+
+/** The next request: the next value in turn, and a token no other request of the run has. */
+function nextRequest() {
+  const i = next++;
+  const value = spec.values[i % spec.values.length]!;
+  const n = `${run}-${i}`;
+  return { path: pathOf(value, n), ...(bodyOf ? { body: bodyOf(value, n) } : {}) };
+}
+
+/** autocannon: `connections` connections, each sending its next request when the answer arrives. */
+async function closedLoop(seconds: number): Promise<Omit<LoadResult, 'cpuMs' | 'warmupFailures'>> {
+  const result = await autocannon({
     url: spec.origin,
     connections: spec.connections,
     duration: seconds,
-    headers: {
-      ...spec.headers,
-      ...(bodyOf && !spec.headers['content-type'] ? { 'content-type': 'application/json' } : {}),
-    },
-    requests: [
-      {
-        method: spec.method,
-        setupRequest: (request) => {
-          const i = next++;
-          const value = spec.values[i % spec.values.length]!;
-          const n = `${run}-${i}`;
-          return { ...request, path: pathOf(value, n), ...(bodyOf ? { body: bodyOf(value, n) } : {}) };
-        },
-      },
-    ],
+    headers,
+    requests: [{ method: spec.method, setupRequest: (request) => ({ ...request, ...nextRequest() }) }],
   });
+  return {
+    requestsPerSecond: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    total: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+/** open-loop.ts: requests sent at their scheduled times, latency counted from those times. */
+async function openLoad(
+  { rate, arrivals }: NonNullable<LoadSpec['open']>,
+  seconds: number,
+): Promise<Omit<LoadResult, 'cpuMs' | 'warmupFailures'>> {
+  const target = {
+    origin: spec.origin,
+    method: spec.method,
+    headers,
+    next: nextRequest,
+    sockets: spec.connections,
+  };
+  const { achievedRate, ok, non2xx, errors, dropped, ...latency } = await openLoop(
+    target,
+    arrivalTimes(rate, seconds, arrivals),
+    seconds,
+  );
+  return {
+    requestsPerSecond: achievedRate,
+    total: ok + non2xx + errors + dropped,
+    non2xx,
+    errors,
+    dropped,
+    ...latency,
+  };
+}
+
+const load = (seconds: number) => (spec.open ? openLoad(spec.open, seconds) : closedLoop(seconds));
 
 const warmup = spec.warmupSeconds > 0 ? await load(spec.warmupSeconds) : undefined;
 // Tells the parent that the measured run starts (it reads the gateway's and the database's CPU now).
@@ -71,12 +112,7 @@ const cpu = process.cpuUsage(cpuBefore);
 console.log(
   JSON.stringify({
     cpuMs: (cpu.user + cpu.system) / 1000,
-    requestsPerSecond: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    total: result.requests.total,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    warmupFailures: warmup ? warmup.non2xx + warmup.errors : 0,
+    ...result,
+    warmupFailures: warmup ? warmup.non2xx + warmup.errors + (warmup.dropped ?? 0) : 0,
   } satisfies LoadResult),
 );

@@ -6,6 +6,7 @@
  * statement per household from the same process, in the same run.
  */
 import type { BenchGateway, BenchSettings } from './gateway.ts';
+import { higher, type BenchOutput } from './history.ts';
 import { closedLoop, loadFromOtherProcess, printTable } from './measure.ts';
 
 const CONNECTIONS = 8;
@@ -40,7 +41,10 @@ const RAW_SQL = `with h as (
     select gen_random_uuid(), h.id, 'CHILD', $5, 'Bench', 'male', '2015-06-01', true from h returning id)
   insert into identifiers (individual_id, id_type, id_value) select head.id, 'UIN', $6 from head, child`;
 
-export async function benchOdkSubmissions(bench: BenchGateway, settings: BenchSettings): Promise<string> {
+export async function benchOdkSubmissions(
+  bench: BenchGateway,
+  settings: BenchSettings,
+): Promise<BenchOutput> {
   const connections = settings.connections ?? CONNECTIONS;
   const agent = await bench.keyFor('field_agent', 'bench-enumerator');
   const { rows } = await bench.database.executeSql<{ code: string }>(
@@ -83,13 +87,20 @@ export async function benchOdkSubmissions(bench: BenchGateway, settings: BenchSe
         `NID-raw-${process.pid}-${i}`,
       ]),
   );
-  return [
+  const report = [
     `engine: ${bench.database.engine}, ${settings.households} households, ${connections} connections, ` +
       `${settings.warmupSeconds} s warm-up then ${settings.seconds} s each`,
     printTable([raw, api], raw),
     `Households registered by the submissions (warm-up included): ${applied}; ` +
       `submissions answered 201 in the measured run: ${api.total}.`,
   ].join('\n\n');
+  return {
+    report,
+    metrics: [
+      higher('ratio API ÷ raw SQL', api.requestsPerSecond / raw.requestsPerSecond, 'ratio'),
+      higher('API: POST /odk/submission, end to end', api.requestsPerSecond, 'req/s'),
+    ],
+  };
 }
 
 /** Change requests applied from ODK: one per accepted submission, none lost. */

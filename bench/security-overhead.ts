@@ -11,7 +11,8 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import type { BenchGateway, BenchSettings } from './gateway.ts';
-import { idLookup, messageTemplate } from './dci-search.ts';
+import { idLookup, messageTemplate } from './dci-scenarios.ts';
+import { higher, lower, type BenchOutput } from './history.ts';
 import { loadFromOtherProcess, printTable, type LoadSpec } from './measure.ts';
 
 const SYNC_SEARCH = '/dci/sr/registry/sync/search';
@@ -20,7 +21,10 @@ const GOAL = 0.7;
 /** The sender_id of the benchmark's messages (dci-search.ts messageTemplate). */
 const SENDER_ID = 'bench.spx.example';
 
-export async function benchSecurityOverhead(bench: BenchGateway, settings: BenchSettings): Promise<string> {
+export async function benchSecurityOverhead(
+  bench: BenchGateway,
+  settings: BenchSettings,
+): Promise<BenchOutput> {
   const admin = await bench.keyFor('admin', 'bench-security-admin');
   const call = adminCalls(bench, admin);
   const open = await bench.trustedCaller('integrator', 'bench-open');
@@ -53,7 +57,7 @@ export async function benchSecurityOverhead(bench: BenchGateway, settings: Bench
   );
   await bench.tap.quiet();
   const ratio = securedFigures.requestsPerSecond / openFigures.requestsPerSecond;
-  return [
+  const report = [
     `engine: ${bench.database.engine}, ${settings.households} households, ${spec({}).connections} connections, ` +
       `${settings.warmupSeconds} s warm-up then ${settings.seconds} s each; ${scenario.name}`,
     printTable([openFigures, securedFigures], openFigures),
@@ -61,6 +65,14 @@ export async function benchSecurityOverhead(bench: BenchGateway, settings: Bench
       `${ratio >= GOAL ? 'met' : 'NOT met'}); gateway CPU per request ` +
       `${openFigures.cpuMsPerRequest?.toFixed(2)} ms open, ${securedFigures.cpuMsPerRequest?.toFixed(2)} ms secured.`,
   ].join('\n\n');
+  return {
+    report,
+    metrics: [
+      higher('ratio secured ÷ open', ratio, 'ratio'),
+      higher('secured: OAuth access token, signed request', securedFigures.requestsPerSecond, 'req/s'),
+      lower('secured p99', securedFigures.p99, 'ms'),
+    ],
+  };
 }
 
 type AdminCall = (method: 'POST' | 'PUT', url: string, body: unknown) => Promise<Record<string, unknown>>;
