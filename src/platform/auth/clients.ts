@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
-import { conflict, forbidden, notFound, badRequest } from '#platform/http/problem';
+import { conflict, notFound, badRequest } from '#platform/http/problem';
 import { generateApiKey } from './api-keys.ts';
+import { assertMayAttach, assertNotWider } from './credential-reach.ts';
 import type { Principal } from './principal.ts';
 import { isPermission, isRole, roleDefinitions, type Permission, type Role } from './roles.ts';
 
@@ -46,13 +47,13 @@ export async function createClient(
   if (!isRole(input.role)) {
     throw badRequest(`unknown role "${input.role}"`, [{ pointer: '/role', detail: 'unknown role' }]);
   }
-  if (creator) {
-    assertNotWider(
-      creator,
-      roleDefinitions[input.role].permissions,
-      `create a client with role ${input.role}`,
-    );
-  }
+  // A new client holds no credential yet: what its role permits is checked now, what its
+  // credentials show (fields, areas) when each is attached.
+  assertNotWider(
+    creator,
+    { permissions: roleDefinitions[input.role].permissions },
+    `create a client with role ${input.role}`,
+  );
   const existing = await db
     .selectFrom('api_clients')
     .select('id')
@@ -139,7 +140,7 @@ export async function createKey(
   input: { scopes?: string[] | undefined; expiresInDays: number },
   creator?: Principal,
 ): Promise<KeyRecord & { key: string }> {
-  const scopes = grantedScopes(client, input.scopes, creator, 'issue a key with these scopes');
+  const scopes = await grantedScopes(db, client, input.scopes, creator, 'issue a key with these scopes');
   if (client.disabled_at) {
     throw conflict('the client is disabled');
   }
@@ -183,14 +184,16 @@ export async function revokeKey(db: Kysely<DB>, keyId: string): Promise<KeyRecor
 
 /**
  * The scopes of a new credential of the client (an API key, an OAuth credential): by default the
- * role's permissions; asked ones must lie within them, and never beyond what the creator holds.
+ * role's permissions; asked ones must lie within them, and the credential never reaches beyond what
+ * the creator holds (credential-reach.ts).
  */
-export function grantedScopes(
+export async function grantedScopes(
+  db: Kysely<DB>,
   client: ClientRecord,
   asked: readonly string[] | undefined,
   creator: Principal | undefined,
   what: string,
-): Permission[] {
+): Promise<Permission[]> {
   const rolePermissions = roleDefinitions[client.role].permissions;
   const scopes = asked ?? [...rolePermissions];
   const unknown = scopes.filter((s) => !isPermission(s) || !rolePermissions.includes(s));
@@ -199,15 +202,6 @@ export function grantedScopes(
       { pointer: '/scopes', detail: `allowed: ${rolePermissions.join(', ')}` },
     ]);
   }
-  if (creator) {
-    assertNotWider(creator, scopes as Permission[], what);
-  }
+  await assertMayAttach(db, creator, client, what, scopes as Permission[]);
   return scopes as Permission[];
-}
-
-function assertNotWider(creator: Principal, wanted: readonly Permission[], what: string): void {
-  const missing = wanted.filter((p) => !creator.scopes.has(p));
-  if (missing.length > 0) {
-    throw forbidden(`cannot ${what}: it would grant ${missing.join(', ')}, which your key does not hold`);
-  }
 }
