@@ -5,7 +5,8 @@ import type { DB } from '#platform/db/types';
 import { notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import { EnrollmentSchema, Nullable, ProgramCode } from '#registry/schemas';
-import { findSubject, participationOf } from './participation.ts';
+import { singleLookup } from '#platform/anomaly/lookup-keys';
+import { lookUpSubjects, onlySubject, participationOf } from './participation.ts';
 import { findProgram, programCounts } from './program-view.ts';
 
 /** The IBR's own REST views (IBR-030): a beneficiary's participation, a program's beneficiaries. */
@@ -93,7 +94,10 @@ export async function ibrRoutes(app: App, { db }: { db: Kysely<DB> }): Promise<v
     async (request) => {
       const principal = principalOf(request);
       request.auditNote = { recordCount: 0 };
-      const subject = await findSubject(db, request.query, principal);
+      const lookup = await lookUpSubjects(db, request.query, principal);
+      // Counted for the anomaly guard before a 404 or 409 leaves, like every lookup by key.
+      request.lookups = singleLookup(lookup.key, lookup.subjects.length > 0);
+      const subject = onlySubject(lookup);
       const { recordIds, ...view } = await participationOf(db, subject, principal);
       request.auditNote = {
         resourceId: subject.id,
