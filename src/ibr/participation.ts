@@ -17,7 +17,8 @@ import {
 /**
  * The multi-program beneficiary view (IBR-030): for a person or a household, found by its id or by
  * any identifier, its participation in every program (status, history, benefit, last payment,
- * payment account masked unless the caller's policy shows it), and its household members'.
+ * payment account: masked unless the caller's policy shows it, and none at all for a de-identified
+ * caller), and its household members'.
  */
 
 export interface SubjectQuery {
@@ -155,6 +156,9 @@ export const maskAccount = (account: string): string =>
 function participationView(row: ParticipationRow, principal: Principal) {
   const enrollment = enrollmentView(row, principal);
   const shown = maySee(principal, 'payment_account');
+  // A caller working on de-identified data (identifiers hidden: analysts) gets no part of an
+  // account: its last four characters and length would link the record to payment data.
+  const masked = !shown && maySee(principal, 'identifier') && row.payment_account !== null;
   return {
     program: {
       id: row.program_id,
@@ -166,8 +170,8 @@ function participationView(row: ParticipationRow, principal: Principal) {
     },
     enrollment: {
       ...enrollment,
-      payment_account: shown ? row.payment_account : row.payment_account && maskAccount(row.payment_account),
-      payment_account_masked: !shown && row.payment_account !== null,
+      payment_account: shown ? row.payment_account : masked ? maskAccount(row.payment_account!) : null,
+      payment_account_masked: masked,
     },
   };
 }

@@ -36,7 +36,13 @@ const Participation = Type.Object({
       enrollment: Type.Composite([
         Type.Omit(EnrollmentSchema, ['payment_account']),
         Type.Object({
-          payment_account: Nullable(Type.String()),
+          payment_account: Nullable(
+            Type.String({
+              description:
+                'The full account when your field policy shows payment accounts, else its last four characters; ' +
+                'null for callers on de-identified data (identifiers hidden: analysts)',
+            }),
+          ),
           payment_account_masked: Type.Boolean({
             description: 'true: only the last four characters are shown',
           }),
