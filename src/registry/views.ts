@@ -12,6 +12,8 @@ import type { EnrollmentView, HouseholdView, IndividualView } from './schemas.ts
  */
 export const fieldClassOf = {
   household: {
+    // The registry's number of the household, written on its registration card: an identifier.
+    household_number: 'identifier',
     location: 'location',
     address_line: 'address',
     locality: 'address',
@@ -22,7 +24,10 @@ export const fieldClassOf = {
     given_name: 'name',
     middle_name: 'name',
     family_name: 'name',
+    // The exact dates of a person's life: birth and death (de-identified views keep the birth
+    // year and is_deceased).
     birth_date: 'birth_date',
+    deceased_date: 'birth_date',
     phone: 'contact',
     identifiers: 'identifier',
   },
