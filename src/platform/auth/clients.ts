@@ -13,6 +13,8 @@ export interface ClientRecord {
   description: string | null;
   created_at: Date;
   disabled_at: Date | null;
+  /** May authenticate with HTTP Basic on every route, not only the OpenRosa ones (http-basic.ts). */
+  http_basic: boolean;
 }
 
 export interface KeyRecord {
@@ -26,7 +28,15 @@ export interface KeyRecord {
   created_at: Date;
 }
 
-const clientColumns = ['id', 'name', 'role', 'description', 'created_at', 'disabled_at'] as const;
+const clientColumns = [
+  'id',
+  'name',
+  'role',
+  'description',
+  'created_at',
+  'disabled_at',
+  'http_basic',
+] as const;
 const keyColumns = [
   'id',
   'client_id',
@@ -100,10 +110,12 @@ export interface ClientChange {
   description?: string | null | undefined;
   /** true disables the client (every credential stops at once), false enables it again. */
   disabled?: boolean | undefined;
+  /** true lets it authenticate with HTTP Basic on every route, false on the OpenRosa routes only. */
+  http_basic?: boolean | undefined;
 }
 
 /**
- * Changes a client's description or enables/disables it. Clients are never deleted: the audit trail,
+ * Changes a client's description, whether it may use HTTP Basic everywhere, or enables/disables it. Clients are never deleted: the audit trail,
  * DCI exchanges and subscriptions keep naming them; a client that should no longer call is disabled.
  * A principal cannot disable its own client (it would lock itself out mid-request).
  */
@@ -120,6 +132,7 @@ export async function updateClient(
     .updateTable('api_clients')
     .set((eb) => ({
       ...(change.description !== undefined ? { description: change.description } : {}),
+      ...(change.http_basic !== undefined ? { http_basic: change.http_basic } : {}),
       ...(change.disabled === undefined
         ? {}
         : { disabled_at: change.disabled ? eb.fn.coalesce('disabled_at', eb.fn<Date>('now', [])) : null }),
