@@ -115,9 +115,10 @@ export interface ClientChange {
 }
 
 /**
- * Changes a client's description, whether it may use HTTP Basic everywhere, or enables/disables it. Clients are never deleted: the audit trail,
- * DCI exchanges and subscriptions keep naming them; a client that should no longer call is disabled.
- * A principal cannot disable its own client (it would lock itself out mid-request).
+ * Changes a client's description, whether it may use HTTP Basic everywhere, or enables/disables it.
+ * Clients are never deleted: the audit trail, DCI exchanges and subscriptions keep naming them; a
+ * client that should no longer call is disabled. A principal cannot disable its own client (it would
+ * lock itself out mid-request).
  */
 export async function updateClient(
   db: Kysely<DB>,
