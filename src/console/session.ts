@@ -42,6 +42,14 @@ const sameToken = (a: string, b: string) =>
 
 const ENDED: Authentication = { ok: false, reason: 'the console session has ended: sign in again' };
 
+const NO_CSRF = 'this change needs the console session’s CSRF token (X-CSRF-Token)';
+
+/** Whether the request carries the CSRF token of this session (every change, sign-out included). */
+function carriesCsrf(request: FastifyRequest, token: string): boolean {
+  const presented = request.headers['x-csrf-token'];
+  return typeof presented === 'string' && sameToken(presented, csrfOf(token));
+}
+
 const UNLINKED: Authentication = {
   ok: false,
   reason: 'the identity link of this session is revoked or expired',
@@ -94,11 +102,8 @@ export function consoleSessionAuthenticator(db: Kysely<DB>): Authenticator {
     if (!token || request.headers.authorization || request.headers['x-api-key']) {
       return undefined;
     }
-    if (UNSAFE.has(request.method)) {
-      const presented = request.headers['x-csrf-token'];
-      if (typeof presented !== 'string' || !sameToken(presented, csrfOf(token))) {
-        return { ok: false, reason: 'this change needs the console session’s CSRF token (X-CSRF-Token)' };
-      }
+    if (UNSAFE.has(request.method) && !carriesCsrf(request, token)) {
+      return { ok: false, reason: NO_CSRF };
     }
     return (await liveSession(db, token)).authentication;
   };
@@ -226,12 +231,17 @@ export async function consoleSessionRoutes(app: App, { db }: { db: Kysely<DB> })
       schema: {
         tags: ['access'],
         operationId: 'deleteConsoleSession',
-        summary: 'Sign out of the console',
-        response: { 204: Type.Null() },
+        summary: 'Sign out of the console (with the CSRF token of the session, like every change)',
+        response: { 204: Type.Null(), 401: { $ref: 'Problem#' } },
       },
     },
     async (request, reply) => {
       const token = sessionToken(request);
+      // SameSite=Strict keeps other sites' requests from carrying the cookie; the token is asked
+      // all the same, as of every change, so that sign-out rests on no single defence.
+      if (token && !carriesCsrf(request, token)) {
+        throw unauthorized(NO_CSRF);
+      }
       if (token) {
         await db
           .updateTable('console_sessions')

@@ -93,7 +93,10 @@ export function groupRecord(view: HouseholdView, members: IndividualView[], list
   const head = members.find((m) => m.relationship_to_head === 'SELF');
   const score = view.pmt_score;
   return compact({
-    group_identifier: [{ identifier_type: 'household_number', identifier_value: view.household_number }],
+    group_identifier:
+      view.household_number === undefined
+        ? undefined
+        : [{ identifier_type: 'household_number', identifier_value: view.household_number }],
     group_type: codeOf(GROUP_TYPE, view.group_type),
     geographical_location: view.location
       ? { geo: { latitude: view.location.latitude, longitude: view.location.longitude } }

@@ -2,11 +2,11 @@ import { GraphQLScalarType, valueFromASTUntyped } from 'graphql/index.js';
 import type { Principal } from '#platform/auth/principal';
 import { identifierKey } from '#platform/anomaly/lookup-keys';
 import { decodeCursor, encodeCursor, toPage } from '#platform/http/pagination';
-import { badRequest, forbidden } from '#platform/http/problem';
+import { badRequest } from '#platform/http/problem';
 import { compileFilter } from '#exports/plan';
 import { withinScope } from '#dci/query/compile';
 import { listHouseholds, listIndividuals } from '#registry/queries';
-import { mayFilterOn } from '#registry/views';
+import { assertMayLookUp } from '#registry/views';
 import type { Graph, GraphContext } from './context.ts';
 import { fieldResolvers } from './fields.ts';
 import { listEnrollments } from './queries.ts';
@@ -99,9 +99,7 @@ function identifierOf(
   if (!type || !value) {
     throw invalid(type ? 'filter.identifierValue' : 'filter.identifierType', 'is required with the other');
   }
-  if (!mayFilterOn(principal, 'individual', 'identifiers')) {
-    throw forbidden('your role may not search by identifier');
-  }
+  assertMayLookUp(principal, 'identifier');
   return { type, value };
 }
 
@@ -176,6 +174,9 @@ const query = {
     });
     if (identifier) {
       ctx.lookedUp(identifierKey(identifier.type, identifier.value), rows.length > 0);
+    }
+    if (filter?.householdId) {
+      ctx.lookedUp(`household:${filter.householdId}`, rows.length > 0);
     }
     return connection(rows, first, ctx.individual);
   },

@@ -94,7 +94,8 @@ export const SDL = /* GraphQL */ `
 
   type Household @key(fields: "id") {
     id: ID!
-    householdNumber: String!
+    "Field class identifier."
+    householdNumber: String
     groupType: String!
     status: String!
     adminAreaCode: String!
@@ -149,6 +150,7 @@ export const SDL = /* GraphQL */ `
     disability: Boolean!
     disabilityType: String
     isDeceased: Boolean!
+    "Field class birth_date."
     deceasedDate: String
     consent: Consent!
     "Field class identifier."

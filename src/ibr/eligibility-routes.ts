@@ -7,6 +7,7 @@ import { notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import { Nullable, ProgramCode } from '#registry/schemas';
 import { checkCriteria, checkEligibility, Criterion, MAX_SUBJECTS, type Subject } from './eligibility.ts';
+import { subjectKey } from './participation.ts';
 
 /** Eligibility criteria of programs, and real-time checks of persons and households (IBR-036). */
 
@@ -139,6 +140,8 @@ export async function eligibilityRoutes(app: App, { db }: { db: Kysely<DB> }): P
       );
       const found = results.flatMap((r) => ('person_id' in r ? [r.person_id ?? r.household_id!] : []));
       request.auditNote = { resourceId: program.code, recordCount: found.length, subjectIds: found };
+      // Each subject is a lookup by key for the anomaly guard, as if asked one by one.
+      request.lookups = { keys: request.body.subjects.map(subjectKey), found: found.length };
       return { program: program.code, results };
     },
   );

@@ -5,6 +5,7 @@ import type { DB } from '#platform/db/types';
 import { badRequest } from '#platform/http/problem';
 import { compileFilter } from '#exports/plan';
 import { householdInScope } from '#registry/scope';
+import { assertMayLookUp } from '#registry/views';
 
 /**
  * Real-time eligibility checks (IBR-036): is this person or household enrolled in program X,
@@ -157,6 +158,10 @@ export async function checkEligibility(
   subjects: Subject[],
   principal: Principal,
 ) {
+  // Found or not found by an identifier tells the identifier: the field policy of a filter on it.
+  if (subjects.some((s) => s.identifier_type !== undefined)) {
+    assertMayLookUp(principal, 'identifier');
+  }
   const resolved = await resolve(db, subjects, principal);
   const found = resolved.filter((s) => s.householdId !== null);
   const [criteria, places] = await Promise.all([

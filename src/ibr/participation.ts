@@ -3,7 +3,9 @@ import { maySee, type Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
 import { badRequest, conflict, notFound } from '#platform/http/problem';
 import { findHousehold, findIndividual, listMembers } from '#registry/queries';
-import { enrollmentView } from '#registry/views';
+import type { AreaScope } from '#registry/scope';
+import { identifierKey } from '#platform/anomaly/lookup-keys';
+import { assertMayLookUp, enrollmentView, type LookupKey } from '#registry/views';
 import {
   beneficiariesById,
   participationOfHousehold,
@@ -15,7 +17,8 @@ import {
 /**
  * The multi-program beneficiary view (IBR-030): for a person or a household, found by its id or by
  * any identifier, its participation in every program (status, history, benefit, last payment,
- * payment account masked unless the caller's policy shows it), and its household members'.
+ * payment account: masked unless the caller's policy shows it, and none at all for a de-identified
+ * caller), and its household members'.
  */
 
 export interface SubjectQuery {
@@ -33,15 +36,51 @@ interface Subject {
   householdId: string;
 }
 
-/** The one subject the query names, within the caller's scope; refused when it names none or several. */
-export async function findSubject(
+/** The query fields that look a subject up by a personal value, and the lookup key each one is. */
+const LOOKUP_KEY_OF: Partial<Record<keyof SubjectQuery, LookupKey>> = {
+  identifier_type: 'identifier',
+  identifier_value: 'identifier',
+  phone: 'phone',
+  program_beneficiary_id: 'program_beneficiary_id',
+};
+
+/**
+ * The key a subject is looked up by, for the anomaly guard: a record id as REST counts it
+ * (`individual:<id>`), a typed identifier as every API counts it (`UIN:<value>`), a phone number
+ * or a program's beneficiary id.
+ */
+export function subjectKey(query: SubjectQuery): string {
+  if (query.person_id) {
+    return `individual:${query.person_id}`;
+  }
+  if (query.household_id) {
+    return `household:${query.household_id}`;
+  }
+  if (query.program_beneficiary_id) {
+    return `beneficiary:${query.program_beneficiary_id}`;
+  }
+  return query.phone
+    ? `phone:${query.phone}`
+    : identifierKey(query.identifier_type!, query.identifier_value!);
+}
+
+/** The subjects a lookup found (within the caller's scope), its key, and what that key is. */
+export interface SubjectLookup {
+  key: string;
+  what: string;
+  subjects: Subject[];
+}
+
+/**
+ * The subjects the query names, within the caller's scope; refused when it names none or several
+ * kinds, or looks up by a field the caller may not see (as a filter on it would be).
+ */
+export async function lookUpSubjects(
   db: Kysely<DB>,
   query: SubjectQuery,
   principal: Principal,
-): Promise<Subject> {
-  const given = Object.entries(query)
-    .filter(([, value]) => value !== undefined)
-    .map(([key]) => key);
+): Promise<SubjectLookup> {
+  const given = (Object.keys(query) as (keyof SubjectQuery)[]).filter((key) => query[key] !== undefined);
   const identifier = given.includes('identifier_type') || given.includes('identifier_value');
   const selectors = given.filter((key) => !key.startsWith('identifier_')).length + (identifier ? 1 : 0);
   if (selectors !== 1 || (identifier && (!query.identifier_type || !query.identifier_value))) {
@@ -50,14 +89,33 @@ export async function findSubject(
       [{ pointer: given[0] ?? 'person_id', detail: 'exactly one subject is required' }],
     );
   }
-  const scope = principal.areaScope;
+  for (const field of given) {
+    const key = LOOKUP_KEY_OF[field];
+    if (key) {
+      assertMayLookUp(principal, key);
+    }
+  }
+  return { key: subjectKey(query), ...(await findSubjects(db, query, principal.areaScope)) };
+}
+
+async function findSubjects(
+  db: Kysely<DB>,
+  query: SubjectQuery,
+  scope: AreaScope,
+): Promise<{ what: string; subjects: Subject[] }> {
   if (query.person_id) {
     const person = await findIndividual(db, query.person_id, scope);
-    return person ? { type: 'individual', id: person.id, householdId: person.household_id } : missing();
+    const subjects: Subject[] = person
+      ? [{ type: 'individual', id: person.id, householdId: person.household_id }]
+      : [];
+    return { what: 'person id', subjects };
   }
   if (query.household_id) {
     const household = await findHousehold(db, query.household_id, scope);
-    return household ? { type: 'household', id: household.id, householdId: household.id } : missing();
+    const subjects: Subject[] = household
+      ? [{ type: 'household', id: household.id, householdId: household.id }]
+      : [];
+    return { what: 'household id', subjects };
   }
   if (query.program_beneficiary_id) {
     const found = await beneficiariesById(db, query.program_beneficiary_id, scope);
@@ -66,25 +124,22 @@ export async function findSubject(
         ? { type: 'individual', id: b.individual_id, householdId: b.household_id }
         : { type: 'household', id: b.household_id, householdId: b.household_id },
     );
-    return only(subjects, 'program beneficiary id');
+    return { what: 'program beneficiary id', subjects };
   }
   const persons = query.phone
     ? await personsByPhone(db, query.phone, scope)
     : await personsByIdentifier(db, query.identifier_type!, query.identifier_value!, scope);
-  return only(
-    persons.map((p): Subject => ({ type: 'individual', id: p.id, householdId: p.household_id })),
-    query.phone ? 'phone number' : 'identifier',
-  );
+  return {
+    what: query.phone ? 'phone number' : 'identifier',
+    subjects: persons.map((p): Subject => ({ type: 'individual', id: p.id, householdId: p.household_id })),
+  };
 }
 
-const missing = (): never => {
-  throw notFound('beneficiary');
-};
-
-function only(subjects: Subject[], what: string): Subject {
+/** The one subject a lookup found: 404 when none, 409 when several. */
+export function onlySubject({ subjects, what }: SubjectLookup): Subject {
   const distinct = [...new Map(subjects.map((s) => [`${s.type}:${s.id}`, s])).values()];
   if (distinct.length === 0) {
-    return missing();
+    throw notFound('beneficiary');
   }
   if (distinct.length > 1) {
     throw conflict(
@@ -101,6 +156,9 @@ export const maskAccount = (account: string): string =>
 function participationView(row: ParticipationRow, principal: Principal) {
   const enrollment = enrollmentView(row, principal);
   const shown = maySee(principal, 'payment_account');
+  // A caller working on de-identified data (identifiers hidden: analysts) gets no part of an
+  // account: its last four characters and length would link the record to payment data.
+  const masked = !shown && maySee(principal, 'identifier') && row.payment_account !== null;
   return {
     program: {
       id: row.program_id,
@@ -112,8 +170,8 @@ function participationView(row: ParticipationRow, principal: Principal) {
     },
     enrollment: {
       ...enrollment,
-      payment_account: shown ? row.payment_account : row.payment_account && maskAccount(row.payment_account),
-      payment_account_masked: !shown && row.payment_account !== null,
+      payment_account: shown ? row.payment_account : masked ? maskAccount(row.payment_account!) : null,
+      payment_account_masked: masked,
     },
   };
 }

@@ -5,7 +5,8 @@ import type { DB } from '#platform/db/types';
 import { notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import { EnrollmentSchema, Nullable, ProgramCode } from '#registry/schemas';
-import { findSubject, participationOf } from './participation.ts';
+import { singleLookup } from '#platform/anomaly/lookup-keys';
+import { lookUpSubjects, onlySubject, participationOf } from './participation.ts';
 import { findProgram, programCounts } from './program-view.ts';
 
 /** The IBR's own REST views (IBR-030): a beneficiary's participation, a program's beneficiaries. */
@@ -35,7 +36,13 @@ const Participation = Type.Object({
       enrollment: Type.Composite([
         Type.Omit(EnrollmentSchema, ['payment_account']),
         Type.Object({
-          payment_account: Nullable(Type.String()),
+          payment_account: Nullable(
+            Type.String({
+              description:
+                'The full account when your field policy shows payment accounts, else its last four characters; ' +
+                'null for callers on de-identified data (identifiers hidden: analysts)',
+            }),
+          ),
           payment_account_masked: Type.Boolean({
             description: 'true: only the last four characters are shown',
           }),
@@ -94,7 +101,10 @@ export async function ibrRoutes(app: App, { db }: { db: Kysely<DB> }): Promise<v
     async (request) => {
       const principal = principalOf(request);
       request.auditNote = { recordCount: 0 };
-      const subject = await findSubject(db, request.query, principal);
+      const lookup = await lookUpSubjects(db, request.query, principal);
+      // Counted for the anomaly guard before a 404 or 409 leaves, like every lookup by key.
+      request.lookups = singleLookup(lookup.key, lookup.subjects.length > 0);
+      const subject = onlySubject(lookup);
       const { recordIds, ...view } = await participationOf(db, subject, principal);
       request.auditNote = {
         resourceId: subject.id,

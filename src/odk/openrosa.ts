@@ -21,7 +21,11 @@ import { mediaFilesOf } from './xform.ts';
 const OPENROSA = { 'x-openrosa-version': '1.0' };
 const XML = 'text/xml; charset=utf-8';
 const field = (action: string) => ({
-  access: { permission: 'field:submit' as const, audit: { action, resourceType: 'odk_form' } },
+  access: {
+    permission: 'field:submit' as const,
+    audit: { action, resourceType: 'odk_form' },
+    httpBasic: true as const,
+  },
 });
 
 // The OpenAPI entries of the OpenRosa routes: every answer, errors too, is an OpenRosa XML document.

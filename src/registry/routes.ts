@@ -4,7 +4,7 @@ import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
 import { decodeCursor, Page, PageQuery, toPage } from '#platform/http/pagination';
 import { identifierKey, singleLookup } from '#platform/anomaly/lookup-keys';
-import { badRequest, forbidden, notFound } from '#platform/http/problem';
+import { badRequest, notFound } from '#platform/http/problem';
 import type { App, RegistryName } from '#platform/http/types';
 import * as queries from './queries.ts';
 import {
@@ -15,7 +15,7 @@ import {
   IndividualSchema,
   ProgramSchema,
 } from './schemas.ts';
-import { enrollmentView, householdView, individualView, mayFilterOn } from './views.ts';
+import { assertMayLookUp, enrollmentView, householdView, individualView } from './views.ts';
 
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const AreaCode = Type.String({
@@ -139,8 +139,13 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       });
       const page = toPage(rows, limit, (row) => row.id);
       request.auditNote = { recordCount: page.items.length };
-      if (identifier) {
-        request.lookups = singleLookup(identifierKey(identifier.type, identifier.value), rows.length > 0);
+      // The members of a household by its id, or persons by an identifier: lookups by key.
+      const keys = [
+        ...(q.household_id ? [`household:${q.household_id}`] : []),
+        ...(identifier ? [identifierKey(identifier.type, identifier.value)] : []),
+      ];
+      if (keys.length > 0) {
+        request.lookups = { keys, found: rows.length > 0 ? keys.length : 0 };
       }
       return { ...page, items: page.items.map((row) => individualView(row, principal)) };
     },
@@ -258,8 +263,6 @@ function identifierFilter(principal: Principal, type: string | undefined, value:
       },
     ]);
   }
-  if (!mayFilterOn(principal, 'individual', 'identifiers')) {
-    throw forbidden('your role may not search by identifier');
-  }
+  assertMayLookUp(principal, 'identifier');
   return { type, value };
 }

@@ -29,7 +29,7 @@ export const IndividualSchema = Type.Object({
   disability: Type.Boolean(),
   disability_type: Nullable(Type.String()),
   is_deceased: Type.Boolean(),
-  deceased_date: Nullable(DateOnly),
+  deceased_date: Type.Optional(Nullable(DateOnly)),
   consent: Type.Object({ data_sharing: Type.Boolean(), contact: Type.Boolean() }),
   identifiers: Type.Optional(Type.Array(Identifier)),
   status: Type.String(),
@@ -41,7 +41,7 @@ export type IndividualView = Static<typeof IndividualSchema>;
 
 export const HouseholdSchema = Type.Object({
   id: Id,
-  household_number: Type.String(),
+  household_number: Type.Optional(Type.String()),
   group_type: Type.String(),
   status: Type.String(),
   admin_area_code: Type.String(),

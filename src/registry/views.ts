@@ -1,6 +1,7 @@
 import type { Principal } from '#platform/auth/principal';
 import { maySee } from '#platform/auth/principal';
 import type { FieldClass } from '#platform/auth/roles';
+import { forbidden } from '#platform/http/problem';
 import type { EnrollmentTable, HouseholdTable, IndividualTable } from '#platform/db/types';
 import type { Selectable } from 'kysely';
 import type { EnrollmentView, HouseholdView, IndividualView } from './schemas.ts';
@@ -11,6 +12,8 @@ import type { EnrollmentView, HouseholdView, IndividualView } from './schemas.ts
  */
 export const fieldClassOf = {
   household: {
+    // The registry's number of the household, written on its registration card: an identifier.
+    household_number: 'identifier',
     location: 'location',
     address_line: 'address',
     locality: 'address',
@@ -21,7 +24,10 @@ export const fieldClassOf = {
     given_name: 'name',
     middle_name: 'name',
     family_name: 'name',
+    // The exact dates of a person's life: birth and death (de-identified views keep the birth
+    // year and is_deceased).
     birth_date: 'birth_date',
+    deceased_date: 'birth_date',
     phone: 'contact',
     identifiers: 'identifier',
   },
@@ -65,9 +71,44 @@ function applyPolicy<T extends object>(entity: Entity, view: T, principal: Princ
   return visible as T;
 }
 
-/** True when a filter on this field would reveal values the principal may not see. */
+/**
+ * True when a filter, a sort or a lookup key on this field would not reveal values the principal
+ * may not see. The one field-policy check of every way of picking records by a field's value: a
+ * record found, or not found, by a value says what the value is.
+ */
 export const mayFilterOn = (principal: Principal, entity: Entity, field: string): boolean =>
   maySee(principal, (fieldClassOf[entity] as Record<string, FieldClass>)[field]);
+
+/** Why the principal may not search by this field, or undefined (the refusal every API words alike). */
+export const searchRefusal = (
+  principal: Principal,
+  entity: Entity,
+  field: string,
+  name: string,
+): string | undefined =>
+  mayFilterOn(principal, entity, field) ? undefined : `your role may not search by ${name}`;
+
+/** The keys a person or a beneficiary is looked up by, and the field each one reveals. */
+const LOOKUP_KEYS = {
+  identifier: ['individual', 'identifiers'],
+  phone: ['individual', 'phone'],
+  program_beneficiary_id: ['enrollment', 'program_beneficiary_id'],
+} as const satisfies Record<string, readonly [Entity, string]>;
+export type LookupKey = keyof typeof LOOKUP_KEYS;
+
+/** Why the principal may not look records up by this key (REST, IBR, DCI, GraphQL), or undefined. */
+export function lookupRefusal(principal: Principal, key: LookupKey, name: string = key): string | undefined {
+  const [entity, field] = LOOKUP_KEYS[key];
+  return searchRefusal(principal, entity, field, name);
+}
+
+/** A lookup by a key the principal may not search by: a 403 problem (REST, IBR and GraphQL routes). */
+export function assertMayLookUp(principal: Principal, key: LookupKey, name?: string): void {
+  const refused = lookupRefusal(principal, key, name);
+  if (refused) {
+    throw forbidden(refused);
+  }
+}
 
 export type HouseholdRow = Selectable<HouseholdTable> & { member_count: number };
 

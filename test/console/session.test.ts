@@ -107,10 +107,24 @@ describe('console session', () => {
 
     const admin = await signIn(t.adminKey);
     const adminCookie = cookieOf(admin);
+    // Signing out is a change like any other: without the session's CSRF token it is refused.
+    for (const forged of [{}, { 'x-csrf-token': 'x'.repeat(43) }]) {
+      const refused = await t.app.inject({
+        method: 'DELETE',
+        url: '/api/v1/console/session',
+        headers: { cookie: adminCookie, ...forged },
+      });
+      expect(refused.statusCode).toBe(401);
+      expect(refused.json<{ detail: string }>().detail).toMatch(/CSRF token/);
+    }
+    expect(
+      (await t.app.inject({ method: 'GET', url: '/api/v1/programs', headers: { cookie: adminCookie } }))
+        .statusCode,
+    ).toBe(200);
     const out = await t.app.inject({
       method: 'DELETE',
       url: '/api/v1/console/session',
-      headers: { cookie: adminCookie },
+      headers: { cookie: adminCookie, 'x-csrf-token': admin.json<{ csrf_token: string }>().csrf_token },
     });
     expect(out.statusCode).toBe(204);
     expect(String(out.headers['set-cookie'])).toMatch(/^spx_session=; .*Max-Age=0/);

@@ -41,10 +41,8 @@ describe('DCI sync search: field policy', () => {
     ]) {
       expect(keys, hidden).not.toContain(hidden);
     }
-    // The only identifier left is the household number, which the registry views show analysts too.
-    expect(groups!.data!.reg_records[0]!['group_identifier']).toEqual([
-      { identifier_type: 'household_number', identifier_value: expect.stringMatching(/^HH-/) },
-    ]);
+    // No identifier is left: the household number, on the household's registration card, is one too.
+    expect(groups!.data!.reg_records[0]).not.toHaveProperty('group_identifier');
     // What de-identified analysis keeps: area codes, scores, sizes, sex, year of birth.
     expect(groups!.data!.reg_records[0]).toMatchObject({
       address: { region_code: 'R01', sub_region_code: 'R01-D01' },

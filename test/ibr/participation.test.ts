@@ -134,6 +134,15 @@ describe('multi-program beneficiary view', () => {
     expect(school).toMatchObject({ payment_account: null, payment_account_masked: false });
   });
 
+  it('gives de-identified callers no part of a payment account, not even masked', async () => {
+    const analyst = await t.keyFor('analyst');
+    const res = await view(`household_id=${household}`, analyst);
+    expect(res.statusCode).toBe(200);
+    const cct = res.json<View>().programs.find((p) => p.program.code === 'CCT-IBR')!.enrollment;
+    expect(cct).toMatchObject({ payment_account: null, payment_account_masked: false });
+    expect(res.body).not.toContain('5678');
+  });
+
   it("keeps to the caller's areas, and audits the records shown", async () => {
     const scoped = await newClient(t, 'integrator');
     await setPolicy(t, scoped.id, { area_codes: ['R09'] });

@@ -1,4 +1,5 @@
 import { applyBeneficiaries, assertMayPush } from '../ibr/enrollment-push.ts';
+import { identifierKey, singleLookup } from '#platform/anomaly/lookup-keys';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '#platform/auth/principal';
 import type { App } from '#platform/http/types';
@@ -41,6 +42,9 @@ export function ibrRoutes(app: App, ctx: RouteContext): void {
       const { body, recordCount } = await answering(ctx.db, received, () =>
         answerEnrolled(parsed, { ...ctx, principal, correlationId: received.correlationId }),
       );
+      // A lookup by key for the anomaly guard; found when the person holds an enrolment asked about.
+      const { type = 'person_identifier', value } = parsed.person;
+      request.lookups = singleLookup(identifierKey(type, value), recordCount > 0);
       return answered(ctx, request, reply, received, {
         body,
         recordCount,

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
-import type { App } from '#platform/http/types';
+import type { App, Lookups } from '#platform/http/types';
 import type { JobQueue } from '#platform/jobs/queue';
 import type { Receiver, RequestHeader } from '../envelope.ts';
 import { acceptAsync } from '../async/accept.ts';
@@ -172,6 +172,8 @@ export interface AsyncOperation<P extends { header: RequestHeader; transactionId
   describe(parsed: P): Pick<Incoming, 'summary' | 'referenceIds'>;
   /** Checks made before anything is recorded (a DciError refuses the message). */
   check?(parsed: P, principal: Principal): Promise<void>;
+  /** The records it asks for by key, counted by the anomaly guard when it is accepted. */
+  lookups?(parsed: P): Lookups | undefined;
   /** Where the answer goes under the client's registered callback URI, e.g. /registry/on-search. */
   callbackPath: string;
   /** The job kind that answers it. */
@@ -204,6 +206,7 @@ export function dciAsyncPost<P extends { header: RequestHeader; transactionId: s
       job: op.job,
     });
     request.auditNote = { resourceId: parsed.transactionId };
+    request.lookups = op.lookups?.(parsed);
     return reply.code(202).send(answer);
   });
 }

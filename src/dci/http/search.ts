@@ -107,6 +107,7 @@ export function asyncSearchRoute(app: App, ctx: RouteContext): void {
       describe: described,
       callbackPath: ON_SEARCH,
       job: SEARCH_JOB,
+      lookups: (parsed) => searchLookups(parsed.items),
     },
   );
 }

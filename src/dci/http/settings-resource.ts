@@ -1,6 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import { findClient } from '#platform/auth/clients';
+import { assertMayAttach } from '#platform/auth/credential-reach';
 import type { DB } from '#platform/db/types';
 import type { App } from '#platform/http/types';
 
@@ -19,6 +20,11 @@ export interface SettingsSection<I extends TSchema, O extends TSchema> {
   operationIds: { update: string; read: string };
   input: I;
   output: O;
+  /**
+   * The section holds a credential of the client (keys it signs with): what the rule of
+   * credential-reach.ts refuses a caller narrower than the client, e.g. `set the DCI signature settings`.
+   */
+  attachesCredential?: string;
   /** Checks and stores the section (throws a 400 problem naming the bad fields, nothing written). */
   save(db: Kysely<DB>, clientId: string, input: Static<I>, by: string | undefined): Promise<void>;
   read(db: Kysely<DB>, clientId: string): Promise<Static<O>>;
@@ -52,6 +58,9 @@ export function settingsSection<I extends TSchema, O extends TSchema>(
     async (request) => {
       request.auditNote = { resourceId: request.params.id };
       const client = await findClient(db, request.params.id);
+      if (section.attachesCredential) {
+        await assertMayAttach(db, request.principal, client, section.attachesCredential);
+      }
       await section.save(db, client.id, request.body as Static<I>, request.principal?.clientId);
       app.clientChanges.changed(client.id);
       request.auditNote.recordCount = 1;

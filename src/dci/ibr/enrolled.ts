@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
-import { mayFilterOn } from '#registry/views';
+import { lookupRefusal } from '#registry/views';
 import { codeOf, ENROLLMENT_STATUS } from '../codes.ts';
 import { readEnvelope, timestamp, type Receiver, type RequestHeader } from '../envelope.ts';
 import { invalidCriteria, isObject, parseIdTypeValue, QUERY_LIMITS, type Test } from '../query/condition.ts';
@@ -59,8 +59,9 @@ export function parseEnrolled(body: unknown, receiver: Receiver, principal: Prin
     receiver,
   );
   const criteria = message.enrolled_criteria;
-  if (!mayFilterOn(principal, 'individual', 'identifiers')) {
-    throw invalidCriteria('your role may not search by person identifier');
+  const refused = lookupRefusal(principal, 'identifier', 'person identifier');
+  if (refused) {
+    throw invalidCriteria(refused);
   }
   const parsed = parseQuery(criteria.query_type, criteria.query);
   return {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
+import { lookupRefusal } from '#registry/views';
 import { ENROLLMENT_STATUS } from '../codes.ts';
 import { DciError } from '../errors.ts';
 
@@ -53,13 +54,20 @@ interface Beneficiary {
 
 class Refusal extends Error {}
 
-/** Only a client allowed to write the registry may report enrolments. */
+/**
+ * Only a client allowed to write the registry may report enrolments, and, since each beneficiary is
+ * found by its identifier (found or not tells the identifier), only one that may search by it.
+ */
 export function assertMayPush(principal: Principal): void {
   if (!principal.scopes.has('registry:write')) {
     throw new DciError(
       'err.request.forbidden',
       'reporting beneficiaries (enrolled_updates.beneficiaries) needs the registry:write permission',
     );
+  }
+  const refused = lookupRefusal(principal, 'identifier', 'member identifier');
+  if (refused) {
+    throw new DciError('err.request.forbidden', refused);
   }
 }
 

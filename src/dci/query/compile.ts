@@ -1,7 +1,7 @@
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import { enrollmentInScope, householdInScope, individualInScope, type AreaScope } from '#registry/scope';
-import { mayFilterOn } from '#registry/views';
+import { mayFilterOn, searchRefusal } from '#registry/views';
 import { searchRejection } from '../errors.ts';
 import {
   attributeNames,
@@ -61,8 +61,9 @@ function compileTest(test: Test, entity: Entity, principal: Principal): Where {
 
 /** The field policy on queries: filtering on a field would reveal it, so a hidden field may not be used. */
 function assertMayUse(attribute: Attribute, name: string, principal: Principal): void {
-  if (!mayFilterOn(principal, attribute.policy.entity, attribute.policy.field)) {
-    throw invalidCriteria(`your role may not search by ${clip(name)}`);
+  const refused = searchRefusal(principal, attribute.policy.entity, attribute.policy.field, clip(name));
+  if (refused) {
+    throw invalidCriteria(refused);
   }
 }
 

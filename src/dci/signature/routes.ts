@@ -4,6 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { JWK } from 'jose';
 import type { Kysely } from 'kysely';
 import { findClient } from '#platform/auth/clients';
+import { assertMayAttach } from '#platform/auth/credential-reach';
 import type { DB } from '#platform/db/types';
 import { badRequest, conflict, notFound, type FieldError } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
@@ -143,6 +144,8 @@ export async function dciSignatureRoutes(app: App, { db }: { db: Kysely<DB> }): 
     },
     input: SettingsInput,
     output: Settings,
+    // The JWKS URL holds keys that sign as the client, and the policy says what must be signed.
+    attachesCredential: 'set the DCI signature settings of this client',
     async save(db, clientId, input, by) {
       const jwksUri = input.jwks_uri ?? null;
       const problem =
@@ -173,6 +176,8 @@ export async function dciSignatureRoutes(app: App, { db }: { db: Kysely<DB> }): 
     async (request, reply) => {
       request.auditNote = { resourceId: request.params.id };
       const client = await findClient(db, request.params.id);
+      // Messages signed with the key count as the client's; those encrypted to it are the client's.
+      await assertMayAttach(db, request.principal, client, 'register a DCI key for this client');
       const { key, keyId, use, expiresAt } = await readKeyInput(request.body);
       if ((await countUsableClientKeys(db, client.id)) >= MAX_USABLE_KEYS) {
         throw conflict(`a client may have at most ${MAX_USABLE_KEYS} usable keys: revoke one first`);

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
+import { singleLookup } from '#platform/anomaly/lookup-keys';
 import type { DB } from '#platform/db/types';
 import { badRequest, notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
@@ -185,6 +186,7 @@ export async function identityRoutes(
     },
     async (request) => {
       const person = await findIndividual(db, request.query.person_id, request.principal!.areaScope);
+      request.lookups = singleLookup(`individual:${request.query.person_id}`, person !== undefined);
       if (!person) {
         throw notFound('individual');
       }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, secretOf, type TestApp } from '#test/app';
+import { idType, predicate, searchMessage } from '#test/dci/harness';
 import { insertEnrollment, insertHousehold, insertIndividual, insertProgram } from '#test/factories';
 
 describe('authentication and authorisation', () => {
@@ -173,6 +174,52 @@ describe('authentication and authorisation', () => {
       expect(JSON.stringify(list)).not.toContain('Amina');
       const enrollments = (await t.get(`/api/v1/individuals/${personId}/enrollments`, analyst)).json();
       expect(enrollments.items[0]).not.toHaveProperty('payment_account');
+    });
+
+    it('an analyst receives neither dates of death nor household numbers, on REST, DCI and GraphQL', async () => {
+      const db = t.database.db;
+      const household = await insertHousehold(db, { household_number: 'HH-DEATH-1' });
+      const person = await insertIndividual(
+        db,
+        household,
+        { is_deceased: true, deceased_date: '2024-02-29' },
+        [],
+      );
+      const analyst = await t.keyFor('analyst');
+      const rest = [
+        (await t.get(`/api/v1/individuals/${person}`, analyst)).body,
+        (await t.get(`/api/v1/households/${household}`, analyst)).body,
+      ];
+      expect(JSON.parse(rest[0]!)).toMatchObject({ is_deceased: true, birth_year: 1985 });
+      const dci = await t.app.inject({
+        method: 'POST',
+        url: '/dci/sr/registry/sync/search',
+        headers: { authorization: `Bearer ${analyst}` },
+        payload: searchMessage(predicate('Group', ['location', 'eq', 'R01-D01'])),
+      });
+      expect(dci.statusCode, dci.body).toBe(200);
+      const graph = await t.app.inject({
+        method: 'POST',
+        url: '/graphql',
+        headers: { authorization: `Bearer ${analyst}` },
+        payload: { query: `{ household(id: "${household}") { householdNumber members { deceasedDate } } }` },
+      });
+      expect(graph.json().data.household).toEqual({
+        householdNumber: null,
+        members: [{ deceasedDate: null }],
+      });
+      for (const body of [...rest, dci.body, graph.body]) {
+        expect(body).not.toContain('2024-02-29');
+        expect(body).not.toContain('HH-DEATH-1');
+      }
+      // Nor may it search by them.
+      const byNumber = await t.app.inject({
+        method: 'POST',
+        url: '/dci/sr/registry/sync/search',
+        headers: { authorization: `Bearer ${analyst}` },
+        payload: searchMessage(idType('Group', 'household_number', 'HH-DEATH-1')),
+      });
+      expect(byNumber.body).toMatch(/may not search by household_number/);
     });
 
     it('an analyst may not search by identifier (it would reveal who is registered)', async () => {

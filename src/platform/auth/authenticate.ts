@@ -22,7 +22,8 @@ export type Authenticator = (request: FastifyRequest) => Promise<Authentication 
 /**
  * The bearer token of the Authorization header, the X-API-Key header, or the password of HTTP Basic
  * (RFC 7617): clients that only know user name and password (ODK Collect) sign in with their API
- * key as the password; the user name is theirs to choose.
+ * key as the password; the user name is theirs to choose. Basic is then refused on routes that do
+ * not take it (platform/http/http-basic.ts).
  */
 export function presentedToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;

@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
-import { conflict, forbidden, notFound, badRequest } from '#platform/http/problem';
+import { conflict, notFound, badRequest } from '#platform/http/problem';
 import { generateApiKey } from './api-keys.ts';
+import { assertMayAttach, assertNotWider } from './credential-reach.ts';
 import type { Principal } from './principal.ts';
 import { isPermission, isRole, roleDefinitions, type Permission, type Role } from './roles.ts';
 
@@ -12,6 +13,8 @@ export interface ClientRecord {
   description: string | null;
   created_at: Date;
   disabled_at: Date | null;
+  /** May authenticate with HTTP Basic on every route, not only the OpenRosa ones (http-basic.ts). */
+  http_basic: boolean;
 }
 
 export interface KeyRecord {
@@ -25,7 +28,15 @@ export interface KeyRecord {
   created_at: Date;
 }
 
-const clientColumns = ['id', 'name', 'role', 'description', 'created_at', 'disabled_at'] as const;
+const clientColumns = [
+  'id',
+  'name',
+  'role',
+  'description',
+  'created_at',
+  'disabled_at',
+  'http_basic',
+] as const;
 const keyColumns = [
   'id',
   'client_id',
@@ -46,13 +57,13 @@ export async function createClient(
   if (!isRole(input.role)) {
     throw badRequest(`unknown role "${input.role}"`, [{ pointer: '/role', detail: 'unknown role' }]);
   }
-  if (creator) {
-    assertNotWider(
-      creator,
-      roleDefinitions[input.role].permissions,
-      `create a client with role ${input.role}`,
-    );
-  }
+  // A new client holds no credential yet: what its role permits is checked now, what its
+  // credentials show (fields, areas) when each is attached.
+  assertNotWider(
+    creator,
+    { permissions: roleDefinitions[input.role].permissions },
+    `create a client with role ${input.role}`,
+  );
   const existing = await db
     .selectFrom('api_clients')
     .select('id')
@@ -99,12 +110,15 @@ export interface ClientChange {
   description?: string | null | undefined;
   /** true disables the client (every credential stops at once), false enables it again. */
   disabled?: boolean | undefined;
+  /** true lets it authenticate with HTTP Basic on every route, false on the OpenRosa routes only. */
+  http_basic?: boolean | undefined;
 }
 
 /**
- * Changes a client's description or enables/disables it. Clients are never deleted: the audit trail,
- * DCI exchanges and subscriptions keep naming them; a client that should no longer call is disabled.
- * A principal cannot disable its own client (it would lock itself out mid-request).
+ * Changes a client's description, whether it may use HTTP Basic everywhere, or enables/disables it.
+ * Clients are never deleted: the audit trail, DCI exchanges and subscriptions keep naming them; a
+ * client that should no longer call is disabled. A principal cannot disable its own client (it would
+ * lock itself out mid-request).
  */
 export async function updateClient(
   db: Kysely<DB>,
@@ -119,6 +133,7 @@ export async function updateClient(
     .updateTable('api_clients')
     .set((eb) => ({
       ...(change.description !== undefined ? { description: change.description } : {}),
+      ...(change.http_basic !== undefined ? { http_basic: change.http_basic } : {}),
       ...(change.disabled === undefined
         ? {}
         : { disabled_at: change.disabled ? eb.fn.coalesce('disabled_at', eb.fn<Date>('now', [])) : null }),
@@ -139,7 +154,7 @@ export async function createKey(
   input: { scopes?: string[] | undefined; expiresInDays: number },
   creator?: Principal,
 ): Promise<KeyRecord & { key: string }> {
-  const scopes = grantedScopes(client, input.scopes, creator, 'issue a key with these scopes');
+  const scopes = await grantedScopes(db, client, input.scopes, creator, 'issue a key with these scopes');
   if (client.disabled_at) {
     throw conflict('the client is disabled');
   }
@@ -183,14 +198,16 @@ export async function revokeKey(db: Kysely<DB>, keyId: string): Promise<KeyRecor
 
 /**
  * The scopes of a new credential of the client (an API key, an OAuth credential): by default the
- * role's permissions; asked ones must lie within them, and never beyond what the creator holds.
+ * role's permissions; asked ones must lie within them, and the credential never reaches beyond what
+ * the creator holds (credential-reach.ts).
  */
-export function grantedScopes(
+export async function grantedScopes(
+  db: Kysely<DB>,
   client: ClientRecord,
   asked: readonly string[] | undefined,
   creator: Principal | undefined,
   what: string,
-): Permission[] {
+): Promise<Permission[]> {
   const rolePermissions = roleDefinitions[client.role].permissions;
   const scopes = asked ?? [...rolePermissions];
   const unknown = scopes.filter((s) => !isPermission(s) || !rolePermissions.includes(s));
@@ -199,15 +216,6 @@ export function grantedScopes(
       { pointer: '/scopes', detail: `allowed: ${rolePermissions.join(', ')}` },
     ]);
   }
-  if (creator) {
-    assertNotWider(creator, scopes as Permission[], what);
-  }
+  await assertMayAttach(db, creator, client, what, scopes as Permission[]);
   return scopes as Permission[];
-}
-
-function assertNotWider(creator: Principal, wanted: readonly Permission[], what: string): void {
-  const missing = wanted.filter((p) => !creator.scopes.has(p));
-  if (missing.length > 0) {
-    throw forbidden(`cannot ${what}: it would grant ${missing.join(', ')}, which your key does not hold`);
-  }
 }

@@ -53,8 +53,8 @@ export const roleDefinitions: Record<Role, RoleDefinition> = {
   analyst: {
     // Analysts design the export definitions they and others run (each run under its caller's policy).
     permissions: ['registry:read', 'jobs:read', 'exports:manage'],
-    // Analysts work on de-identified data: no names, IDs, contacts, exact places or birth dates
-    // (they get the birth year), nor payment accounts.
+    // Analysts work on de-identified data: no names, IDs (household numbers included), contacts,
+    // exact places or dates of birth and death (they get the birth year), nor payment accounts.
     hiddenFields: ['name', 'birth_date', 'contact', 'identifier', 'address', 'location', 'payment_account'],
     description: 'Statistics and targeting analysis on de-identified records.',
   },

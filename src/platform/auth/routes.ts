@@ -23,6 +23,10 @@ const Client = Type.Object({
   description: Type.Union([Type.String(), Type.Null()]),
   created_at: Type.String({ format: 'date-time' }),
   disabled_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  http_basic: Type.Boolean({
+    description:
+      'May authenticate with HTTP Basic (the API key as password) on every route; otherwise only on the OpenRosa routes under /odk',
+  }),
 });
 const Key = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -135,7 +139,7 @@ export async function accessRoutes(
         tags: ['access'],
         operationId: 'updateClient',
         summary:
-          'Change a client: its description, or disable it (every credential stops at once) and enable it again',
+          'Change a client: its description, whether it may use HTTP Basic everywhere, or disable it (every credential stops at once) and enable it again',
         description:
           'Clients are never deleted: the audit trail and DCI records keep naming them. A disabled client is refused ' +
           'on every route, whatever its credential (API key, access token, client certificate).',
@@ -144,6 +148,13 @@ export async function accessRoutes(
           {
             description: Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()])),
             disabled: Type.Optional(Type.Boolean()),
+            http_basic: Type.Optional(
+              Type.Boolean({
+                description:
+                  'true: the client may send its API key by HTTP Basic on every route (a system that knows no other ' +
+                  'way); false (the default): only on the OpenRosa routes under /odk',
+              }),
+            ),
           },
           { additionalProperties: false, minProperties: 1 },
         ),

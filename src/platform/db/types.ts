@@ -140,6 +140,8 @@ export interface ApiClientTable {
   created_by: string | null;
   created_at: Timestamp;
   disabled_at: Date | null;
+  /** May authenticate with HTTP Basic beyond the OpenRosa routes (migration 0027). */
+  http_basic: Generated<boolean>;
 }
 
 export interface ApiKeyTable {

@@ -11,6 +11,7 @@ import {
 } from '#platform/audit/audit-log';
 import type { DB } from '#platform/db/types';
 import { createPolicyEnforcement, type PolicyOptions } from '#platform/policy/enforce';
+import { httpBasicCheck } from './http-basic.ts';
 import { forbidden, unauthorized, badRequest } from './problem.ts';
 import type { App, RouteAccess } from './types.ts';
 
@@ -54,6 +55,7 @@ export function installAccessControl(app: App, db: Kysely<DB>, options: AccessCo
     ...options.policy,
   });
   app.decorate('accessPolicies', policies);
+  const principalChecks = [httpBasicCheck(db), ...(options.principalChecks ?? [])];
   app.addHook('onRoute', (route: RouteOptions) => {
     const access = route.config?.access;
     if (!access && !route.url.startsWith(DOCS_PREFIX)) {
@@ -90,7 +92,7 @@ export function installAccessControl(app: App, db: Kysely<DB>, options: AccessCo
     if (!result.ok) {
       throw unauthorized(result.reason, result.challenge);
     }
-    for (const check of options.principalChecks ?? []) {
+    for (const check of principalChecks) {
       const refusal = await check(request, result.principal);
       if (refusal) {
         throw unauthorized(refusal);

@@ -34,6 +34,11 @@ export type RouteAccess =
       audit: { action: string; resourceType?: string } | false;
       /** The registry whose records the route serves, for data sharing agreements (platform/policy). */
       registry?: RegistryName;
+      /**
+       * The route takes HTTP Basic from any client (the OpenRosa routes: ODK Collect sends nothing
+       * else); elsewhere only clients allowed it may use Basic (platform/http/http-basic.ts).
+       */
+      httpBasic?: true;
     };
 
 /** The registries the gateway serves: the Social Registry and the Integrated Beneficiary Registry. */

@@ -95,7 +95,13 @@ export async function oauthCredentialRoutes(
         {
           clientId: client.id,
           kind: 'client_secret',
-          scopes: grantedScopes(client, request.body.scopes, request.principal, 'grant these scopes'),
+          scopes: await grantedScopes(
+            db,
+            client,
+            request.body.scopes,
+            request.principal,
+            'grant these scopes',
+          ),
           secretHash: hashSecret(secret),
           description: request.body.description,
           expiresAt: new Date(Date.now() + days * 86_400_000),
@@ -131,7 +137,13 @@ export async function oauthCredentialRoutes(
         {
           clientId: client.id,
           kind: 'private_key_jwt',
-          scopes: grantedScopes(client, request.body.scopes, request.principal, 'grant these scopes'),
+          scopes: await grantedScopes(
+            db,
+            client,
+            request.body.scopes,
+            request.principal,
+            'grant these scopes',
+          ),
           ...key,
           allowPrivateAddresses: request.body.allow_private_addresses ?? false,
           description: request.body.description,
@@ -173,7 +185,13 @@ export async function oauthCredentialRoutes(
         {
           clientId: client.id,
           kind: 'identity_provider',
-          scopes: grantedScopes(client, request.body.scopes, request.principal, 'grant these scopes'),
+          scopes: await grantedScopes(
+            db,
+            client,
+            request.body.scopes,
+            request.principal,
+            'grant these scopes',
+          ),
           providerId: provider.id,
           externalId: request.body.external_id,
           description: request.body.description,

@@ -1,6 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
-import { findClient } from '#platform/auth/clients';
+import { findClient, type ClientRecord } from '#platform/auth/clients';
+import { assertNotWider, recordsUnder } from '#platform/auth/credential-reach';
+import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
 import { badRequest, notFound, type FieldError } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
@@ -49,6 +51,10 @@ export async function policyRoutes(app: App, { db }: { db: Kysely<DB> }): Promis
     async (request) => {
       request.auditNote = { resourceId: request.params.id };
       const client = await findClient(db, request.params.id);
+      assertNotWiderAfter(request.principal, client, {
+        hidden_fields: request.body.hidden_fields ?? [],
+        area_codes: request.body.area_codes ?? null,
+      });
       await checkPolicy(db, request.body, app.accessPolicies.operations);
       const row = await savePolicy(db, client.id, request.body, request.principal?.clientId);
       app.clientChanges.changed(client.id);
@@ -96,6 +102,7 @@ export async function policyRoutes(app: App, { db }: { db: Kysely<DB> }): Promis
     async (request, reply) => {
       request.auditNote = { resourceId: request.params.id };
       const client = await findClient(db, request.params.id);
+      assertNotWiderAfter(request.principal, client, undefined);
       if (!(await deletePolicy(db, client.id))) {
         throw notFound("policy: this client's role defaults apply");
       }
@@ -104,6 +111,19 @@ export async function policyRoutes(app: App, { db }: { db: Kysely<DB> }): Promis
       return reply.code(204).send(null);
     },
   );
+}
+
+/**
+ * A change of agreement widens what the client's credentials already reach: never beyond the
+ * caller's own fields and areas (the rule of credential-reach.ts; permissions are the role's and stay).
+ */
+function assertNotWiderAfter(
+  caller: Principal | undefined,
+  client: ClientRecord,
+  policy: Parameters<typeof recordsUnder>[1],
+): void {
+  const records = recordsUnder(client.role, policy);
+  assertNotWider(caller, { permissions: [], records }, "change this client's data sharing agreement");
 }
 
 /**

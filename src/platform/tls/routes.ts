@@ -2,6 +2,7 @@ import type { X509Certificate } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import { findClient } from '#platform/auth/clients';
+import { assertMayAttach } from '#platform/auth/credential-reach';
 import type { DB } from '#platform/db/types';
 import { badRequest, conflict, notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
@@ -127,6 +128,8 @@ export async function certificateRoutes(app: App, { db, clientCas }: Certificate
       if (client.disabled_at) {
         throw conflict('the client is disabled');
       }
+      // A certificate carries no scopes of its own: it grants the client's whole role.
+      await assertMayAttach(db, request.principal, client, 'register a certificate for this client');
       const registration = registrationOf(request.body, clientCas);
       const row = await insertCertificate(db, {
         ...registration,
