@@ -7,7 +7,7 @@
 import { createPrivateKey, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
-import { signEnvelope, type Signable } from '#dci/signature/sign';
+import { type Signable, signEnvelope } from '@spx/dci-client';
 import { MEASURING, type LoadResult, type LoadSpec } from './measure.ts';
 
 const specFile = process.argv[2];
