@@ -8,7 +8,7 @@
 import { createPrivateKey, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
-import { signEnvelope, type Signable } from '#dci/signature/sign';
+import { type Signable, signEnvelope } from '@spx/dci-client';
 import { MEASURING, type LoadResult, type LoadSpec } from './measure.ts';
 import { arrivalTimes, openLoop } from './open-loop.ts';
 

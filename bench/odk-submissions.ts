@@ -14,7 +14,7 @@ const BOUNDARY = '----spx-bench-boundary';
 
 // {{value}}: a village code; {{n}}: unique to the request (instanceID, names, national ID).
 const INSTANCE =
-  `<?xml version='1.0' ?><data id="spx_household_registration" version="2026112601">` +
+  `<?xml version='1.0' ?><data id="spx_household_registration" version="2026120701">` +
   `<consent>yes</consent><location><admin_area>{{value}}</admin_area><address>Plot {{n}}</address>` +
   `<gps>-6.7924 39.2083 12.0 4.5</gps></location><dwelling><dwelling_type>permanent</dwelling_type>` +
   `<water_source>piped</water_source><has_electricity>yes</has_electricity></dwelling><members>` +

@@ -19,6 +19,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { createJobQueue, type JobKind, type JobQueue } from '#platform/jobs/queue';
 import { jobRoutes } from '#platform/jobs/routes';
 import { registryRoutes } from '#registry/routes';
+import { consentRoutes } from '#registry/consent/routes';
 import { ibrRoutes } from '#ibr/routes';
 import { enrolmentRoutes } from '#ibr/enrolment-routes';
 import { programRoutes } from '#ibr/program-routes';
@@ -231,6 +232,7 @@ export async function buildApp({
 
   operationsRoutes(app, { db, metrics, version: VERSION, engine: database.engine, isClosing: () => closing });
   await app.register(registryRoutes, { prefix: '/api/v1', db });
+  await app.register(consentRoutes, { prefix: '/api/v1', db });
   await app.register(ibrRoutes, { prefix: '/api/v1', db });
   await app.register(programRoutes, { prefix: '/api/v1', db });
   await app.register(changeRequestRoutes, { prefix: '/api/v1', db });

@@ -2,8 +2,7 @@ import { createPrivateKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { exportJWK } from 'jose';
-import { parseAlgorithm } from '#dci/signature/format';
-import { signEnvelope, type Signable } from '#dci/signature/sign';
+import { parseAlgorithm, type Signable, signEnvelope } from '@spx/dci-client';
 import { UsageError } from './context.ts';
 
 /**

@@ -75,7 +75,7 @@ function progressLine(): ((done: number, total: number) => void) | undefined {
 function describe(summary: SeedSummary): string {
   return (
     `seeded ${summary.households} households, ${summary.individuals} individuals, ` +
-    `${summary.identifiers} identifiers, ${summary.enrollments} enrollments, ` +
+    `${summary.identifiers} identifiers, ${summary.consents} consents, ${summary.enrollments} enrollments, ` +
     `${summary.duplicates} planted duplicates in ${(summary.tookMs / 1000).toFixed(1)} s`
   );
 }

@@ -2,6 +2,7 @@ import { sql, type Kysely, type SqlBool } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
 import { purposeRefusal } from '#platform/policy/rules';
+import { isRecognisedPurpose, unrecognisedPurpose } from '#registry/consent/purposes';
 import { searchRejection } from './errors.ts';
 import type { Entity, Where } from './query/attributes.ts';
 import { saveSettingsColumns } from './settings-store.ts';
@@ -77,14 +78,21 @@ export async function saveConsentRequired(
 }
 
 /**
- * The condition a search adds for a client that needs consent. Without a stated purpose the search
- * is rejected rather than answered with nothing: the caller learns what to fix.
+ * The condition a search adds for a client that needs consent. Without a stated purpose, or with one
+ * nobody can consent to (consents are recorded for the registry's purposes only), the search is
+ * rejected rather than answered with nothing: the caller learns what to fix.
  */
 export function consentCondition(entity: Entity, purpose: string | undefined): Where {
   if (purpose === undefined) {
     throw searchRejection(
       'rjct.search_criteria.invalid',
       'this client receives records only with their subjects’ consent: state search_criteria.consent.purpose.code',
+    );
+  }
+  if (!isRecognisedPurpose(purpose)) {
+    throw searchRejection(
+      'rjct.search_criteria.invalid',
+      `consent.purpose.code ${unrecognisedPurpose(purpose)}`,
     );
   }
   return sql<SqlBool>`exists (select 1 from consents c where c.individual_id = ${consentingPerson(entity)}

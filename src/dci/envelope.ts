@@ -1,66 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { FieldError } from '#platform/http/problem';
+import { PROTOCOL_VERSION, type Envelope, type RequestHeader, type ResponseHeader } from '@spx/dci-client';
 import { DciError, type DciStatus, type HeaderReasonCode } from './errors.ts';
 
 /**
- * The DCI message envelope `{ signature, header, message }` (spec: every request body, and the
- * `default` response of the sync endpoints). These types describe what the core reads and writes;
- * the spec validators (spec.ts) are what enforce them on input.
+ * The gateway's side of the DCI envelope: reading requests, writing answers. The envelope's types
+ * are the DCI client package's (shared with integrators), re-exported here for the DCI core.
  */
-
-export const PROTOCOL_VERSION = '1.0.0';
-
-/** `MsgHeader_V1.0.0`: the header of a request. */
-export interface RequestHeader {
-  version?: string;
-  message_id: string;
-  message_ts: string;
-  action: string;
-  sender_id: string;
-  sender_uri?: string;
-  receiver_id?: string;
-  total_count: number;
-  is_msg_encrypted?: boolean;
-  meta?: Record<string, unknown>;
-}
-
-/** `MsgCallbackHeader_V1.0.0`: the header of a response, with the message's own status. */
-export interface ResponseHeader {
-  version: string;
-  message_id: string;
-  message_ts: string;
-  action: string;
-  status: DciStatus;
-  status_reason_code?: HeaderReasonCode;
-  status_reason_message?: string;
-  total_count: number;
-  completed_count: number;
-  sender_id?: string;
-  receiver_id?: string;
-  is_msg_encrypted: boolean;
-}
-
-export interface Envelope<H, M> {
-  /** Signature of header+message (src/dci/signature/): verified on input, added to what we send. */
-  signature?: string;
-  header: H;
-  message?: M;
-}
-
-/** A DCI envelope: an object whose `header` is an object (the route's schema checks the rest). */
-export function isEnvelope(
-  value: unknown,
-): value is { header: Record<string, unknown>; message?: unknown; signature?: unknown } {
-  const header = (value as { header?: unknown } | null)?.header;
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    typeof header === 'object' &&
-    header !== null &&
-    !Array.isArray(header)
-  );
-}
+export {
+  isEnvelope,
+  PROTOCOL_VERSION,
+  type Envelope,
+  type RequestHeader,
+  type ResponseHeader,
+} from '@spx/dci-client';
 
 /** What the receiving side of an exchange knows about itself. */
 export interface Receiver {

@@ -2,86 +2,31 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { toProblemError } from '#platform/http/errors';
 import { ProblemError, type FieldError } from '#platform/http/problem';
+import {
+  DciMessageError,
+  type DciCode,
+  type SearchReasonCode,
+  type TransportErrorCode,
+} from '@spx/dci-client';
 
 /**
- * DCI status and error codes, exactly as the spec files enumerate them (spec/dci/*.yaml). The
- * lists are typed here so the compiler checks every use; test/dci/spec.test.ts asserts that they
- * equal the spec's enums, so a spec update that changes them fails the build rather than drifting.
+ * DCI errors of the gateway. The code lists themselves (the spec's enums) live in the DCI client package,
+ * shared with integrators; test/dci/spec.test.ts asserts that they equal the spec's enums.
  */
-
-/** `components.schemas.Error.properties.code`: transport errors, the message cannot be processed. */
-export const TRANSPORT_ERROR_CODES = [
-  'err.request.bad',
-  'err.request.unauthorized',
-  'err.request.forbidden',
-  'err.request.not_found',
-  'err.request.timeout',
-  'err.version.not_supported',
-  'err.request.too_many_requests',
-  'err.sender_id.invalid',
-  'err.sender_uri.invalid',
-  'err.receiver_id.invalid',
-  'err.signature.missing',
-  'err.signature.invalid',
-  'err.encryption.invalid',
-  'err.service.unavailable',
-] as const;
-export type TransportErrorCode = (typeof TRANSPORT_ERROR_CODES)[number];
-
-/** `MsgHeaderStatusReasonCode`: the whole message was read and rejected (header `status: rjct`). */
-export const HEADER_REASON_CODES = [
-  'rjct.version.invalid',
-  'rjct.message_id.duplicate',
-  'rjct.message_ts.invalid',
-  'rjct.action.invalid',
-  'rjct.action.not_supported',
-  'rjct.total_count.invalid',
-  'rjct.total_count.limit_exceeded',
-  'rjct.errors.too_many',
-] as const;
-export type HeaderReasonCode = (typeof HEADER_REASON_CODES)[number];
-
-/** `SearchStatusReasonCode` (SR and IBR): one `search_request` item was rejected. */
-export const SEARCH_REASON_CODES = [
-  'rjct.reference_id.invalid',
-  'rjct.reference_id.duplicate',
-  'rjct.timestamp.invalid',
-  'rjct.search_criteria.invalid',
-  'rjct.filter.invalid',
-  'rjct.sort.invalid',
-  'rjct.pagination.invalid',
-  'rjct.search.too_many_records_found',
-] as const;
-export type SearchReasonCode = (typeof SEARCH_REASON_CODES)[number];
-
-/** `SubscribeStatusReasonCode` (SR and IBR): one `subscribe_request` item was rejected. */
-export const SUBSCRIBE_REASON_CODES = [
-  'rjct.reference_id.invalid',
-  'rjct.reference_id.duplicate',
-  'rjct.timestamp.invalid',
-  'rjct.notify_types.invalid',
-  'rjct.notify_details.invalid',
-  'rjct.person_id.invalid',
-  'rjct.event.already_subscribed',
-] as const;
-export type SubscribeReasonCode = (typeof SUBSCRIBE_REASON_CODES)[number];
-
-/** `UnSubscribeStatusReasonCode` (SR and IBR): an unsubscribe message was rejected. */
-export const UNSUBSCRIBE_REASON_CODES = [
-  'rjct.reference_id.invalid',
-  'rjct.reference_id.duplicate',
-  'rjct.timestamp.invalid',
-  'rjct.subscription_code.invalid',
-  'rjct.requester.invalid',
-  'rjct.event.already_unsubscribed',
-] as const;
-export type UnsubscribeReasonCode = (typeof UNSUBSCRIBE_REASON_CODES)[number];
-
-export type DciCode =
-  TransportErrorCode | HeaderReasonCode | SearchReasonCode | SubscribeReasonCode | UnsubscribeReasonCode;
-
-/** Request (item or message) status, `UnSubscribeResponse.properties.status` in the spec. */
-export type DciStatus = 'rcvd' | 'pdng' | 'succ' | 'rjct';
+export {
+  HEADER_REASON_CODES,
+  SEARCH_REASON_CODES,
+  SUBSCRIBE_REASON_CODES,
+  TRANSPORT_ERROR_CODES,
+  UNSUBSCRIBE_REASON_CODES,
+  type DciCode,
+  type DciStatus,
+  type HeaderReasonCode,
+  type SearchReasonCode,
+  type SubscribeReasonCode,
+  type TransportErrorCode,
+  type UnsubscribeReasonCode,
+} from '@spx/dci-client';
 
 const TRANSPORT_STATUS: Record<TransportErrorCode, number> = {
   'err.request.bad': 400,
@@ -121,6 +66,11 @@ export class DciError extends ProblemError {
 }
 
 export const searchRejection = (code: SearchReasonCode, message: string) => new DciError(code, message);
+
+/** Rethrows a failed check of the DCI client package (signature, encryption) as the gateway's DciError. */
+export function asDciError(error: unknown): never {
+  throw error instanceof DciMessageError ? new DciError(error.code, error.message) : error;
+}
 
 /** Reason and error messages of the spec (`status_reason_message`, `Error.message`) have maxLength 999. */
 export const clipMessage = (message: string) =>

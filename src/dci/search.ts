@@ -1,6 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
+import type {
+  SearchResponseItem as DciSearchResponseItem,
+  SearchResponseMessage as DciSearchResponseMessage,
+} from '@spx/dci-client';
 import type { FieldError } from '#platform/http/problem';
 import {
   readEnvelope,
@@ -10,7 +14,7 @@ import {
   type RequestHeader,
   type ResponseHeader,
 } from './envelope.ts';
-import type { DciStatus, HeaderReasonCode, SearchReasonCode } from './errors.ts';
+import type { HeaderReasonCode } from './errors.ts';
 import type { SearchCriteria, SearchLimits } from './query/criteria.ts';
 import { consentRequired } from './consent.ts';
 import type { DciRecord } from './records.ts';
@@ -61,22 +65,9 @@ interface SearchRequestMessage {
   search_request: SearchRequestItem[];
 }
 
-export interface SearchResponseItem {
-  reference_id: string;
-  timestamp: string;
-  status: DciStatus;
-  status_reason_code?: SearchReasonCode;
-  status_reason_message?: string;
-  data?: { version: string; reg_type: string; reg_record_type: string; reg_records: DciRecord[] };
-  pagination?: { page_size: number; page_number: number; total_count: number };
-  locale?: string;
-}
-
-export interface SearchResponseMessage {
-  transaction_id: string;
-  correlation_id: string;
-  search_response: SearchResponseItem[];
-}
+/** The answer's types are the DCI client package's, with our records. */
+export type SearchResponseItem = DciSearchResponseItem<DciRecord>;
+export type SearchResponseMessage = DciSearchResponseMessage<DciRecord>;
 
 export interface SearchResult {
   envelope: Envelope<ResponseHeader, SearchResponseMessage>;

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import { Value } from '@sinclair/typebox/value';
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
@@ -100,6 +101,7 @@ export interface MappingRow {
   version: number;
   mapping: Mapping;
   review_mode: 'auto' | 'review';
+  created_by: string;
   created_at: Date;
 }
 
@@ -146,10 +148,18 @@ export async function saveMapping(
     .executeTakeFirstOrThrow()) as MappingRow;
 }
 
-/** Installs the shipped household registration form and its first mapping, once. */
+const SHIPPED_BY = 'sp-exchange';
+
+/**
+ * Installs the shipped household registration form (each new version of it) and its mapping. The
+ * shipped mapping follows the shipped form until an admin saves a mapping of their own, so that an
+ * upgraded gateway reads the form's new questions (the members' consents) without anyone re-saving it.
+ */
 export async function installShippedForm(db: Kysely<DB>): Promise<void> {
-  const { facts } = await saveForm(db, shippedFormXml(), 'sp-exchange');
-  if (!(await currentMapping(db, facts.formId))) {
-    await saveMapping(db, facts.formId, shippedMapping(), 'auto', 'sp-exchange');
+  const { facts } = await saveForm(db, shippedFormXml(), SHIPPED_BY);
+  const current = await currentMapping(db, facts.formId);
+  const mapping = shippedMapping();
+  if (!current || (current.created_by === SHIPPED_BY && !isDeepStrictEqual(current.mapping, mapping))) {
+    await saveMapping(db, facts.formId, mapping, current?.review_mode ?? 'auto', SHIPPED_BY);
   }
 }

@@ -8,7 +8,9 @@ import type { FormFacts, XmlNode } from './xform.ts';
  * (`given_name`). A field is a path, or `{path, values}` to translate the form's codes
  * (`{"path": "sex", "values": {"f": "female", "m": "male"}}`). A geopoint fills `location`
  * (latitude, longitude). `household_id`, when the form carries it, makes the submission an update
- * of that household; `person_id` in the repeat updates that member.
+ * of that household; `person_id` in the repeat updates that member. `consents` in the repeat is a
+ * select-multiple question whose answers are consent purpose codes (space-separated, as ODK writes
+ * them; `values` translates the form's codes): each becomes a consent record when the change applies.
  */
 
 const Path = Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_./-]{0,200}$' });
@@ -67,6 +69,7 @@ export const MappingSchema = Type.Object(
         person_id: Type.Optional(Path),
         fields: fieldsOf(MEMBER_FIELDS),
         identifiers: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,40}$' }), Field)),
+        consents: Type.Optional(Field),
       },
       { additionalProperties: false },
     ),
@@ -114,6 +117,9 @@ export function mappingProblems(mapping: Mapping, form: FormFacts): string[] {
   for (const [type, field] of Object.entries(mapping.members.identifiers ?? {})) {
     inRepeat(pathOf(field), `members.identifiers.${type}`);
   }
+  if (mapping.members.consents) {
+    inRepeat(pathOf(mapping.members.consents), 'members.consents');
+  }
   for (const name of ['given_name', 'family_name'] as const) {
     if (registers && !mapping.members.fields[name]) {
       problems.push(`members.fields.${name} must be mapped`);
@@ -153,16 +159,23 @@ function instancesAt(node: XmlNode, path: string): XmlNode[] {
   return level;
 }
 
+const translated = (field: FieldSpec, raw: string) =>
+  typeof field === 'string' ? raw : (field.values[raw] ?? raw);
+
 function valueOf(node: XmlNode, field: FieldSpec | undefined): string | undefined {
   if (field === undefined) {
     return undefined;
   }
   const raw = at(node, pathOf(field));
-  if (raw === '') {
-    return undefined;
-  }
-  return typeof field === 'string' ? raw : (field.values[raw] ?? raw);
+  return raw === '' ? undefined : translated(field, raw);
 }
+
+/** The answers of a select-multiple question: ODK writes the chosen codes separated by spaces. */
+const choicesOf = (node: XmlNode, field: FieldSpec): string[] =>
+  at(node, pathOf(field))
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((code) => translated(field, code));
 
 /** ODK geopoint: "latitude longitude altitude accuracy". */
 function geopoint(text: string | undefined): { latitude: string; longitude: string } | undefined {
@@ -204,6 +217,9 @@ export function applyMapping(mapping: Mapping, instance: XmlNode): RegistryChang
       if (value !== undefined) {
         change.identifiers.push({ type, value });
       }
+    }
+    if (mapping.members.consents) {
+      change.consents = choicesOf(member, mapping.members.consents);
     }
     return change;
   });

@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseSignature } from '#dci/signature/format';
-import { DEFAULT_SIGNATURE_LIMITS, verifyEnvelope } from '#dci/signature/verify';
+import { DEFAULT_SIGNATURE_LIMITS, parseSignature, verifyEnvelope } from '@spx/dci-client';
 
 const run = promisify(execFile);
 

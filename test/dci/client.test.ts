@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { exportJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DciClient, DciClientError } from '#dci/client/client';
+import { DciClient, DciClientError } from '@spx/dci-client';
 import { validateResponse } from '#dci/spec';
 import { startCallbackServer, type CallbackServer } from './callback-server.ts';
 import { seedRegistry } from './fixtures.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSignature } from '#dci/signature/format';
+import { parseSignature } from '@spx/dci-client';
 import { createTestApp, type TestApp } from '#test/app';
 import { seedRegistry } from './fixtures.ts';
 import { idType, searchMessage } from './harness.ts';

@@ -19,7 +19,13 @@ import { dciRoutes, type DciRouteOptions } from '#dci/routes';
 import { dciNotifications } from '#dci/subscriptions/notifier';
 import { dciSubscriptionAdminRoutes } from '#dci/http/subscription-admin';
 import { senderIdOf } from '#dci/envelope';
-import type { SignatureAlgorithm } from '#dci/signature/format';
+import {
+  type Signable,
+  type SignatureAlgorithm,
+  signEnvelope,
+  type SigningKey,
+  type SignOptions,
+} from '@spx/dci-client';
 import { dciSignatureRoutes } from '#dci/signature/routes';
 import { jwksRoute } from '#platform/http/jwks';
 import { createDciSignatures } from '#dci/signature/service';
@@ -27,7 +33,6 @@ import { createDciEncryption } from '#dci/encryption/service';
 import { gatewayKeys } from '#app';
 import { KeyVault } from '#platform/crypto/key-vault';
 import { masterKeyOf } from '#platform/crypto/master-key';
-import { signEnvelope, type Signable, type SignOptions, type SigningKey } from '#dci/signature/sign';
 
 /**
  * The DCI routes on a fresh database, behind the real access control and error handler, mounted as
@@ -270,7 +275,7 @@ export function searchMessage(...criteria: Record<string, unknown>[]): TestMessa
 /** `search_criteria` of a predicate query on one record type. */
 export const predicate = (recordType: string, ...tests: [string, string, unknown][]) => ({
   reg_record_type: recordType,
-  query_type: 'predicate',
+  query_type: 'predicate' as const,
   query: tests.map(([attribute_name, operator, attribute_value], i) => ({
     seq_num: i + 1,
     expression1: { attribute_name, operator, attribute_value },
@@ -280,14 +285,14 @@ export const predicate = (recordType: string, ...tests: [string, string, unknown
 /** `search_criteria` of an expression query (the spec's MongoDB-like form). */
 export const expression = (collection: string, query: Record<string, unknown>) => ({
   reg_record_type: collection,
-  query_type: 'expression',
+  query_type: 'expression' as const,
   query: { type: 'ns:org:QueryType:expression', value: { expression: { collection, query } } },
 });
 
 /** `search_criteria` of an idtype-value query. */
 export const idType = (recordType: string, type: string, value: string) => ({
   reg_record_type: recordType,
-  query_type: 'idtype-value',
+  query_type: 'idtype-value' as const,
   query: { type, value },
 });
 

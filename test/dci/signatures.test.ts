@@ -3,7 +3,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import type { JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateResponse } from '#dci/spec';
-import { DEFAULT_SIGNATURE_LIMITS, verifyEnvelope } from '#dci/signature/verify';
+import { DEFAULT_SIGNATURE_LIMITS, verifyEnvelope } from '@spx/dci-client';
 import { startJwksServer } from '#test/jwks-server';
 import { startCallbackServer, type CallbackServer } from './callback-server.ts';
 import { asyncSearch, exchangeOf, settled } from './exchanges.ts';

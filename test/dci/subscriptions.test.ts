@@ -277,7 +277,7 @@ describe('DCI subscriptions: notifications of registry changes (Social Registry)
         status_reason_code: 'rjct.notify_details.invalid',
         status_reason_message: expect.stringMatching(/consent/),
       });
-      const authorize = { purpose: { code: 'cash-transfer' } };
+      const authorize = { purpose: { code: 'cash_transfer' } };
       const [stated] = await subscribe(
         [criteria('REGISTER', 'Person', 'predicate', inR02, { authorize })],
         careful,
@@ -287,7 +287,7 @@ describe('DCI subscriptions: notifications of registry changes (Social Registry)
         .transaction()
         .execute(async (trx) => {
           const id = await insertIndividual(trx, registry.households.F, { given_name: 'Consenting' });
-          await trx.insertInto('consents').values({ individual_id: id, purpose: 'cash-transfer' }).execute();
+          await trx.insertInto('consents').values({ individual_id: id, purpose: 'cash_transfer' }).execute();
         });
       await insertIndividual(db(), registry.households.F, { given_name: 'Silent' });
       await settledNotifications(db(), codeOf(stated), 1);

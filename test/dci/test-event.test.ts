@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DciClient } from '#dci/client/client';
+import { DciClient } from '@spx/dci-client';
 import { validateRequest } from '#dci/spec';
 import { createTestApp, type TestApp } from '#test/app';
 import { asAdmin, newClient, type TestClient } from '#test/policy/helpers';

@@ -20,7 +20,7 @@ const send = (method: 'POST' | 'PUT', url: string, payload: string | object | Bu
     payload,
   });
 const formV2 = shippedFormXml()
-  .replace('version="2026112601"', 'version="2026112602"')
+  .replace('version="2026120701"', 'version="2026120702"')
   .replace('<h:title>Household registration</h:title>', '<h:title>Household registration (v2)</h:title>');
 const member = {
   given_name: 'Rehema',
@@ -43,7 +43,7 @@ describe('forms', () => {
     expect(res.statusCode, res.body).toBe(201);
     expect(res.json()).toMatchObject({
       form_id: 'spx_household_registration',
-      version: '2026112602',
+      version: '2026120702',
       title: 'Household registration (v2)',
     });
     expect((await send('POST', '/api/v1/odk/forms', formV2, 'application/xml')).statusCode).toBe(200);
@@ -52,8 +52,8 @@ describe('forms', () => {
       url: '/odk/formList',
       headers: { authorization: basic(agent) },
     });
-    expect(list.body).toContain('<version>2026112602</version>');
-    expect(list.body).not.toContain('<version>2026112601</version>');
+    expect(list.body).toContain('<version>2026120702</version>');
+    expect(list.body).not.toContain('<version>2026120701</version>');
     // Submissions of the older version are still read (by the form id's mapping).
     const old = householdInstance({ admin_area: 'R03', members: [member] });
     expect((await submit(t, agent, old.xml)).statusCode).toBe(201);
@@ -174,7 +174,7 @@ describe('mappings', () => {
     expect(saved.json()).toMatchObject({ version: current.version + 1, review_mode: 'review' });
     const { xml, instanceId } = householdInstance(
       { admin_area: 'R03', members: [{ ...member, given_name: 'Mwanaisha' }] },
-      '2026112602',
+      '2026120702',
     );
     await submit(t, agent, xml);
     const list = await t.get('/api/v1/odk/submissions', t.adminKey);

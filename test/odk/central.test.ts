@@ -153,16 +153,16 @@ describe('ODK Central pulls', () => {
   });
 
   it('stops before a submission of a form version it lacks, and goes on once it is uploaded', async () => {
-    const v3 = shippedFormXml().replace('version="2026112601"', 'version="2026112603"');
+    const v3 = shippedFormXml().replace('version="2026120701"', 'version="2026120703"');
     const { xml, instanceId } = householdInstance(
       { admin_area: 'R04', members: [person('Dalila')] },
-      '2026112603',
+      '2026120703',
     );
     central.submissions.push({ instanceId, submittedAt: '2026-11-22T07:00:00.000Z', xml });
     const stopped = await pull('kibaha');
     expect(stopped.last_pull.status).toBe('error');
     expect(stopped.last_pull.error).toMatch(
-      /No such form spx_household_registration version 2026112603; upload that form version, then pull again/,
+      /No such form spx_household_registration version 2026120703; upload that form version, then pull again/,
     );
     expect(stopped.cursor_at).toBe('2026-11-21T07:00:00.000Z');
     const uploaded = await t.app.inject({

@@ -16,6 +16,8 @@ export interface Member {
   national_id?: string;
   phone?: string;
   disability?: string;
+  /** Consent purposes chosen, space-separated as ODK writes a select-multiple answer. */
+  consents?: string;
 }
 
 export interface Household {
@@ -37,7 +39,7 @@ const el = (name: string, value: string | undefined) =>
 
 export function householdInstance(
   household: Household,
-  version = '2026112601',
+  version = '2026120701',
 ): { xml: string; instanceId: string } {
   const instanceId = household.instanceId ?? `uuid:${randomUUID()}`;
   const members = household.members
@@ -45,7 +47,7 @@ export function householdInstance(
       (m) =>
         `<member>${el('given_name', m.given_name)}${el('family_name', m.family_name)}${el('sex', m.sex)}` +
         `${el('birth_date', m.birth_date)}${el('relationship', m.relationship)}${el('national_id', m.national_id)}` +
-        `${el('phone', m.phone)}${el('disability', m.disability ?? 'no')}</member>`,
+        `${el('phone', m.phone)}${el('disability', m.disability ?? 'no')}${el('consents', m.consents)}</member>`,
     )
     .join('');
   const xml =

@@ -85,7 +85,7 @@ describe('OpenRosa form list, download and manifest', () => {
     const hash = `md5:${createHash('md5').update(shippedFormXml()).digest('hex')}`;
     expect(res.body).toContain('<xforms xmlns="http://openrosa.org/xforms/xformsList">');
     expect(res.body).toContain(
-      `<xform><formID>spx_household_registration</formID><name>Household registration</name><version>2026112601</version><hash>${hash}</hash>` +
+      `<xform><formID>spx_household_registration</formID><name>Household registration</name><version>2026120701</version><hash>${hash}</hash>` +
         `<downloadUrl>http://localhost:80/odk/forms/spx_household_registration/form.xml</downloadUrl></xform>`,
     );
     const form = await get('/odk/forms/spx_household_registration/form.xml');

@@ -21,6 +21,7 @@ interface EngineNode {
   currentState: { reference: string; children?: readonly EngineNode[] | null };
   setValue?(value: unknown): void;
   selectValue?(value: string): void;
+  selectValues?(values: readonly string[]): void;
   addInstances?(): void;
 }
 type Engine = typeof XFormsEngine;
@@ -67,7 +68,7 @@ describe('the shipped XForm in the ODK form engine', () => {
   it('is valid by our checks and the engine loads and instantiates it', async () => {
     expect(readXForm(shippedFormXml())).toMatchObject({
       formId: 'spx_household_registration',
-      version: '2026112601',
+      version: '2026120701',
     });
     const { root } = await filledInstance();
     const payload = await root.prepareInstancePayload();
@@ -117,6 +118,7 @@ describe('the shipped XForm in the ODK form engine', () => {
         at(`${member}/national_id`).setValue!(nid);
       }
     });
+    at('/data/members/member[1]/consents').selectValues!(['eligibility', 'cash_transfer']);
     const payload = await root.prepareInstancePayload();
     expect(payload.violations).toBeNull();
     const xml = await (payload.data[0].get('xml_submission_file') as File).text();
@@ -156,6 +158,18 @@ describe('the shipped XForm in the ODK form engine', () => {
         latitude: -3.3869,
         has_electricity: true,
       },
+    ]);
+    // The select-multiple answer, as the engine writes it, becomes Neema's consents.
+    const consents = await t.database.db
+      .selectFrom('consents as c')
+      .innerJoin('individuals as i', 'i.id', 'c.individual_id')
+      .select(['i.given_name', 'c.purpose', 'c.channel'])
+      .where('i.family_name', '=', 'Mollel')
+      .orderBy('c.purpose')
+      .execute();
+    expect(consents).toEqual([
+      { given_name: 'Neema', purpose: 'cash_transfer', channel: 'odk' },
+      { given_name: 'Neema', purpose: 'eligibility', channel: 'odk' },
     ]);
   });
 });

@@ -1,9 +1,8 @@
 import { createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { exportJWK, FlattenedEncrypt, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DciClient } from '#dci/client/client';
+import { DciClient, encryptMessage } from '@spx/dci-client';
 import { createKey } from '#platform/auth/clients';
-import { encryptMessage } from '#dci/encryption/jwe';
 import { createTestApp, type TestApp } from '#test/app';
 import { startCallbackServer, until, type CallbackServer } from '../dci/callback-server.ts';
 import { seedRegistry } from '../dci/fixtures.ts';

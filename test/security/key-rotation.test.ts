@@ -1,7 +1,7 @@
 import { createPublicKey, randomBytes, randomUUID } from 'node:crypto';
 import { decodeProtectedHeader, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SIGNATURE_LIMITS, verifyEnvelope } from '#dci/signature/verify';
+import { DEFAULT_SIGNATURE_LIMITS, verifyEnvelope } from '@spx/dci-client';
 import { createTestApp, type TestApp } from '#test/app';
 import { spxWorkspace } from '#test/spx';
 import { seedRegistry } from '../dci/fixtures.ts';

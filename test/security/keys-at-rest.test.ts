@@ -6,7 +6,7 @@ import { exportJWK, calculateJwkThumbprint, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, gatewayKeys } from '#app';
 import { ConfigError, loadConfig } from '#config/load';
-import { verifyEnvelope, DEFAULT_SIGNATURE_LIMITS } from '#dci/signature/verify';
+import { DEFAULT_SIGNATURE_LIMITS, verifyEnvelope } from '@spx/dci-client';
 import { loadMasterKey } from '#platform/crypto/master-key';
 import { createTestApp, type TestApp } from '#test/app';
 import { seedRegistry } from '../dci/fixtures.ts';

@@ -1,7 +1,7 @@
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { exportJWK, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encryptMessage } from '#dci/encryption/jwe';
+import { encryptMessage } from '@spx/dci-client';
 import { verifyAuditChain } from '#platform/audit/audit-log';
 import { seedRegistry } from '../dci/fixtures.ts';
 import { createDciApp, idType, searchMessage, type DciTestApp, type TestSigner } from '../dci/harness.ts';

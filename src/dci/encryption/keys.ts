@@ -3,8 +3,7 @@ import type { Kysely } from 'kysely';
 import type { OwnKeyKind } from '#platform/crypto/own-keys';
 import type { DB } from '#platform/db/types';
 import { newestUsableClientKey } from '../signature/keys.ts';
-import type { Recipient } from './jwe.ts';
-import { publicEncryptionKeyFromJwk } from './jwk.ts';
+import { publicEncryptionKeyFromJwk, type Recipient } from '@spx/dci-client';
 import { saveSettingsColumns } from '../settings-store.ts';
 
 /**

@@ -4,8 +4,13 @@ import type { OwnKeys } from '#platform/crypto/own-keys';
 import type { DB } from '#platform/db/types';
 import { isEnvelope } from '../envelope.ts';
 import { DciError } from '../errors.ts';
-import { decryptMessage, EncryptionError, encryptMessage, readEncryptedMessage } from './jwe.ts';
-import type { KeyManagementAlgorithm } from './jwk.ts';
+import {
+  decryptMessage,
+  EncryptionError,
+  encryptMessage,
+  type KeyManagementAlgorithm,
+  readEncryptedMessage,
+} from '@spx/dci-client';
 import { clientRecipient, findEncryptionSettings, type EncryptionSettings } from './keys.ts';
 
 /**

@@ -66,7 +66,7 @@ export interface DciRoute {
   /**
    * Whether the route counts as asynchronous for the client's signature policy: 'async' (async
    * answers, subscriptions) requires a signature unless the client's policy is 'none'; 'sync' only
-   * under the policy 'all'. A signature that is not required is not checked (signature/verify.ts).
+   * under the policy 'all'. A signature that is not required is not checked (verifyEnvelope, @spx/dci-client).
    */
   signature: SignatureMode;
 }

@@ -3,7 +3,7 @@ import type { JWK } from 'jose';
 import { sql, type Kysely } from 'kysely';
 import type { OwnKeyKind } from '#platform/crypto/own-keys';
 import type { DB } from '#platform/db/types';
-import { JWS_ALG } from './jwk.ts';
+import { JWS_ALG } from '@spx/dci-client';
 import { saveSettingsColumns } from '../settings-store.ts';
 
 /**

@@ -9,8 +9,14 @@ import type { DB } from '#platform/db/types';
 import { badRequest, conflict, notFound, type FieldError } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import { findCallbackSettings } from '../callback/policy.ts';
-import { publicEncryptionKeyFromJwk, publicEncryptionKeyFromPem } from '../encryption/jwk.ts';
-import { KeyError, publicKeyFromJwk, publicKeyFromPem, thumbprintOf } from './jwk.ts';
+import {
+  KeyError,
+  publicEncryptionKeyFromJwk,
+  publicEncryptionKeyFromPem,
+  publicKeyFromJwk,
+  publicKeyFromPem,
+  thumbprintOf,
+} from '@spx/dci-client';
 import { jwksUriProblem } from './jwks.ts';
 import {
   countUsableClientKeys,

@@ -13,17 +13,22 @@ import {
   isEnvelope,
   type MessageTimeWindow,
 } from '../envelope.ts';
-import type { Kid, SignatureAlgorithm } from './format.ts';
-import { KeyError, publicKeyFromJwk } from './jwk.ts';
-import { clientJwks } from './jwks.ts';
-import { findClientKey, findSignatureSettings, type SignatureSettings } from './keys.ts';
-import { signedEnvelopeJson, signEnvelope, type SigningKey } from './sign.ts';
+import { asDciError } from '../errors.ts';
 import {
   DEFAULT_SIGNATURE_LIMITS,
   invalidSignature,
-  verifyEnvelope,
+  KeyError,
+  type Kid,
+  publicKeyFromJwk,
+  type SignatureAlgorithm,
   type SignatureLimits,
-} from './verify.ts';
+  signedEnvelopeJson,
+  signEnvelope,
+  type SigningKey,
+  verifyEnvelope,
+} from '@spx/dci-client';
+import { clientJwks } from './jwks.ts';
+import { findClientKey, findSignatureSettings, type SignatureSettings } from './keys.ts';
 
 /**
  * The gateway's DCI signatures in one object, shared by the routes and the jobs: incoming messages
@@ -113,7 +118,7 @@ export function createDciSignatures(options: SignatureOptions): DciSignatures {
         now: now(),
         limits,
         findKey: (kid) => clientKey({ jwks, registeredKey }, clientId, settings, kid, now()),
-      });
+      }).catch(asDciError);
       checkMessageTime(body.header, now(), window);
     },
 

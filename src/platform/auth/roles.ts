@@ -11,6 +11,8 @@ export const PERMISSIONS = [
   'field:submit',
   'metrics:read',
   'exports:manage',
+  // Who consented to which purpose: recording, withdrawing and reading a person's consents.
+  'consent:manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -59,13 +61,15 @@ export const roleDefinitions: Record<Role, RoleDefinition> = {
     description: 'Statistics and targeting analysis on de-identified records.',
   },
   field_agent: {
-    permissions: ['registry:read', 'field:submit'],
+    // They record the consent people give them (and its withdrawal), with or without a form.
+    permissions: ['registry:read', 'field:submit', 'consent:manage'],
     // Field agents register households; they must not see scores that would let them coach answers.
     hiddenFields: ['poverty_score', 'payment_account'],
     description: 'Enumerators registering and updating households in the field.',
   },
   system: {
-    permissions: ['registry:read', 'registry:write', 'jobs:read', 'metrics:read'],
+    // Case management systems record consent as case workers obtain it.
+    permissions: ['registry:read', 'registry:write', 'jobs:read', 'metrics:read', 'consent:manage'],
     hiddenFields: [],
     description: 'Trusted internal service of the ministry.',
   },

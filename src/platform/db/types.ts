@@ -333,12 +333,19 @@ export interface DciExchangeLogTable {
   request_id: string | null;
 }
 
+/** One consent of a person to a purpose (migrations 0007, 0030): kept when withdrawn, never deleted. */
 export interface ConsentTable {
+  id: Generated<string>;
   individual_id: string;
   purpose: string;
   granted_at: Timestamp;
+  channel: Defaulted<string>;
+  evidence_ref: string | null;
+  recorded_by: string | null;
   withdrawn_at: Date | null;
-  source: string | null;
+  withdrawal_channel: string | null;
+  withdrawal_evidence_ref: string | null;
+  withdrawal_recorded_by: string | null;
 }
 
 export interface DciSigningKeyTable {

@@ -1,17 +1,37 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '#platform/db/types';
+import { recordConsents, type NewConsent } from '#registry/consent/queries';
 import type { Checked, MemberValues } from './validate.ts';
 
 /**
  * Writes a validated change in the caller's transaction: a registration inserts the household, its
  * members and their identifiers; an update changes the fields the change gives, updates the members
- * it names and adds the others. Answers the household's id.
+ * it names and adds the others. The consents members gave are recorded (one in force already stays).
+ * Answers the household's id.
  */
 
 type Writer = Transaction<DB> | Kysely<DB>;
 
-const memberColumns = ({ person_id: _id, identifiers: _ids, ...columns }: MemberValues) => columns;
+/** How the members' consents reached the registry: the change's source is their evidence. */
+export type ConsentOrigin = Omit<NewConsent, 'individualId' | 'purpose'>;
+
+export interface ApplyTarget {
+  householdId?: string | undefined;
+  householdNumber: string;
+  /** The household's consent to being registered (registrations only). */
+  consent: boolean;
+  consentOrigin: ConsentOrigin;
+}
+
+const memberColumns = ({ person_id: _id, identifiers: _ids, consents: _c, ...columns }: MemberValues) =>
+  columns;
+
+const recordMemberConsents = (trx: Writer, personId: string, member: MemberValues, origin: ConsentOrigin) =>
+  recordConsents(
+    trx,
+    member.consents.map((purpose) => ({ ...origin, individualId: personId, purpose })),
+  );
 
 async function addIdentifiers(trx: Writer, personId: string, identifiers: MemberValues['identifiers']) {
   if (identifiers.length === 0) {
@@ -31,7 +51,12 @@ async function addIdentifiers(trx: Writer, personId: string, identifiers: Member
     .execute();
 }
 
-async function insertMember(trx: Writer, householdId: string, member: MemberValues, consent: boolean) {
+async function insertMember(
+  trx: Writer,
+  householdId: string,
+  member: MemberValues,
+  consent: boolean,
+): Promise<string> {
   const id = randomUUID();
   const columns = memberColumns(member);
   await trx
@@ -48,13 +73,10 @@ async function insertMember(trx: Writer, householdId: string, member: MemberValu
     })
     .execute();
   await addIdentifiers(trx, id, member.identifiers);
+  return id;
 }
 
-export async function applyChange(
-  trx: Writer,
-  checked: Checked,
-  target: { householdId?: string | undefined; householdNumber: string; consent: boolean },
-): Promise<string> {
+export async function applyChange(trx: Writer, checked: Checked, target: ApplyTarget): Promise<string> {
   let householdId = target.householdId;
   if (householdId === undefined) {
     householdId = randomUUID();
@@ -71,15 +93,15 @@ export async function applyChange(
     await trx.updateTable('households').set(checked.household).where('id', '=', householdId).execute();
   }
   for (const member of checked.members) {
-    if (member.person_id === undefined) {
-      await insertMember(trx, householdId, member, target.consent);
-      continue;
+    const personId = member.person_id ?? (await insertMember(trx, householdId, member, target.consent));
+    if (member.person_id !== undefined) {
+      const columns = memberColumns(member);
+      if (Object.keys(columns).length > 0) {
+        await trx.updateTable('individuals').set(columns).where('id', '=', personId).execute();
+      }
+      await addIdentifiers(trx, personId, member.identifiers);
     }
-    const columns = memberColumns(member);
-    if (Object.keys(columns).length > 0) {
-      await trx.updateTable('individuals').set(columns).where('id', '=', member.person_id).execute();
-    }
-    await addIdentifiers(trx, member.person_id, member.identifiers);
+    await recordMemberConsents(trx, personId, member, target.consentOrigin);
   }
   return householdId;
 }

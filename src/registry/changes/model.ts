@@ -30,6 +30,8 @@ export interface MemberChange {
   disability?: string;
   disability_type?: string;
   identifiers: { type: string; value: string }[];
+  /** Purposes the member consents to (codes of registry/consent/purposes.ts), recorded when applied. */
+  consents?: string[];
 }
 
 export interface RegistryChange {

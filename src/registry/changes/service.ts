@@ -4,7 +4,7 @@ import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
 import { conflict, notFound } from '#platform/http/problem';
 import type { AreaScope } from '#registry/scope';
-import { applyChange } from './apply.ts';
+import { applyChange, type ConsentOrigin } from './apply.ts';
 import { findDuplicates } from './duplicates.ts';
 import type { Issue, RegistryChange } from './model.ts';
 import { validateChange } from './validate.ts';
@@ -38,6 +38,17 @@ export interface ChangeSource {
 
 const householdNumberOf = (changeId: string) => `CR-${changeId}`;
 
+/**
+ * Members' consents come with the change: change requests come from ODK submissions, and the
+ * submission (`odk:<instanceID>`, with the respondent's signature) is their evidence.
+ */
+const consentOrigin = (source: string, submittedBy: string | null, submittedAt: Date): ConsentOrigin => ({
+  channel: 'odk',
+  evidenceRef: source,
+  recordedBy: submittedBy,
+  grantedAt: submittedAt,
+});
+
 export async function submitChange(
   db: Kysely<DB>,
   change: RegistryChange,
@@ -60,6 +71,7 @@ export async function submitChange(
         householdId: change.household_id,
         householdNumber: householdNumberOf(id),
         consent: change.consent === true,
+        consentOrigin: consentOrigin(from.source, from.createdBy, new Date()),
       });
     }
     await trx
@@ -111,6 +123,8 @@ export async function decideChange(
           householdId: change.household_id,
           householdNumber: householdNumberOf(id),
           consent: change.consent === true,
+          // Given when the form was filled in, recorded now that a reviewer approved it.
+          consentOrigin: consentOrigin(row.source, row.created_by, row.created_at),
         })
       : row.household_id;
     const updated = await trx

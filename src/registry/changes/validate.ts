@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
+import { isRecognisedPurpose, unrecognisedPurpose } from '#registry/consent/purposes';
 import type { AreaScope } from '#registry/scope';
 import type { HouseholdChange, Issue, MemberChange, RegistryChange } from './model.ts';
 
@@ -35,6 +36,8 @@ export interface MemberValues {
   disability?: boolean;
   disability_type?: string | null;
   identifiers: { type: string; value: string }[];
+  /** Consent purposes to record for the member. */
+  consents: string[];
 }
 
 export interface Checked {
@@ -157,6 +160,10 @@ function readMember(read: Reader, member: MemberChange, n: number, today: string
   if (phone && !/^\+?[0-9 ]{4,20}$/.test(phone)) {
     read.error(at('phone'), 'digits, optionally starting with +');
   }
+  const consents = [...new Set(member.consents ?? [])];
+  for (const purpose of consents.filter((code) => !isRecognisedPurpose(code))) {
+    read.error(at('consents'), unrecognisedPurpose(purpose), 'unknown_purpose');
+  }
   member.identifiers.forEach((identifier, k) => {
     if (!/^[A-Za-z0-9_.:-]{1,40}$/.test(identifier.type) || identifier.value.length > 100) {
       read.error(
@@ -181,6 +188,7 @@ function readMember(read: Reader, member: MemberChange, n: number, today: string
     disability: read.boolean(at('disability'), member.disability),
     disability_type: read.text(at('disability_type'), member.disability_type, 100),
     identifiers: member.identifiers,
+    consents,
   });
 }
 

@@ -8,6 +8,7 @@ const TABLES = [
   'households',
   'individuals',
   'identifiers',
+  'consents',
   'enrollments',
   'enrollment_status_history',
   'seed_planted_duplicates',

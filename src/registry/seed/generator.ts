@@ -3,6 +3,7 @@
  * members, identifiers and enrolments, never the whole registry. The households are drawn one after
  * another from one seeded stream, so the batch size changes how rows are grouped, never the rows.
  */
+import { consentsOf } from './consents.ts';
 import { DuplicatePlanter } from './duplicates.ts';
 import { Enroller } from './enrollments.ts';
 import type { Geography } from './geography.ts';
@@ -25,6 +26,7 @@ export const BATCH_TABLES = [
   'households',
   'individuals',
   'identifiers',
+  'consents',
   'enrollments',
   'enrollment_status_history',
   'seed_planted_duplicates',
@@ -37,6 +39,7 @@ export const BATCH_COLUMNS: Record<BatchTable, readonly string[]> = {
   households: csv.households.columns,
   individuals: csv.individuals.columns,
   identifiers: csv.identifiers.columns,
+  consents: csv.consents.columns,
   enrollments: csv.enrollments.columns,
   enrollment_status_history: csv.statusHistory.columns,
   seed_planted_duplicates: csv.plantedDuplicates.columns,
@@ -64,6 +67,8 @@ export function* generateBatches(
 ): Generator<Batch> {
   const rng = new Rng(options.seed, 2);
   const numbers = new NumberSource(new Rng(options.seed, 3));
+  // A stream of its own: consents came later, and the other tables' rows stay what they were.
+  const consentRng = new Rng(options.seed, 4);
   const planter = new DuplicatePlanter(options.duplicateShare);
   const enroller = new Enroller();
   for (let start = 0; start < options.households; start += batchSize) {
@@ -78,6 +83,8 @@ export function* generateBatches(
       for (const person of persons) {
         batch.add('individuals', csv.individuals.line(person));
         batch.add('identifiers', csv.identifierLines(person), person.identifiers.length);
+        const consents = consentsOf(consentRng, person);
+        batch.add('consents', consents.map(csv.consents.line).join(''), consents.length);
       }
       for (const enrollment of enroller.enroll(rng, household, persons)) {
         batch.add('enrollments', csv.enrollments.line(enrollment));

@@ -5,6 +5,7 @@ import { AS_OF, dayOf, yearsBetween } from './calendar.ts';
 import { csvArray, csvJson, csvText } from './csv.ts';
 import type { Point } from './geography.ts';
 import { isRegistryEmpty, RegistryNotEmptyError, seedRegistry, type SeedSummary } from './load.ts';
+import { PURPOSE_CODES } from '../consent/purposes.ts';
 
 /** Crossing-number test written here, apart from the generator's sampler it checks. */
 function inside([x, y]: Point, ring: Point[]): boolean {
@@ -53,6 +54,7 @@ describe('a seeded registry', () => {
     expect(await count(test, 'households')).toBe(400);
     expect(await count(test, 'individuals')).toBe(summary.individuals);
     expect(await count(test, 'identifiers')).toBe(summary.identifiers);
+    expect(await count(test, 'consents')).toBe(summary.consents);
     expect(await count(test, 'enrollments')).toBe(summary.enrollments);
     expect(await count(test, 'seed_planted_duplicates')).toBe(summary.duplicates);
     expect(progress).toEqual([150, 300, 400]);
@@ -138,6 +140,32 @@ describe('a seeded registry', () => {
     expect(shares['disabled']).toBeLessThan(0.08);
     expect(shares['deceased']).toBeLessThan(0.03);
     expect(shares['consent']).toBeGreaterThan(0.85);
+  });
+
+  it("records adults' consents to the registry's purposes, a few withdrawn since", async () => {
+    const { rows } = await test.database.executeSql<{
+      purpose: string;
+      given: number;
+      withdrawn: number;
+      children: number;
+      channels: string[];
+    }>(`
+      -- Adults on the AS_OF day, 2026-06-30, were born on 2008-06-30 or before.
+      select c.purpose, count(*) filter (where c.withdrawn_at is null)::float
+               / (select count(*) from individuals where birth_date <= '2008-06-30') as given,
+             count(*) filter (where c.withdrawn_at > c.granted_at)::int as withdrawn,
+             count(*) filter (where i.birth_date > '2008-06-30')::int as children,
+             array_agg(distinct c.channel) as channels
+      from consents c join individuals i on i.id = c.individual_id group by c.purpose`);
+    expect(summary.consents).toBeGreaterThan(0);
+    const byPurpose = new Map(rows.map((row) => [row.purpose, row]));
+    expect([...byPurpose.keys()].sort()).toEqual([...PURPOSE_CODES].sort());
+    expect(byPurpose.get('eligibility')!.given).toBeGreaterThan(0.7);
+    expect(byPurpose.get('cash_transfer')!.given).toBeGreaterThan(0.5);
+    expect(byPurpose.get('research')!.given).toBeLessThan(0.25);
+    expect(rows.every((row) => row.children === 0)).toBe(true);
+    expect(rows.reduce((sum, row) => sum + row.withdrawn, 0)).toBeGreaterThan(0);
+    expect(byPurpose.get('eligibility')!.channels.sort()).toEqual(['odk', 'paper']);
   });
 
   it('never enrols a household or a person in two programmes of one exclusion group', async () => {

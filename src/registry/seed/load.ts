@@ -26,6 +26,7 @@ export interface SeedSummary {
   households: number;
   individuals: number;
   identifiers: number;
+  consents: number;
   enrollments: number;
   duplicates: number;
   tookMs: number;
@@ -84,6 +85,7 @@ export async function seedRegistry(database: Database, options: SeedOptions): Pr
     households: totals.households,
     individuals: totals.individuals,
     identifiers: totals.identifiers,
+    consents: totals.consents,
     enrollments: totals.enrollments,
     duplicates: totals.seed_planted_duplicates,
     tookMs: Math.round(performance.now() - started),

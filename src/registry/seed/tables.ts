@@ -5,6 +5,7 @@
  * that a seed describes the same registry on every run.
  */
 import { formatDay, formatTimestamp, SETUP_DAY } from './calendar.ts';
+import type { SeedConsent } from './consents.ts';
 import { csvArray, csvBool, csvJson, csvNumber, csvText } from './csv.ts';
 import type { PlantedDuplicate } from './duplicates.ts';
 import type { Enrollment, StatusChange } from './enrollments.ts';
@@ -121,6 +122,22 @@ export const identifiers = csvTable<{ person: Person; type: string; value: strin
 /** The identifier lines of a person (none, one or several). */
 export const identifierLines = (person: Person): string =>
   person.identifiers.map((id) => identifiers.line({ person, ...id })).join('');
+
+/** Withdrawals were recorded by phone, mid-morning (the seed's own clock: no officer recorded them). */
+const withdrawn = <T>(c: SeedConsent, value: (day: number) => T) =>
+  c.withdrawnDay === null ? '' : value(c.withdrawnDay);
+
+export const consents = csvTable<SeedConsent>({
+  id: (c) => c.id,
+  individual_id: (c) => c.person.id,
+  purpose: (c) => c.purpose,
+  granted_at: (c) => personRegisteredAt(c.person),
+  channel: (c) => c.channel,
+  recorded_by: () => 'seed',
+  withdrawn_at: (c) => withdrawn(c, (day) => formatTimestamp(day, 10 * 3600)),
+  withdrawal_channel: (c) => withdrawn(c, () => 'phone'),
+  withdrawal_recorded_by: (c) => withdrawn(c, () => 'seed'),
+});
 
 const changedAt = (change: StatusChange) => formatTimestamp(change.day, change.second);
 

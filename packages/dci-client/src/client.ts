@@ -1,29 +1,39 @@
-import { KeyObject, randomUUID } from 'node:crypto';
-import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import {
   decryptMessage,
   EncryptionError,
   encryptMessage,
   readEncryptedMessage,
   type Recipient,
-} from '../encryption/jwe.ts';
-import { keyManagementAlgorithmOf, publicEncryptionKeyFromJwk } from '../encryption/jwk.ts';
-import type { Envelope, RequestHeader, ResponseHeader } from '../envelope.ts';
-import { PROTOCOL_VERSION } from '../envelope.ts';
-import { DciError } from '../errors.ts';
-import type { SearchCriteria } from '../query/criteria.ts';
-import type { SearchResponseMessage } from '../search.ts';
-import type { Kid } from '../signature/format.ts';
-import { JWS_ALG } from '../signature/jwk.ts';
-import { signEnvelope, type SigningKey } from '../signature/sign.ts';
-import { DEFAULT_SIGNATURE_LIMITS, invalidSignature, verifyEnvelope } from '../signature/verify.ts';
+} from './encryption/jwe.ts';
+import { keyManagementAlgorithmOf, publicEncryptionKeyFromJwk } from './encryption/jwk.ts';
+import { DciMessageError } from './errors.ts';
+import {
+  isEnvelope,
+  PROTOCOL_VERSION,
+  type Ack,
+  type Envelope,
+  type RequestHeader,
+  type ResponseHeader,
+  type SearchCriteria,
+  type SearchResponseMessage,
+} from './messages.ts';
+import { signEnvelope, type SigningKey } from './signature/sign.ts';
+import {
+  keySetOf,
+  verifierFor,
+  type JoseKeySet,
+  type KeySource,
+  type SignatureCheck,
+} from './verify-signature.ts';
 
 /**
  * A typed client of the DCI SR and IBR APIs: builds the envelope (fresh message id and timestamp),
  * encrypts its message to the registry's encryption key when asked to, signs it with the sender's
  * key, POSTs it with the API key, and verifies the signature of what comes back (sync answers, and
- * callbacks handed to `receive`) against the registry's JWKS, decrypting an encrypted message. Used
- * by the tests, and by the product to query other registries (a civil registry, the IBR from the SR).
+ * callbacks handed to `receive`) against the registry's JWKS, decrypting an encrypted message. For
+ * programme MIS and other systems that query a registry such as SP Exchange (README.md); SP Exchange's
+ * own tests use it against the gateway.
  */
 
 export interface DciClientOptions {
@@ -40,7 +50,7 @@ export interface DciClientOptions {
   /** Our private key; without it, messages go unsigned. */
   signingKey?: SigningKey;
   /** The registry's public keys: a JWKS URL, or the keys themselves. Without them nothing is verified. */
-  registryKeys?: string | JSONWebKeySet;
+  registryKeys?: KeySource;
   /** Encrypt our messages (is_msg_encrypted) to the registry's key of use "enc" in registryKeys. */
   encrypt?: boolean;
   /** The private key of our public key registered with use "enc": decrypts what the registry encrypts to us. */
@@ -67,29 +77,23 @@ export interface SearchItem {
   locale?: string;
 }
 
-export interface Ack {
-  message: { ack_status: 'ACK' | 'NACK' | 'ERR'; timestamp: string; correlation_id: string; error?: unknown };
-}
-
-type KeySet = ReturnType<typeof createLocalJWKSet> | ReturnType<typeof createRemoteJWKSet>;
-type RemoteKeySet = ReturnType<typeof createRemoteJWKSet>;
-type Response<M> = Envelope<ResponseHeader, M> & { signature?: string };
+/** An answer of the registry: the envelope, its message decrypted. */
+export type Response<M> = Envelope<ResponseHeader, M> & { signature?: string };
 
 export class DciClient {
   readonly #options: DciClientOptions;
   readonly #fetch: typeof fetch;
-  readonly #keys: KeySet | undefined;
+  readonly #keys: JoseKeySet | undefined;
+  readonly #verify: SignatureCheck | undefined;
 
   constructor(options: DciClientOptions) {
     this.#options = options;
     this.#fetch = options.fetch ?? fetch;
     const keys = options.registryKeys;
-    this.#keys =
-      keys === undefined
-        ? undefined
-        : typeof keys === 'string'
-          ? createRemoteJWKSet(new URL(keys))
-          : createLocalJWKSet(keys);
+    this.#keys = keys === undefined ? undefined : keySetOf(keys);
+    // The registry signs as its receiver id, when we know it.
+    this.#verify =
+      this.#keys && verifierFor(this.#keys, options.receiverId ? { senderId: options.receiverId } : {});
   }
 
   /** `/registry/sync/search`: the answer of every item, verified. */
@@ -147,11 +151,11 @@ export class DciClient {
 
   /**
    * A message the registry POSTed to us (on-search, on-status, notify...): verified against the
-   * registry's keys, then decrypted if encrypted; throws a DciError (err.signature.*,
+   * registry's keys, then decrypted if encrypted; throws a DciMessageError (err.signature.*,
    * err.encryption.invalid) when it does not verify or decrypt.
    */
   async receive<M>(body: unknown): Promise<Response<M>> {
-    await this.#verify(body);
+    await this.#check(body);
     return (await this.#open(body)) as Response<M>;
   }
 
@@ -194,7 +198,7 @@ export class DciClient {
       throw new DciClientError(response.status, body);
     }
     if (isEnvelope(body)) {
-      await this.#verify(body);
+      await this.#check(body);
       return (await this.#open(body)) as T;
     }
     return body as T;
@@ -208,31 +212,31 @@ export class DciClient {
     }
     const key = this.#options.decryptionKey;
     if (!key) {
-      throw new DciError('err.encryption.invalid', 'the message is encrypted and no decryptionKey was given');
+      throw new DciMessageError(
+        'err.encryption.invalid',
+        'the message is encrypted and no decryptionKey was given',
+      );
     }
     try {
       const encrypted = readEncryptedMessage(envelope.message);
       return { ...envelope, message: await decryptMessage(encrypted, key, keyManagementAlgorithmOf(key)) };
     } catch (error) {
-      throw error instanceof EncryptionError ? new DciError('err.encryption.invalid', error.message) : error;
+      throw error instanceof EncryptionError
+        ? new DciMessageError('err.encryption.invalid', error.message)
+        : error;
     }
   }
 
   /** The registry's encryption key: the one of use "enc" in its key set. */
   async #registryRecipient(): Promise<Recipient> {
-    const keys = this.#options.registryKeys;
+    const keys = this.#keys;
     if (keys === undefined) {
       throw new Error('encrypting needs the registry keys (registryKeys)');
     }
-    let set = typeof keys === 'string' ? undefined : keys;
-    if (!set) {
-      const remote = this.#keys as RemoteKeySet;
-      if (!remote.fresh) {
-        await remote.reload();
-      }
-      set = remote.jwks();
+    if ('reload' in keys && !keys.fresh) {
+      await keys.reload();
     }
-    const jwk = set?.keys.find((candidate) => candidate.use === 'enc' && candidate.kid);
+    const jwk = keys.jwks()?.keys.find((candidate) => candidate.use === 'enc' && candidate.kid);
     if (!jwk) {
       throw new Error('the registry publishes no encryption key (use "enc", with a kid)');
     }
@@ -240,36 +244,13 @@ export class DciClient {
     return { kid: jwk.kid!, algorithm, key };
   }
 
-  async #verify(body: unknown): Promise<void> {
-    const keys = this.#keys;
-    if (keys === undefined || !isEnvelope(body)) {
-      return;
-    }
-    await verifyEnvelope(body, {
-      required: true,
-      now: new Date(),
-      limits: DEFAULT_SIGNATURE_LIMITS,
-      findKey: (kid: Kid) => this.#registryKey(keys, kid),
-    });
-  }
-
-  /** The registry's key of this kid (its JWKS names keys by the middle part of the DCI kid). */
-  async #registryKey(keys: KeySet, kid: Kid): Promise<KeyObject> {
-    const { receiverId } = this.#options;
-    if (receiverId !== undefined && kid.senderId !== receiverId) {
-      throw invalidSignature(`it was made by ${kid.senderId}, not by the registry ${receiverId}`);
-    }
-    try {
-      // jose hands out WebCrypto keys; node:crypto verifies with KeyObjects.
-      return KeyObject.from(await keys({ alg: JWS_ALG[kid.algorithm], kid: kid.keyId }));
-    } catch {
-      throw invalidSignature(`the registry publishes no ${kid.algorithm} key ${kid.keyId}`);
+  /** The signature of what the registry sent, when we know its keys; a body that is no envelope is left as it is. */
+  async #check(body: unknown): Promise<void> {
+    if (this.#verify && isEnvelope(body)) {
+      await this.#verify(body);
     }
   }
 }
-
-const isEnvelope = (body: unknown): body is { header: object; message?: unknown; signature?: unknown } =>
-  typeof body === 'object' && body !== null && 'header' in body;
 
 function searchMessage(items: SearchItem[], transactionId: string) {
   return {

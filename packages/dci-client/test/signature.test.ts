@@ -1,8 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { formatSignature, parseSignature, SignatureFormatError } from './format.ts';
-import { envelopeDigest, signatureOf, signingString } from './sign.ts';
-import { DEFAULT_SIGNATURE_LIMITS, verifyEnvelope } from './verify.ts';
+import { formatSignature, parseSignature, SignatureFormatError } from '../src/signature/format.ts';
+import { envelopeDigest, signatureOf, signingString } from '../src/signature/sign.ts';
+import { DEFAULT_SIGNATURE_LIMITS, verifyEnvelope } from '../src/signature/verify.ts';
 
 const params = {
   kid: { senderId: 'spmis.example.org', keyId: 'key-1', algorithm: 'ed25519' as const },

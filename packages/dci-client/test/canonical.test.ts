@@ -1,6 +1,6 @@
 import canonicalize from 'canonicalize';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from './canonical.ts';
+import { canonicalJson } from '../src/signature/canonical.ts';
 
 /** A reproducible pseudo-random JSON value, deep and wide enough to exercise ordering and escaping. */
 function randomValue(seed: number, depth = 0): unknown {

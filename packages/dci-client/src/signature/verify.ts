@@ -1,12 +1,12 @@
 import type { KeyObject } from 'node:crypto';
-import { DciError } from '../errors.ts';
+import { DciMessageError } from '../errors.ts';
 import { parseSignature, SignatureFormatError, type Kid, type SignatureParams } from './format.ts';
 import { envelopeDigest, signingString, verifyBytes, type Signable } from './sign.ts';
 
 /**
  * Verifying the signature of an incoming DCI message, without HTTP: the caller says whether one is
- * required and how to find the sender's key. Every failure is `err.signature.invalid` (HTTP 401)
- * with a reason; a required signature that is absent is `err.signature.missing`.
+ * required and how to find the sender's key. Every failure is a DciMessageError `err.signature.invalid`
+ * (HTTP 401) with a reason; a required signature that is absent is `err.signature.missing`.
  *
  * A signature that is not required is not checked: it would protect nothing (whoever forges a
  * message can leave it out), and reference clients send placeholders in it (the spdci compliance
@@ -33,7 +33,7 @@ export interface VerifyOptions {
 }
 
 export const invalidSignature = (reason: string) =>
-  new DciError('err.signature.invalid', `the signature is invalid: ${reason}`);
+  new DciMessageError('err.signature.invalid', `the signature is invalid: ${reason}`);
 
 export async function verifyEnvelope(
   envelope: Signable & { signature?: unknown },
@@ -44,7 +44,7 @@ export async function verifyEnvelope(
     return;
   }
   if (signature === undefined || signature === null || signature === '') {
-    throw new DciError(
+    throw new DciMessageError(
       'err.signature.missing',
       'this message must be signed: a signature of its header and message with a key registered for you',
     );
