@@ -11,7 +11,7 @@ import {
   type CertificateAuthority,
   type IssuedCertificate,
 } from '#platform/tls/issue';
-import { UsageError } from './context.ts';
+import { UsageError } from './errors.ts';
 
 /**
  * `spx certs ca|server|client`: a test CA, a server certificate for the mutual-TLS listener and client

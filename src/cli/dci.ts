@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { exportJWK } from 'jose';
 import { parseAlgorithm } from '#dci/signature/format';
 import { signEnvelope, type Signable } from '#dci/signature/sign';
-import { UsageError } from './context.ts';
+import { UsageError } from './errors.ts';
 
 /**
  * `spx dci keygen|sign`: what an integrator needs to call the DCI API from a shell: a key pair

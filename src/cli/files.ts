@@ -1,5 +1,5 @@
 import { chmodSync, writeFileSync } from 'node:fs';
-import { UsageError } from './context.ts';
+import { UsageError } from './errors.ts';
 
 /**
  * Writes a file the command creates (a key, a certificate) with this mode, refusing to replace one
