@@ -35,6 +35,7 @@ const BESIDE_GATEWAY: Record<string, 'admin API' | 'refused' | 'no database'> = 
   config: 'no database',
   'dci keygen': 'no database',
   'dci sign': 'no database',
+  'dci receiver': 'no database',
   'certs ca': 'no database',
   'certs server': 'no database',
   'certs client': 'no database',

@@ -4,12 +4,13 @@ import type { Command } from 'commander';
 import { exportJWK } from 'jose';
 import { parseAlgorithm } from '#dci/signature/format';
 import { signEnvelope, type Signable } from '#dci/signature/sign';
+import { registerDciReceiverCommand } from './dci-receiver.ts';
 import { UsageError } from './errors.ts';
 
 /**
- * `spx dci keygen|sign`: what an integrator needs to call the DCI API from a shell: a key pair
- * (the private key stays in a file of theirs; the public JWK is what the admin registers) and a
- * signed envelope of a message, to pipe into curl.
+ * `spx dci keygen|sign|receiver`: what an integrator needs to call the DCI API from a shell: a key
+ * pair (the private key stays in a file of theirs; the public JWK is what the admin registers), a
+ * signed envelope of a message, to pipe into curl, and a callback endpoint to receive async answers.
  */
 export function registerDciCommand(program: Command): void {
   const dci = program.command('dci').description('DCI message tools for integrators (no database needed)');
@@ -53,6 +54,8 @@ export function registerDciCommand(program: Command): void {
       const kid = { senderId, keyId: options.keyId, algorithm } as const;
       console.log(JSON.stringify(signEnvelope(envelope, { kid, privateKey })));
     });
+
+  registerDciReceiverCommand(dci);
 }
 
 function readEnvelope(text: string): Signable & { header: Record<string, unknown> } {
