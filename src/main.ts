@@ -58,11 +58,14 @@ function shutdownOnce(app: App, database: Database, config: Config): () => Promi
   return () =>
     (closing ??= (async () => {
       removeLocalGateway(config);
-      await app.close(); // stops accepting (both listeners); waits for in-flight requests (Fastify close semantics)
-      if (database.engine === 'pglite') {
-        await revokeLocalAdminKeys(database.db);
+      try {
+        await app.close(); // stops accepting (both listeners); waits for in-flight requests (Fastify close semantics)
+        if (database.engine === 'pglite') {
+          await revokeLocalAdminKeys(database.db);
+        }
+      } finally {
+        await database.close(); // also gives back the data directory's lock
       }
-      await database.close();
     })());
 }
 
