@@ -1,11 +1,12 @@
 import { createPrivateKey, generateKeyPairSync, randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { exportJWK } from 'jose';
 import { parseAlgorithm } from '#dci/signature/format';
 import { signEnvelope, type Signable } from '#dci/signature/sign';
 import { registerDciReceiverCommand } from './dci-receiver.ts';
 import { UsageError } from './errors.ts';
+import { writeOnce } from './files.ts';
 
 /**
  * `spx dci keygen|sign|receiver`: what an integrator needs to call the DCI API from a shell: a key
@@ -20,7 +21,8 @@ export function registerDciCommand(program: Command): void {
     .description('create an Ed25519 (or RSA) key pair: writes the private key PEM, prints the public JWK')
     .requiredOption('--out <file>', 'where to write the private key (PKCS#8 PEM, mode 600)')
     .option('--algorithm <name>', 'ed25519 or rsa-sha256', 'ed25519')
-    .action(async (options: { out: string; algorithm: string }) => {
+    .option('--force', 'replace the file if it exists (the key registered from it stops working)')
+    .action(async (options: { out: string; algorithm: string; force?: boolean }) => {
       const algorithm = parseAlgorithm(options.algorithm);
       if (!algorithm) {
         throw new UsageError('--algorithm is ed25519 or rsa-sha256');
@@ -29,7 +31,8 @@ export function registerDciCommand(program: Command): void {
         algorithm === 'ed25519'
           ? generateKeyPairSync('ed25519')
           : generateKeyPairSync('rsa', { modulusLength: 3072 });
-      writeFileSync(options.out, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+      const pem = privateKey.export({ format: 'pem', type: 'pkcs8' });
+      writeOnce(options.out, pem, 0o600, options.force);
       console.log(JSON.stringify(await exportJWK(publicKey)));
     });
 
