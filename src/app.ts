@@ -179,7 +179,13 @@ export async function buildApp({
     cacheMs: config.authCacheSeconds * 1000,
   });
   const encryption = createDciEncryption({ db, keys: keys.dciEncryption });
-  const dciJobs = dciJobKinds({ db, signatures, encryption, receiverId: config.dciId });
+  const dciJobs = dciJobKinds({
+    db,
+    signatures,
+    encryption,
+    receiverId: config.dciId,
+    retry: { retryLimit: config.dciCallbackRetries, retryDelaySeconds: config.dciCallbackBackoffSeconds },
+  });
   const exportJobs = [exportJob({ db, vault, dataDir: config.dataDir, copyOut: database.copyOut })];
   [...jobKinds, ...dciJobs, ...exportJobs, centralPullJob(db, vault)].forEach((kind) => jobs.define(kind));
   // Job kinds are defined by the capabilities below, before the queue starts.

@@ -1,7 +1,9 @@
+import type { AddressInfo } from 'node:net';
 import { buildApp } from '#app';
 import { openMigratedDatabase } from '#cli/context';
+import { localUrlOf, removeLocalGateway, writeLocalGateway } from '#cli/local-gateway';
 import type { Config } from '#config/settings';
-import { bootstrapFirstAdmin } from '#platform/auth/bootstrap';
+import { bootstrapFirstAdmin, revokeLocalAdminKeys, rotateLocalAdminKey } from '#platform/auth/bootstrap';
 import type { Database } from '#platform/db/database';
 import type { App } from '#platform/http/types';
 import { isRegistryEmpty, seedRegistry } from '#registry/seed/load';
@@ -28,28 +30,58 @@ export interface StartOptions {
 /** Start: open and migrate the database, load demo data on first start, build the app, listen. */
 export async function startGateway(config: Config, options: StartOptions = {}): Promise<RunningGateway> {
   const database = await openMigratedDatabase(config);
-  const demo = await loadDemoDataOnFirstStart(database, config, options.announce ?? false);
-  const firstAdminKey = await bootstrapFirstAdmin(database.db, config.apiKeyTtlDays);
-  const app = await buildApp({ config, database });
-  options.extend?.(app);
-  const address = await app.listen({ host: config.host, port: config.port });
-  const url = config.publicUrl ?? address.replace('[::1]', 'localhost');
-
-  let closing: Promise<void> | undefined;
-  const shutdown = () =>
-    (closing ??= (async () => {
-      await app.close(); // stops accepting (both listeners); waits for in-flight requests (Fastify close semantics)
-      await database.close();
-    })());
-  const tlsUrl = await app.tlsListener?.listen().catch(async (error: unknown) => {
-    await shutdown();
+  let app: App | undefined;
+  try {
+    const demo = await loadDemoDataOnFirstStart(database, config, options.announce ?? false);
+    const firstAdminKey = await bootstrapFirstAdmin(database.db, config.apiKeyTtlDays);
+    app = await buildApp({ config, database });
+    options.extend?.(app);
+    const address = await app.listen({ host: config.host, port: config.port });
+    const url = config.publicUrl ?? address.replace('[::1]', 'localhost');
+    const tlsUrl = await app.tlsListener?.listen();
+    await writeLocalCredential(app, database, config);
+    if (options.announce) {
+      announce({ url, tlsUrl, database, config, demo, firstAdminKey });
+    }
+    return { app, database, url, tlsUrl, firstAdminKey, shutdown: shutdownOnce(app, database, config) };
+  } catch (error) {
+    // The database is closed also on a failed start: it gives back the data directory's lock.
+    await app?.close();
+    await database.close();
     throw error;
-  });
-
-  if (options.announce) {
-    announce({ url, tlsUrl, database, config, demo, firstAdminKey });
   }
-  return { app, database, url, tlsUrl, firstAdminKey, shutdown };
+}
+
+/** Stops accepting requests, lets in-flight ones finish, then closes the database (once). */
+function shutdownOnce(app: App, database: Database, config: Config): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () =>
+    (closing ??= (async () => {
+      removeLocalGateway(config);
+      try {
+        await app.close(); // stops accepting (both listeners); waits for in-flight requests (Fastify close semantics)
+        if (database.engine === 'pglite') {
+          await revokeLocalAdminKeys(database.db);
+        }
+      } finally {
+        await database.close(); // also gives back the data directory's lock
+      }
+    })());
+}
+
+/**
+ * On PGlite the gateway is the only process that may open the database: it leaves its `spx`
+ * commands a local key to reach it through the admin API (src/cli/local-gateway.ts). A PostgreSQL
+ * server is shared, and spx opens it as the gateway does.
+ */
+async function writeLocalCredential(app: App, database: Database, config: Config): Promise<void> {
+  if (database.engine !== 'pglite') {
+    return;
+  }
+  const key = await rotateLocalAdminKey(database.db, config.apiKeyTtlDays);
+  if (key) {
+    writeLocalGateway(config, localUrlOf(app.server.address() as AddressInfo), key);
+  }
 }
 
 /** SIGTERM/SIGINT: finish what is in flight, within the configured time, then exit. */

@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
-import { verifyAuditChain } from '#platform/audit/audit-log';
-import { withDatabase } from './context.ts';
+import { verifyAuditChain, type ChainVerification } from '#platform/audit/audit-log';
+import { withDatabaseOrGateway } from './context.ts';
 
-/** `spx audit verify`: recompute the audit hash chain; exits 1 when it is broken. */
+/**
+ * `spx audit verify`: recompute the audit hash chain; exits 1 when it is broken. While the gateway
+ * runs on the embedded database, the gateway recomputes it (GET /api/v1/audit/verify).
+ */
 export function registerAuditCommand(program: Command): void {
   program
     .command('audit')
@@ -10,7 +13,23 @@ export function registerAuditCommand(program: Command): void {
     .command('verify')
     .description('check that no audit entry was altered, removed or reordered')
     .action(async () => {
-      const result = await withDatabase((database) => verifyAuditChain(database.db));
+      const result = await withDatabaseOrGateway<ChainVerification>({
+        database: (database) => verifyAuditChain(database.db),
+        gateway: async (api) => {
+          const answer = await api.call<{
+            ok: boolean;
+            checked: number;
+            first_broken_seq?: number;
+            reason?: string;
+          }>('GET', '/api/v1/audit/verify');
+          return {
+            ok: answer.ok,
+            checked: answer.checked,
+            firstBrokenSeq: answer.first_broken_seq,
+            reason: answer.reason,
+          };
+        },
+      });
       if (result.ok) {
         console.log(`audit chain intact: ${result.checked} entries verified`);
         return;

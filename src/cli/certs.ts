@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -11,7 +11,8 @@ import {
   type CertificateAuthority,
   type IssuedCertificate,
 } from '#platform/tls/issue';
-import { UsageError } from './context.ts';
+import { UsageError } from './errors.ts';
+import { writeOnce } from './files.ts';
 
 /**
  * `spx certs ca|server|client`: a test CA, a server certificate for the mutual-TLS listener and client
@@ -126,18 +127,6 @@ function writePair(options: Common, base: string, issued: IssuedCertificate) {
   writeOnce(files.key, issued.keyPem, 0o600, options.force);
   writeOnce(files.certificate, issued.certificatePem, 0o644, options.force);
   return files;
-}
-
-function writeOnce(path: string, text: string, mode: number, force = false): void {
-  try {
-    writeFileSync(path, text, { mode, flag: force ? 'w' : 'wx' });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new UsageError(`${path} exists: pass --force to replace it`);
-    }
-    throw error;
-  }
-  chmodSync(path, mode); // an overwritten file keeps its old mode otherwise
 }
 
 function printClientHelp(

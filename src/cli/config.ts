@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { configMarkdownTable, loadConfig } from '#config/load';
-import { UsageError } from './context.ts';
+import { UsageError } from './errors.ts';
 
 const START = '<!-- settings:start -->';
 const END = '<!-- settings:end -->';

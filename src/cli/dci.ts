@@ -1,14 +1,16 @@
 import { createPrivateKey, generateKeyPairSync, randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { exportJWK } from 'jose';
 import { parseAlgorithm, type Signable, signEnvelope } from '@spx/dci-client';
-import { UsageError } from './context.ts';
+import { registerDciReceiverCommand } from './dci-receiver.ts';
+import { UsageError } from './errors.ts';
+import { writeOnce } from './files.ts';
 
 /**
- * `spx dci keygen|sign`: what an integrator needs to call the DCI API from a shell: a key pair
- * (the private key stays in a file of theirs; the public JWK is what the admin registers) and a
- * signed envelope of a message, to pipe into curl.
+ * `spx dci keygen|sign|receiver`: what an integrator needs to call the DCI API from a shell: a key
+ * pair (the private key stays in a file of theirs; the public JWK is what the admin registers), a
+ * signed envelope of a message, to pipe into curl, and a callback endpoint to receive async answers.
  */
 export function registerDciCommand(program: Command): void {
   const dci = program.command('dci').description('DCI message tools for integrators (no database needed)');
@@ -18,7 +20,8 @@ export function registerDciCommand(program: Command): void {
     .description('create an Ed25519 (or RSA) key pair: writes the private key PEM, prints the public JWK')
     .requiredOption('--out <file>', 'where to write the private key (PKCS#8 PEM, mode 600)')
     .option('--algorithm <name>', 'ed25519 or rsa-sha256', 'ed25519')
-    .action(async (options: { out: string; algorithm: string }) => {
+    .option('--force', 'replace the file if it exists (the key registered from it stops working)')
+    .action(async (options: { out: string; algorithm: string; force?: boolean }) => {
       const algorithm = parseAlgorithm(options.algorithm);
       if (!algorithm) {
         throw new UsageError('--algorithm is ed25519 or rsa-sha256');
@@ -27,7 +30,8 @@ export function registerDciCommand(program: Command): void {
         algorithm === 'ed25519'
           ? generateKeyPairSync('ed25519')
           : generateKeyPairSync('rsa', { modulusLength: 3072 });
-      writeFileSync(options.out, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+      const pem = privateKey.export({ format: 'pem', type: 'pkcs8' });
+      writeOnce(options.out, pem, 0o600, options.force);
       console.log(JSON.stringify(await exportJWK(publicKey)));
     });
 
@@ -52,6 +56,8 @@ export function registerDciCommand(program: Command): void {
       const kid = { senderId, keyId: options.keyId, algorithm } as const;
       console.log(JSON.stringify(signEnvelope(envelope, { kid, privateKey })));
     });
+
+  registerDciReceiverCommand(dci);
 }
 
 function readEnvelope(text: string): Signable & { header: Record<string, unknown> } {

@@ -1,13 +1,17 @@
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
+import type { Config } from '#config/settings';
 import { recordAudit } from '#platform/audit/audit-log';
 import { principalFor, type Principal } from '#platform/auth/principal';
 import { roleDefinitions } from '#platform/auth/roles';
 import { openKeyVault } from '#platform/crypto/open-vault';
+import type { Database } from '#platform/db/database';
 import type { DB } from '#platform/db/types';
 import { ProblemError } from '#platform/http/problem';
 import { findDefinition } from '#exports/definitions';
@@ -17,7 +21,9 @@ import { isLegalBasis, isPurpose, LEGAL_BASES } from '#exports/statement';
 import { recipientOf } from '#exports/recipient';
 import { startExport } from '#exports/run';
 import { countExport } from '#exports/source';
-import { UsageError, withDatabase } from './context.ts';
+import { besideGateway, withDatabaseOrGateway } from './context.ts';
+import { UsageError } from './errors.ts';
+import type { GatewayApi } from './gateway-api.ts';
 
 /**
  * `spx export --definition NAME --out FILE`: an export written by an operator on the gateway's
@@ -54,60 +60,102 @@ export function registerExportCommand(program: Command): void {
     .option('--no-progress', 'no progress bar')
     .action(async (options: ExportOptions) => {
       checkOptions(options);
-      await withDatabase(async (database, config) => {
-        const db = database.db;
-        const definition = await findDefinition(db, options.definition, versionOf(options.version));
-        if (!definition) {
-          throw new UsageError(
-            `no export definition "${options.definition}"${options.version ? ` version ${options.version}` : ''}`,
-          );
-        }
-        const principal = await principalOf(db, options.recipient);
-        if (definition.pseudonymise && !options.recipient) {
-          throw new UsageError(
-            'this definition pseudonymises identifiers: name the --recipient whose key applies',
-          );
-        }
-        const chosen = { ...definition, format: (options.format ?? definition.format) as ExportFormat };
-        const { vault } = await openKeyVault(config, db);
-        const total = await countExport(
-          db,
-          planOrExit(() => planExport(chosen, principal)),
-        );
-        const bar = options.progress ? progressBar(total) : undefined;
-        const run = await startExport({
-          db,
-          vault,
-          definition: chosen,
-          principal,
-          onProgress: (rows) => bar?.update(rows),
-          copyOut: database.copyOut,
-        });
-        const partial = `${options.out}.part`;
-        try {
-          await pipeline(run.stream, createWriteStream(partial));
-          await rename(partial, options.out);
-        } catch (error) {
-          await rm(partial, { force: true });
-          throw error;
-        } finally {
-          bar?.stop();
-        }
-        await recordAudit(db, {
-          clientId: options.recipient ? principal.clientId : undefined,
-          clientName: 'spx export',
-          action: 'export.cli',
-          purpose: options.purpose,
-          legalBasis: options.legalBasis,
-          resourceType: 'export_definition',
-          resourceId: `${chosen.name}@${chosen.version}`,
-          recordCount: run.rows(),
-          outcome: 'success',
-        });
-        const withheld = run.plan.withheld.length > 0 ? ` (withheld: ${run.plan.withheld.join(', ')})` : '';
-        console.log(`wrote ${run.rows()} records to ${options.out}${withheld}`);
+      await withDatabaseOrGateway({
+        database: (database, config) => exportOnDatabase(database, config, options),
+        gateway: (api) => exportThroughGateway(api, options),
       });
     });
+}
+
+/** The export written by this process, with a progress bar, audited as `export.cli`. */
+async function exportOnDatabase(database: Database, config: Config, options: ExportOptions): Promise<void> {
+  const db = database.db;
+  const definition = await findDefinition(db, options.definition, versionOf(options.version));
+  if (!definition) {
+    throw new UsageError(
+      `no export definition "${options.definition}"${options.version ? ` version ${options.version}` : ''}`,
+    );
+  }
+  const principal = await principalOf(db, options.recipient);
+  if (definition.pseudonymise && !options.recipient) {
+    throw new UsageError('this definition pseudonymises identifiers: name the --recipient whose key applies');
+  }
+  const chosen = { ...definition, format: (options.format ?? definition.format) as ExportFormat };
+  const { vault } = await openKeyVault(config, db);
+  const total = await countExport(
+    db,
+    planOrExit(() => planExport(chosen, principal)),
+  );
+  const bar = options.progress ? progressBar(total) : undefined;
+  const run = await startExport({
+    db,
+    vault,
+    definition: chosen,
+    principal,
+    onProgress: (rows) => bar?.update(rows),
+    copyOut: database.copyOut,
+  });
+  try {
+    await writeWhole(options.out, run.stream);
+  } finally {
+    bar?.stop();
+  }
+  await recordAudit(db, {
+    clientId: options.recipient ? principal.clientId : undefined,
+    clientName: 'spx export',
+    action: 'export.cli',
+    purpose: options.purpose,
+    legalBasis: options.legalBasis,
+    resourceType: 'export_definition',
+    resourceId: `${chosen.name}@${chosen.version}`,
+    recordCount: run.rows(),
+    outcome: 'success',
+  });
+  const withheld = run.plan.withheld.length > 0 ? ` (withheld: ${run.plan.withheld.join(', ')})` : '';
+  console.log(`wrote ${run.rows()} records to ${options.out}${withheld}`);
+}
+
+/**
+ * The export streamed by the running gateway (GET /api/v1/export-definitions/{name}/data as the
+ * local administrator, audited there as `export.download`): it has the database open. No progress
+ * bar (the stream does not announce its length). A recipient's export runs under that recipient's
+ * own credential, which this process does not hold.
+ */
+async function exportThroughGateway(api: GatewayApi, options: ExportOptions): Promise<void> {
+  const path = `/api/v1/export-definitions/${encodeURIComponent(options.definition)}/data`;
+  if (options.recipient !== undefined) {
+    throw besideGateway(
+      api.gateway,
+      `stop it to export for a --recipient, or let the recipient download the export with its own key (GET ${api.gateway.url}${path})`,
+    );
+  }
+  const query = new URLSearchParams({
+    legal_basis: options.legalBasis,
+    purpose: options.purpose,
+    ...(options.version === undefined ? {} : { version: String(versionOf(options.version)) }),
+    ...(options.format === undefined ? {} : { format: options.format }),
+  });
+  const response = await api.download(`${path}?${query}`);
+  const bytes = await writeWhole(options.out, Readable.fromWeb(response.body! as WebReadableStream));
+  const withheld = response.headers.get('export-withheld-fields');
+  console.log(
+    `wrote ${bytes} bytes to ${options.out} through the gateway at ${api.gateway.url}` +
+      (withheld ? ` (withheld: ${withheld})` : ''),
+  );
+}
+
+/** Writes the stream to `<out>.part`, then renames it: `out` is only ever a complete export. */
+async function writeWhole(out: string, stream: Readable): Promise<number> {
+  const partial = `${out}.part`;
+  const file = createWriteStream(partial);
+  try {
+    await pipeline(stream, file);
+    await rename(partial, out);
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  }
+  return file.bytesWritten;
 }
 
 function checkOptions(options: ExportOptions): void {

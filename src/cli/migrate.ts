@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '#config/load';
 import { migrate } from '#platform/db/migrate';
-import { openConfiguredDatabase } from './context.ts';
+import { openConfiguredDatabase, refuseBesideGateway } from './context.ts';
 
 /** `spx migrate`: apply pending migrations (the gateway also does it on start). */
 export function registerMigrateCommand(program: Command): void {
@@ -9,7 +9,12 @@ export function registerMigrateCommand(program: Command): void {
     .command('migrate')
     .description('apply pending database migrations')
     .action(async () => {
-      const database = await openConfiguredDatabase(loadConfig());
+      const config = loadConfig();
+      refuseBesideGateway(
+        config,
+        'it applied every pending migration when it started; stop it to run spx migrate',
+      );
+      const database = await openConfiguredDatabase(config);
       try {
         const applied = await migrate(database);
         console.log(

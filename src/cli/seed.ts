@@ -6,9 +6,14 @@ import {
   seedRegistry,
   type SeedSummary,
 } from '#registry/seed/load';
-import { UsageError, withDatabase } from './context.ts';
+import { withDatabase } from './context.ts';
+import { UsageError } from './errors.ts';
 
 const MAX_HOUSEHOLDS = 10_000_000;
+
+/** Seeding loads an empty registry in bulk: no admin API does it, and the gateway has the database. */
+const SEED_BESIDE_GATEWAY =
+  'stop it to run spx seed (or start the gateway on a new SPX_DATA_DIR: it loads SPX_DEMO_HOUSEHOLDS demo households on its first start)';
 
 interface SeedArguments {
   households: string;
@@ -30,7 +35,7 @@ export function registerSeedCommand(program: Command): void {
     )
     .action(async (raw: SeedArguments) => {
       const options = parseArguments(raw);
-      const summary = await withDatabase((database) =>
+      const summary = await withDatabase(SEED_BESIDE_GATEWAY, (database) =>
         seedRegistry(database, { ...options, onProgress: progressLine() }).catch((error: unknown) => {
           throw error instanceof RegistryNotEmptyError ? new UsageError(error.message) : error;
         }),

@@ -178,6 +178,20 @@ export const settings = {
     description:
       'How often registry changes are matched against DCI subscriptions, in ms (at once while work waits).',
   },
+  dciCallbackRetries: {
+    env: 'SPX_DCI_CALLBACK_RETRIES',
+    schema: Type.Integer({ minimum: 0, maximum: 20 }),
+    default: 5,
+    description:
+      'Retries of a DCI callback (async answer, notification) that failed; after the last one the delivery is a dead letter (replayable). Schedule: docs/dci/async-local.md.',
+  },
+  dciCallbackBackoffSeconds: {
+    env: 'SPX_DCI_CALLBACK_BACKOFF_SECONDS',
+    schema: Type.Integer({ minimum: 1, maximum: 3600 }),
+    default: 30,
+    description:
+      'Wait before the first retry of a failed DCI callback, in seconds: retry n waits between this × 2^(n−1) and twice that, at random (defaults: 30–60 s, then 1–2, 2–4, 4–8 and 8–16 minutes; a dead letter after 16 to 31 minutes).',
+  },
   apiKeyTtlDays: {
     env: 'SPX_API_KEY_TTL_DAYS',
     schema: Type.Integer({ minimum: 1, maximum: 3650 }),

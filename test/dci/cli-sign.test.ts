@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createPublicKey } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -51,6 +51,20 @@ describe('spx dci keygen | sign', { timeout: 120_000 }, () => {
     await expect(
       verifyEnvelope(envelope, { ...options, findKey: async () => publicKey }),
     ).resolves.toBeUndefined();
+  });
+
+  it('never replaces a key file without --force: it may hold the key that is registered', async () => {
+    const keyFile = join(dir, 'registered.pem');
+    writeFileSync(keyFile, 'the registered key', { mode: 0o644 });
+    const refused = await spx('keygen', '--out', keyFile);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim()).toBe(`spx: ${keyFile} exists: pass --force to replace it`);
+    expect(readFileSync(keyFile, 'utf8')).toBe('the registered key');
+
+    const replaced = await spx('keygen', '--out', keyFile, '--force');
+    expect(replaced.code).toBe(0);
+    expect(readFileSync(keyFile, 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
   });
 
   it('says what is wrong with its input', async () => {

@@ -69,7 +69,9 @@ export interface DciTestApp extends TestDatabase {
 }
 
 type Options = Partial<Omit<DciRouteOptions, 'db' | 'registry'>> &
-  Pick<DciJobOptions, 'retry' | 'timeoutMs' | 'resolve'> & {
+  Pick<DciJobOptions, 'timeoutMs' | 'resolve'> & {
+    /** Callback retries (default: 1 retry after 1 s, so that a delivery runs out of them within a test). */
+    retry?: Partial<DciJobOptions['retry']>;
     /** A database to build on instead of a fresh one: a restarted gateway (close the first app only). */
     on?: TestDatabase & { masterKey?: string };
   };

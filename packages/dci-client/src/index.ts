@@ -21,6 +21,12 @@ export {
   type SignatureCheck,
   type SignatureCheckOptions,
 } from './verify-signature.ts';
+export {
+  startCallbackReceiver,
+  summaryOf,
+  type CallbackReceiverOptions,
+  type ReceivedCallback,
+} from './receiver.ts';
 export { DciMessageError, type MessageErrorCode } from './errors.ts';
 export * from './codes.ts';
 export * from './messages.ts';

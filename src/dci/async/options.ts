@@ -22,8 +22,8 @@ export interface DciJobOptions {
   resolve?: Resolve;
   /** One callback attempt may take this long (default 10 s). */
   timeoutMs?: number;
-  /** Default: 5 retries, from 30 s (about 30 s, 1, 2, 4, 8 minutes, with jitter). */
-  retry?: Partial<RetryPolicy>;
+  /** Retries of a failed callback (SPX_DCI_CALLBACK_RETRIES, SPX_DCI_CALLBACK_BACKOFF_SECONDS). */
+  retry: RetryPolicy;
   /** Signs the callbacks (shared with the routes). */
   signatures: DciSignatures;
   /** Encrypts the callbacks that must be (shared with the routes). */
@@ -46,7 +46,7 @@ export function resolveJobOptions(options: DciJobOptions): ResolvedJobOptions {
     maxBatch: options.maxBatch ?? DEFAULT_MAX_BATCH,
     resolve: options.resolve ?? systemResolve,
     timeoutMs: options.timeoutMs ?? 10_000,
-    retry: { retryLimit: 5, retryDelaySeconds: 30, ...options.retry },
+    retry: options.retry,
     signatures: options.signatures,
     encryption: options.encryption,
   };

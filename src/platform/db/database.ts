@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { lockDataDirectory } from './lock.ts';
 import { Mutex } from './mutex.ts';
 import { PgliteDialect } from './pglite-dialect.ts';
 import { typeParsers } from './type-parsers.ts';
@@ -96,12 +97,19 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
   if (!inMemory) {
     mkdirSync(options.dataDir!, { recursive: true });
   }
-  const pglite = new PGlite({
-    ...(inMemory ? {} : { dataDir: options.dataDir }),
-    parsers: typeParsers,
-    ...(options.pgliteTemplate ? { loadDataDir: options.pgliteTemplate } : {}),
-  });
-  await pglite.exec(`create schema if not exists ${options.schema}; set search_path to ${options.schema}`);
+  const unlock = inMemory ? () => undefined : lockDataDirectory(options.dataDir!);
+  let pglite: PGlite;
+  try {
+    pglite = new PGlite({
+      ...(inMemory ? {} : { dataDir: options.dataDir }),
+      parsers: typeParsers,
+      ...(options.pgliteTemplate ? { loadDataDir: options.pgliteTemplate } : {}),
+    });
+    await pglite.exec(`create schema if not exists ${options.schema}; set search_path to ${options.schema}`);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   const mutex = new Mutex();
 
   const executeSql = <R>(text: string, values: unknown[] = []) =>
@@ -143,7 +151,11 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
     executeSql,
     bulkLoad,
     close: async () => {
-      await mutex.run(() => pglite.close());
+      try {
+        await mutex.run(() => pglite.close());
+      } finally {
+        unlock();
+      }
     },
     dumpDataDir: () => mutex.run(() => pglite.dumpDataDir('none')),
   };
