@@ -180,7 +180,14 @@ export async function buildApp({
   const encryption = createDciEncryption({ db, keys: keys.dciEncryption });
   const dciJobs = dciJobKinds({ db, signatures, encryption, receiverId: config.dciId });
   const exportJobs = [exportJob({ db, vault, dataDir: config.dataDir, copyOut: database.copyOut })];
-  [...jobKinds, ...dciJobs, ...exportJobs, centralPullJob(db, vault)].forEach((kind) => jobs.define(kind));
+  const centralCalls = {
+    resolve: systemResolve,
+    timeoutMs: 60_000,
+    maxBytes: config.odkMaxSubmissionMb * 1024 * 1024,
+  };
+  [...jobKinds, ...dciJobs, ...exportJobs, centralPullJob(db, vault, centralCalls)].forEach((kind) =>
+    jobs.define(kind),
+  );
   // Job kinds are defined by the capabilities below, before the queue starts.
   app.addHook('onReady', () => jobs.start());
   // onClose runs once the server has stopped and in-flight requests are done.
@@ -236,7 +243,7 @@ export async function buildApp({
   await app.register(changeRequestRoutes, { prefix: '/api/v1', db });
   await installShippedForm(db);
   await app.register(odkAdminRoutes, { prefix: '/api/v1', db });
-  await app.register(centralRoutes, { prefix: '/api/v1', db, vault, jobs });
+  await app.register(centralRoutes, { prefix: '/api/v1', db, vault, jobs, resolve: systemResolve });
   await app.register(openRosaRoutes, {
     prefix: '/odk',
     db,

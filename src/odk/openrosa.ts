@@ -197,7 +197,7 @@ export async function openRosaRoutes(
 
 /** The submission XML and its attachments from the multipart body, within the size limit. */
 async function readParts(request: FastifyRequest, maxBytes: number) {
-  let xml: string | undefined;
+  let xml: Buffer | undefined;
   let incomplete = false;
   let total = 0;
   const attachments: Attachment[] = [];
@@ -212,7 +212,7 @@ async function readParts(request: FastifyRequest, maxBytes: number) {
       throw tooLarge(`a submission may be at most ${maxBytes} bytes with its attachments`);
     }
     if (part.fieldname === 'xml_submission_file') {
-      xml = data.toString('utf8');
+      xml = data;
     } else if (part.filename) {
       if (!/^[\w.-]{1,200}$/.test(part.filename)) {
         throw badRequest(`attachment name ${part.filename} is not a plain file name`);

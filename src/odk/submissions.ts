@@ -23,7 +23,8 @@ export interface Attachment {
 }
 
 export interface IncomingSubmission {
-  xml: string;
+  /** The instance XML, as the bytes received. */
+  xml: Buffer;
   attachments: Attachment[];
   source: 'openrosa' | 'central';
   submittedBy: string;
@@ -62,13 +63,44 @@ function headerOf(xml: string): { root: XmlNode; formId: string; version: string
   return { root: root!, formId, version: String(root!['@_version'] ?? ''), instanceId };
 }
 
+/**
+ * The XML as text, and why it cannot be read as XML when its bytes are not UTF-8 without NUL (text
+ * PostgreSQL can hold): the text then renders the bytes, every NUL and broken sequence as U+FFFD.
+ */
+function textOf(bytes: Buffer): { text: string; problem?: string } {
+  const render = () => bytes.toString('utf8').replaceAll('\0', '\uFFFD');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return { text: render(), problem: 'the submission is not UTF-8 text (UTF-16?): send it as UTF-8' };
+  }
+  if (text.includes('\0')) {
+    return {
+      text: render(),
+      problem:
+        'the submission holds NUL characters, which XML does not allow (UTF-16 text?): send it as UTF-8',
+    };
+  }
+  return { text };
+}
+
 /** Stores a submission raw (or adds the attachments of a re-send); 404 for an unknown form. */
 export async function storeSubmission(db: Kysely<DB>, incoming: IncomingSubmission): Promise<Received> {
+  const { text, problem } = textOf(incoming.xml);
   let header;
   try {
-    header = headerOf(incoming.xml);
+    if (problem) {
+      throw badRequest(problem);
+    }
+    header = headerOf(text);
   } catch (error) {
-    await keepUnreadable(db, incoming, (error as Error).message);
+    await keepUnreadable(
+      db,
+      incoming,
+      { text, raw: problem ? incoming.xml : null },
+      (error as Error).message,
+    );
     throw error;
   }
   const { formId, version, instanceId } = header;
@@ -96,7 +128,7 @@ export async function storeSubmission(db: Kysely<DB>, incoming: IncomingSubmissi
           form_id: formId,
           form_version: version,
           source: incoming.source,
-          xml: incoming.xml,
+          xml: text,
           xml_sha256: hash,
           submitted_by: incoming.submittedBy,
           status: 'received',
@@ -126,8 +158,16 @@ export async function storeSubmission(db: Kysely<DB>, incoming: IncomingSubmissi
 
 class ProcessedMeanwhile extends Error {}
 
-/** A submission that cannot even be read is kept as it came, failed, under its hash. */
-async function keepUnreadable(db: Kysely<DB>, incoming: IncomingSubmission, reason: string): Promise<void> {
+/**
+ * A submission that cannot even be read is kept as it came, failed, under its hash: its bytes too
+ * when the text cannot hold them.
+ */
+async function keepUnreadable(
+  db: Kysely<DB>,
+  incoming: IncomingSubmission,
+  { text, raw }: { text: string; raw: Buffer | null },
+  reason: string,
+): Promise<void> {
   const hash = sha256(incoming.xml);
   await db
     .insertInto('odk_submissions')
@@ -137,7 +177,8 @@ async function keepUnreadable(db: Kysely<DB>, incoming: IncomingSubmission, reas
       form_id: '(unreadable)',
       form_version: '',
       source: incoming.source,
-      xml: incoming.xml,
+      xml: text,
+      raw,
       xml_sha256: hash,
       submitted_by: incoming.submittedBy,
       status: 'failed',
