@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
-import { badRequest, conflict, notFound } from '#platform/http/problem';
+import { badRequest, conflict, forbidden, notFound } from '#platform/http/problem';
 import { submitChange } from '#registry/changes/service';
 import type { AreaScope } from '#registry/scope';
 import { currentMapping, findForm } from './forms.ts';
@@ -13,7 +13,10 @@ import { parseXml, type XmlError, type XmlNode } from './xform.ts';
  * stored raw with its attachments first (one transaction), so nothing is lost whatever happens
  * next; then read through its form's current mapping into a change request (validated, checked for
  * duplicates, applied or queued for review). Its instanceID makes re-sending harmless: the same XML
- * again only adds attachments not yet received; other XML under the same instanceID is refused.
+ * again, from the same sender, only adds attachments not yet received (OpenRosa sends a large
+ * submission in several requests), until it is read into a change request: from then on its
+ * attachments are what the change request was made from, and stay as they are. Other XML under the
+ * same instanceID, or the same XML from another sender, is refused.
  */
 
 export interface Attachment {
@@ -111,12 +114,12 @@ export async function storeSubmission(db: Kysely<DB>, incoming: IncomingSubmissi
   return db.transaction().execute(async (trx) => {
     const existing = await trx
       .selectFrom('odk_submissions')
-      .select(['id', 'xml_sha256'])
+      .select(['id', 'xml_sha256', 'source', 'submitted_by', 'status'])
       .where('instance_id', '=', instanceId)
       .forUpdate()
       .executeTakeFirst();
-    if (existing && existing.xml_sha256 !== hash) {
-      throw conflict(`a different submission with instanceID ${instanceId} was already received`);
+    if (existing) {
+      await checkResend(trx, existing, incoming, hash);
     }
     const id = existing?.id ?? randomUUID();
     if (!existing) {
@@ -154,6 +157,40 @@ export async function storeSubmission(db: Kysely<DB>, incoming: IncomingSubmissi
     }
     return { id, instanceId, created: !existing };
   });
+}
+
+/**
+ * A submission received again is the same XML from the same sender (who else could add files to a
+ * household outside their area?), and adds no file once it was read into a change request.
+ */
+async function checkResend(
+  trx: Kysely<DB>,
+  existing: { id: string; xml_sha256: string; source: string; submitted_by: string | null; status: string },
+  incoming: IncomingSubmission,
+  hash: string,
+): Promise<void> {
+  if (existing.source !== incoming.source || existing.submitted_by !== incoming.submittedBy) {
+    throw forbidden(
+      'a submission with this instanceID was sent by someone else: only they may send it again',
+    );
+  }
+  if (existing.xml_sha256 !== hash) {
+    throw conflict('a different submission with this instanceID was already received');
+  }
+  if (existing.status !== 'processed' || incoming.attachments.length === 0) {
+    return;
+  }
+  const stored = await trx
+    .selectFrom('odk_attachments')
+    .select(['name', 'sha256'])
+    .where('submission_id', '=', existing.id)
+    .execute();
+  const known = new Map(stored.map((file) => [file.name, file.sha256]));
+  if (incoming.attachments.some((file) => known.get(file.name) !== sha256(file.data))) {
+    throw conflict(
+      'this submission was already read into a change request: its attachments can no longer change',
+    );
+  }
 }
 
 class ProcessedMeanwhile extends Error {}

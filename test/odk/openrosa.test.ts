@@ -175,6 +175,36 @@ describe('OpenRosa submissions', () => {
     expect((await submissionOf(instanceId)).status).toBe('applied');
   });
 
+  it('takes a re-sent submission only from its sender, and freezes its files once it was read', async () => {
+    const { xml, instanceId } = householdInstance({
+      ...amina,
+      members: [{ ...amina.members[0]!, national_id: 'NID-ODK-3', given_name: 'Rehema' }],
+    });
+    const file = (name: string, text = name) => ({ name, type: 'image/jpeg', data: Buffer.from(text) });
+    // A large submission comes in parts: files may be added until the last part.
+    expect((await submit(t, agent, xml, [file('front.jpg')], { incomplete: true })).statusCode).toBe(201);
+    expect((await submit(t, agent, xml, [file('back.jpg')])).statusCode).toBe(202);
+    const names = async () => (await submissionOf(instanceId)).attachments.map((a) => a.name);
+    expect(await names()).toEqual(['back.jpg', 'front.jpg']);
+    expect((await submissionOf(instanceId)).status).toBe('applied');
+
+    const other = await submit(t, await t.keyFor('field_agent'), xml, [file('other.jpg')]);
+    expect(other.statusCode).toBe(403);
+    expect(other.body).toMatch(/sent by someone else: only they may send it again/);
+    const late = await submit(t, agent, xml, [file('late.jpg')]);
+    expect(late.statusCode).toBe(409);
+    expect(late.body).toMatch(/already read into a change request: its attachments can no longer change/);
+    expect((await submit(t, agent, xml, [file('back.jpg', 'replaced')])).statusCode).toBe(409);
+    // Collect sending it all again (its answer was lost) changes nothing and is told so.
+    expect((await submit(t, agent, xml, [file('front.jpg'), file('back.jpg')])).statusCode).toBe(202);
+    expect(await names()).toEqual(['back.jpg', 'front.jpg']);
+    const back = await t.get(
+      `/api/v1/odk/submissions/${(await submissionOf(instanceId)).id}/attachments/back.jpg`,
+      t.adminKey,
+    );
+    expect(back.body).toBe('back.jpg');
+  });
+
   it('keeps a broken submission raw with its error, and rejects what fails validation with reasons', async () => {
     const broken = await submit(t, agent, '<data id="spx_household_registration"><consent>yes</data>');
     expect(broken.statusCode).toBe(400);
