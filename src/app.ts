@@ -7,6 +7,7 @@ import type { Authenticator } from '#platform/auth/authenticate';
 import type { Database } from '#platform/db/database';
 import { installAccessControl } from '#platform/http/access-control';
 import { handleError } from '#platform/http/errors';
+import { installInputGuard } from '#platform/http/input-guard';
 import { installMetrics } from '#platform/http/metrics';
 import { installOpenApi } from '#platform/http/openapi';
 import { operationsRoutes } from '#platform/http/operations';
@@ -133,6 +134,8 @@ export async function buildApp({
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.setErrorHandler(handleError);
+  // NUL characters and numbers no column holds: a 400 naming the field, on every route.
+  installInputGuard(app);
   app.setNotFoundHandler((request) => {
     throw notFound(`route ${request.method} ${request.url.split('?')[0]}`);
   });
