@@ -170,7 +170,9 @@ export async function openRosaRoutes(
       if (!request.isMultipart()) {
         throw badRequest('a submission is multipart/form-data with an xml_submission_file part');
       }
-      const { xml, attachments, incomplete } = await readParts(request, maxSubmissionBytes);
+      const { xml, attachments, incomplete } = await readParts(request, maxSubmissionBytes).catch(
+        malformedBody,
+      );
       const principal = request.principal!;
       const received = await storeSubmission(db, {
         xml,
@@ -193,6 +195,16 @@ export async function openRosaRoutes(
       );
     },
   );
+}
+
+/**
+ * The multipart parser's own errors (a body cut short, a broken part header) carry no status: the
+ * body is malformed, not the server broken. Limits (413) and our refusals keep theirs.
+ */
+function malformedBody(error: Error & { statusCode?: number }): never {
+  throw error instanceof ProblemError || error.statusCode !== undefined
+    ? error
+    : badRequest('the multipart body is malformed or cut short: send the submission again');
 }
 
 /** The submission XML and its attachments from the multipart body, within the size limit. */

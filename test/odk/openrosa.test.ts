@@ -245,6 +245,50 @@ describe('OpenRosa submissions', () => {
     );
   });
 
+  it('keeps UTF-16 and NUL-holding submissions as their bytes, with the reason, and refuses a body cut short', async () => {
+    const { xml } = householdInstance(amina);
+    const utf16 = Buffer.concat([
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(
+        xml.replace("<?xml version='1.0' ?>", '<?xml version="1.0" encoding="UTF-16"?>'),
+        'utf16le',
+      ),
+    ]);
+    const withNul = Buffer.from(xml.replace('<consent>', '<consent>\u0000'));
+    for (const [bytes, reason] of [
+      [utf16, /not UTF-8 text \(UTF-16\?\): send it as UTF-8/],
+      [withNul, /holds NUL characters, which XML does not allow/],
+    ] as const) {
+      const res = await submit(t, agent, bytes);
+      expect(res.statusCode).toBe(400);
+      expect(res.body).toMatch(reason);
+      const kept = await t.database.db
+        .selectFrom('odk_submissions')
+        .select(['raw', 'status', 'errors', 'form_id'])
+        .where('xml_sha256', '=', createHash('sha256').update(bytes).digest('hex'))
+        .executeTakeFirstOrThrow();
+      expect(kept).toMatchObject({
+        status: 'failed',
+        form_id: '(unreadable)',
+        errors: [expect.stringMatching(reason)],
+      });
+      expect(Buffer.from(kept.raw!).equals(bytes)).toBe(true);
+    }
+
+    const form = new FormData();
+    form.append('xml_submission_file', new Blob([xml], { type: 'text/xml' }), 'submission.xml');
+    const encoded = new Response(form);
+    const body = Buffer.from(await encoded.arrayBuffer());
+    const cut = await t.app.inject({
+      method: 'POST',
+      url: '/odk/submission',
+      headers: { authorization: basic(agent), 'content-type': encoded.headers.get('content-type')! },
+      payload: body.subarray(0, body.length - 60),
+    });
+    expect(cut.statusCode).toBe(400);
+    expect(cut.body).toMatch(/the multipart body is malformed or cut short/);
+  });
+
   it('holds a possible duplicate for review; the reviewer approves or rejects', async () => {
     const same = householdInstance({
       ...amina,
