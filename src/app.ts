@@ -7,6 +7,7 @@ import type { Authenticator } from '#platform/auth/authenticate';
 import type { Database } from '#platform/db/database';
 import { installAccessControl } from '#platform/http/access-control';
 import { handleError } from '#platform/http/errors';
+import { installInputGuard } from '#platform/http/input-guard';
 import { installMetrics } from '#platform/http/metrics';
 import { installOpenApi } from '#platform/http/openapi';
 import { operationsRoutes } from '#platform/http/operations';
@@ -134,6 +135,8 @@ export async function buildApp({
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.setErrorHandler(handleError);
+  // NUL characters and numbers no column holds: a 400 naming the field, on every route.
+  installInputGuard(app);
   app.setNotFoundHandler((request) => {
     throw notFound(`route ${request.method} ${request.url.split('?')[0]}`);
   });
@@ -187,7 +190,14 @@ export async function buildApp({
     retry: { retryLimit: config.dciCallbackRetries, retryDelaySeconds: config.dciCallbackBackoffSeconds },
   });
   const exportJobs = [exportJob({ db, vault, dataDir: config.dataDir, copyOut: database.copyOut })];
-  [...jobKinds, ...dciJobs, ...exportJobs, centralPullJob(db, vault)].forEach((kind) => jobs.define(kind));
+  const centralCalls = {
+    resolve: systemResolve,
+    timeoutMs: 60_000,
+    maxBytes: config.odkMaxSubmissionMb * 1024 * 1024,
+  };
+  [...jobKinds, ...dciJobs, ...exportJobs, centralPullJob(db, vault, centralCalls)].forEach((kind) =>
+    jobs.define(kind),
+  );
   // Job kinds are defined by the capabilities below, before the queue starts.
   app.addHook('onReady', () => jobs.start());
   // onClose runs once the server has stopped and in-flight requests are done.
@@ -244,7 +254,7 @@ export async function buildApp({
   await app.register(changeRequestRoutes, { prefix: '/api/v1', db });
   await installShippedForm(db);
   await app.register(odkAdminRoutes, { prefix: '/api/v1', db });
-  await app.register(centralRoutes, { prefix: '/api/v1', db, vault, jobs });
+  await app.register(centralRoutes, { prefix: '/api/v1', db, vault, jobs, resolve: systemResolve });
   await app.register(openRosaRoutes, {
     prefix: '/odk',
     db,

@@ -32,8 +32,8 @@ export interface TestApp extends TestDatabase {
 export async function createTestApp(
   overrides: Partial<Config> = {},
   jobKinds: JobKind<TSchema>[] = [],
-  /** A pinned clock (rate limits, quotas, agreement dates). */
-  { now }: Pick<AppDependencies, 'now'> = {},
+  /** A pinned clock (rate limits, quotas, agreement dates); a logger (tests that read the logs). */
+  { now, logger }: Pick<AppDependencies, 'now' | 'logger'> = {},
 ): Promise<TestApp> {
   const test = await createTestDatabase();
   const config: Config = {
@@ -51,7 +51,7 @@ export async function createTestApp(
   const app = await buildApp({
     config,
     database: test.database,
-    logger: process.env['SPX_TEST_LOG'] ? { level: 'error' } : false,
+    logger: logger ?? (process.env['SPX_TEST_LOG'] ? { level: 'error' } : false),
     jobKinds,
     now,
   });

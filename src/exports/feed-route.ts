@@ -39,7 +39,7 @@ const FeedQuery = Type.Object(
       Type.String({ maxLength: 2000, description: 'The last cursor received: resume after it' }),
     ),
     snapshot: Type.Optional(Type.Boolean({ description: 'Send every current record first (default false)' })),
-    version: Type.Optional(Type.Integer({ minimum: 1 })),
+    version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })),
   },
   { additionalProperties: false },
 );

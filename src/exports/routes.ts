@@ -43,7 +43,11 @@ import { LegalBasis, Purpose } from './statement.ts';
 
 const NameParams = Type.Object({ name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,79}$' }) });
 const JobParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
-const Version = Type.Integer({ minimum: 1, description: 'A saved version (default: the current one)' });
+const Version = Type.Integer({
+  minimum: 1,
+  maximum: 2147483647,
+  description: 'A saved version (default: the current one)',
+});
 const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' } };
 
 const Definition = Type.Object({

@@ -1,8 +1,9 @@
 import { GraphQLScalarType, valueFromASTUntyped } from 'graphql/index.js';
 import type { Principal } from '#platform/auth/principal';
 import { identifierKey } from '#platform/anomaly/lookup-keys';
-import { decodeCursor, encodeCursor, toPage } from '#platform/http/pagination';
-import { badRequest } from '#platform/http/problem';
+import { unstorableIn } from '#platform/http/input-guard';
+import { CursorKey, decodeCursor, encodeCursor, toPage } from '#platform/http/pagination';
+import { badRequest, forbidden } from '#platform/http/problem';
 import { compileFilter } from '#exports/plan';
 import { withinScope } from '#dci/query/compile';
 import { listHouseholds, listIndividuals } from '#registry/queries';
@@ -48,11 +49,11 @@ function afterKey(after: string | null | undefined): string | undefined {
   }
   let key: string | undefined;
   try {
-    key = decodeCursor(after);
+    key = decodeCursor(after, CursorKey.id);
   } catch {
     // decodeCursor's refusal names the REST parameter (cursor); here the argument is `after`.
   }
-  if (key === undefined || !UUID.test(key)) {
+  if (key === undefined) {
     throw invalid('after', 'is not a cursor this API issued');
   }
   return key;
@@ -76,11 +77,18 @@ function expressionOf(where: unknown): unknown {
   if (typeof where !== 'string') {
     return where;
   }
+  let expression: unknown;
   try {
-    return JSON.parse(where) as unknown;
+    expression = JSON.parse(where) as unknown;
   } catch {
     throw invalid('where', 'must be a DCI expression: a JSON object, or a string holding one');
   }
+  // What the request guard checks in a JSON body (NUL, numbers out of range), inside this string.
+  const [unstorable] = unstorableIn(expression, 'where');
+  if (unstorable) {
+    throw invalid(unstorable.pointer, unstorable.detail);
+  }
+  return expression;
 }
 
 /** The `where` expression compiled for the entity (a 400 naming what is wrong), or undefined. */

@@ -1,5 +1,6 @@
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { Type } from '@sinclair/typebox';
+import { GraphQLError, visit, type DocumentNode } from 'graphql/index.js';
 import type { Kysely } from 'kysely';
 import mercurius from 'mercurius';
 import type { DB } from '#platform/db/types';
@@ -59,6 +60,28 @@ function isJson(query: string): boolean {
   }
 }
 
+/**
+ * String arguments holding NUL (a `\u0000` escape in the document), which no field can hold: the
+ * gateway refuses NUL wherever a request carries it (platform/http/input-guard.ts); the document's
+ * literals are read only here.
+ */
+function nulArguments(document: DocumentNode): GraphQLError[] {
+  const errors: GraphQLError[] = [];
+  visit(document, {
+    StringValue(node) {
+      if (node.value.includes('\u0000')) {
+        errors.push(
+          new GraphQLError('a string argument holds the NUL character (U+0000), which no field can hold', {
+            nodes: [node],
+            extensions: { code: 'BAD_USER_INPUT' },
+          }),
+        );
+      }
+    },
+  });
+  return errors;
+}
+
 export async function graphqlRoutes(app: App, { db }: { db: Kysely<DB> }): Promise<void> {
   const schema = buildSubgraphSchema([{ typeDefs, resolvers }]);
   await app.register(mercurius, {
@@ -72,12 +95,10 @@ export async function graphqlRoutes(app: App, { db }: { db: Kysely<DB> }): Promi
   });
   // Depth, page sizes and cost, once the document is valid and before any resolver runs.
   app.graphql.addHook('preExecution', (schema, document, context, variables) => {
-    const errors = checkLimits(
-      schema,
-      document,
-      (context as unknown as GraphContext).operationName,
-      variables,
-    );
+    const errors = [
+      ...nulArguments(document),
+      ...checkLimits(schema, document, (context as unknown as GraphContext).operationName, variables),
+    ];
     if (errors.length > 0) {
       throw Object.assign(new Error('the operation may not run'), { errors });
     }

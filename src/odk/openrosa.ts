@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
 import { toProblemError } from '#platform/http/errors';
 import { rawResponse } from '#platform/http/openapi';
-import { badRequest, notFound, tooLarge, type ProblemError } from '#platform/http/problem';
+import { badRequest, notFound, ProblemError, tooLarge } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import { findForm, listCurrentForms } from './forms.ts';
 import { processSubmission, storeSubmission, type Attachment } from './submissions.ts';
@@ -248,7 +248,9 @@ export async function openRosaRoutes(
       if (!request.isMultipart()) {
         throw badRequest('a submission is multipart/form-data with an xml_submission_file part');
       }
-      const { xml, attachments, incomplete } = await readParts(request, maxSubmissionBytes);
+      const { xml, attachments, incomplete } = await readParts(request, maxSubmissionBytes).catch(
+        malformedBody,
+      );
       const principal = request.principal!;
       const received = await storeSubmission(db, {
         xml,
@@ -279,9 +281,19 @@ const messageOf = (problem: ProblemError) =>
     '; ',
   );
 
+/**
+ * The multipart parser's own errors (a body cut short, a broken part header) carry no status: the
+ * body is malformed, not the server broken. Limits (413) and our refusals keep theirs.
+ */
+function malformedBody(error: Error & { statusCode?: number }): never {
+  throw error instanceof ProblemError || error.statusCode !== undefined
+    ? error
+    : badRequest('the multipart body is malformed or cut short: send the submission again');
+}
+
 /** The submission XML and its attachments from the multipart body, within the size limit. */
 async function readParts(request: FastifyRequest, maxBytes: number) {
-  let xml: string | undefined;
+  let xml: Buffer | undefined;
   let incomplete = false;
   let total = 0;
   const attachments: Attachment[] = [];
@@ -296,7 +308,7 @@ async function readParts(request: FastifyRequest, maxBytes: number) {
       throw tooLarge(`a submission may be at most ${maxBytes} bytes with its attachments`);
     }
     if (part.fieldname === 'xml_submission_file') {
-      xml = data.toString('utf8');
+      xml = data;
     } else if (part.filename) {
       if (!/^[\w.-]{1,200}$/.test(part.filename)) {
         throw badRequest(`attachment name ${part.filename} is not a plain file name`);

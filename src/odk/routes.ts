@@ -4,7 +4,7 @@ import type { DB } from '#platform/db/types';
 import { rawResponse } from '#platform/http/openapi';
 import { badRequest, notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
-import { decodeCursor, Page, PageQuery, toPage } from '#platform/http/pagination';
+import { decodeTimeCursor, Page, PageQuery, timeCursor, toPage } from '#platform/http/pagination';
 import { Nullable } from '#registry/schemas';
 import { currentMapping, findForm, saveForm, saveMapping } from './forms.ts';
 import { md5Hash } from './xform.ts';
@@ -300,7 +300,7 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
     },
     async (request) => {
       const { status, form_id, household_id, limit = 50, cursor } = request.query;
-      const after = decodeCursor(cursor);
+      const after = decodeTimeCursor(cursor);
       let query = submissionsQuery(db)
         .orderBy('s.received_at', 'desc')
         .orderBy('s.id', 'desc')
@@ -315,19 +315,14 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
         query = query.where('c.household_id', '=', household_id);
       }
       if (after) {
-        const [at, id] = after.split('|');
         query = query.where((eb) =>
           eb.or([
-            eb('s.received_at', '<', new Date(at!)),
-            eb.and([eb('s.received_at', '=', new Date(at!)), eb('s.id', '<', id!)]),
+            eb('s.received_at', '<', after.at),
+            eb.and([eb('s.received_at', '=', after.at), eb('s.id', '<', after.id)]),
           ]),
         );
       }
-      const page = toPage(
-        await query.execute(),
-        limit,
-        (row) => `${row.received_at.toISOString()}|${row.id}`,
-      );
+      const page = toPage(await query.execute(), limit, (row) => timeCursor(row.received_at, row.id));
       const attachments = await attachmentsOf(
         db,
         page.items.map((row) => row.id),

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
-import { badRequest, conflict, notFound } from '#platform/http/problem';
+import { badRequest, conflict, forbidden, notFound } from '#platform/http/problem';
 import { submitChange } from '#registry/changes/service';
 import type { AreaScope } from '#registry/scope';
 import { currentMapping, findForm } from './forms.ts';
@@ -13,7 +13,10 @@ import { parseXml, type XmlError, type XmlNode } from './xform.ts';
  * stored raw with its attachments first (one transaction), so nothing is lost whatever happens
  * next; then read through its form's current mapping into a change request (validated, checked for
  * duplicates, applied or queued for review). Its instanceID makes re-sending harmless: the same XML
- * again only adds attachments not yet received; other XML under the same instanceID is refused.
+ * again, from the same sender, only adds attachments not yet received (OpenRosa sends a large
+ * submission in several requests), until it is read into a change request: from then on its
+ * attachments are what the change request was made from, and stay as they are. Other XML under the
+ * same instanceID, or the same XML from another sender, is refused.
  */
 
 export interface Attachment {
@@ -23,7 +26,8 @@ export interface Attachment {
 }
 
 export interface IncomingSubmission {
-  xml: string;
+  /** The instance XML, as the bytes received. */
+  xml: Buffer;
   attachments: Attachment[];
   source: 'openrosa' | 'central';
   submittedBy: string;
@@ -62,13 +66,44 @@ function headerOf(xml: string): { root: XmlNode; formId: string; version: string
   return { root: root!, formId, version: String(root!['@_version'] ?? ''), instanceId };
 }
 
+/**
+ * The XML as text, and why it cannot be read as XML when its bytes are not UTF-8 without NUL (text
+ * PostgreSQL can hold): the text then renders the bytes, every NUL and broken sequence as U+FFFD.
+ */
+function textOf(bytes: Buffer): { text: string; problem?: string } {
+  const render = () => bytes.toString('utf8').replaceAll('\0', '\uFFFD');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return { text: render(), problem: 'the submission is not UTF-8 text (UTF-16?): send it as UTF-8' };
+  }
+  if (text.includes('\0')) {
+    return {
+      text: render(),
+      problem:
+        'the submission holds NUL characters, which XML does not allow (UTF-16 text?): send it as UTF-8',
+    };
+  }
+  return { text };
+}
+
 /** Stores a submission raw (or adds the attachments of a re-send); 404 for an unknown form. */
 export async function storeSubmission(db: Kysely<DB>, incoming: IncomingSubmission): Promise<Received> {
+  const { text, problem } = textOf(incoming.xml);
   let header;
   try {
-    header = headerOf(incoming.xml);
+    if (problem) {
+      throw badRequest(problem);
+    }
+    header = headerOf(text);
   } catch (error) {
-    await keepUnreadable(db, incoming, (error as Error).message);
+    await keepUnreadable(
+      db,
+      incoming,
+      { text, raw: problem ? incoming.xml : null },
+      (error as Error).message,
+    );
     throw error;
   }
   const { formId, version, instanceId } = header;
@@ -79,12 +114,12 @@ export async function storeSubmission(db: Kysely<DB>, incoming: IncomingSubmissi
   return db.transaction().execute(async (trx) => {
     const existing = await trx
       .selectFrom('odk_submissions')
-      .select(['id', 'xml_sha256'])
+      .select(['id', 'xml_sha256', 'source', 'submitted_by', 'status'])
       .where('instance_id', '=', instanceId)
       .forUpdate()
       .executeTakeFirst();
-    if (existing && existing.xml_sha256 !== hash) {
-      throw conflict(`a different submission with instanceID ${instanceId} was already received`);
+    if (existing) {
+      await checkResend(trx, existing, incoming, hash);
     }
     const id = existing?.id ?? randomUUID();
     if (!existing) {
@@ -96,7 +131,7 @@ export async function storeSubmission(db: Kysely<DB>, incoming: IncomingSubmissi
           form_id: formId,
           form_version: version,
           source: incoming.source,
-          xml: incoming.xml,
+          xml: text,
           xml_sha256: hash,
           submitted_by: incoming.submittedBy,
           status: 'received',
@@ -124,10 +159,52 @@ export async function storeSubmission(db: Kysely<DB>, incoming: IncomingSubmissi
   });
 }
 
+/**
+ * A submission received again is the same XML from the same sender (who else could add files to a
+ * household outside their area?), and adds no file once it was read into a change request.
+ */
+async function checkResend(
+  trx: Kysely<DB>,
+  existing: { id: string; xml_sha256: string; source: string; submitted_by: string | null; status: string },
+  incoming: IncomingSubmission,
+  hash: string,
+): Promise<void> {
+  if (existing.source !== incoming.source || existing.submitted_by !== incoming.submittedBy) {
+    throw forbidden(
+      'a submission with this instanceID was sent by someone else: only they may send it again',
+    );
+  }
+  if (existing.xml_sha256 !== hash) {
+    throw conflict('a different submission with this instanceID was already received');
+  }
+  if (existing.status !== 'processed' || incoming.attachments.length === 0) {
+    return;
+  }
+  const stored = await trx
+    .selectFrom('odk_attachments')
+    .select(['name', 'sha256'])
+    .where('submission_id', '=', existing.id)
+    .execute();
+  const known = new Map(stored.map((file) => [file.name, file.sha256]));
+  if (incoming.attachments.some((file) => known.get(file.name) !== sha256(file.data))) {
+    throw conflict(
+      'this submission was already read into a change request: its attachments can no longer change',
+    );
+  }
+}
+
 class ProcessedMeanwhile extends Error {}
 
-/** A submission that cannot even be read is kept as it came, failed, under its hash. */
-async function keepUnreadable(db: Kysely<DB>, incoming: IncomingSubmission, reason: string): Promise<void> {
+/**
+ * A submission that cannot even be read is kept as it came, failed, under its hash: its bytes too
+ * when the text cannot hold them.
+ */
+async function keepUnreadable(
+  db: Kysely<DB>,
+  incoming: IncomingSubmission,
+  { text, raw }: { text: string; raw: Buffer | null },
+  reason: string,
+): Promise<void> {
   const hash = sha256(incoming.xml);
   await db
     .insertInto('odk_submissions')
@@ -137,7 +214,8 @@ async function keepUnreadable(db: Kysely<DB>, incoming: IncomingSubmission, reas
       form_id: '(unreadable)',
       form_version: '',
       source: incoming.source,
-      xml: incoming.xml,
+      xml: text,
+      raw,
       xml_sha256: hash,
       submitted_by: incoming.submittedBy,
       status: 'failed',

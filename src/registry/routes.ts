@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
-import { decodeCursor, Page, PageQuery, toPage } from '#platform/http/pagination';
+import { CursorKey, decodeCursor, Page, PageQuery, toPage } from '#platform/http/pagination';
 import { identifierKey, singleLookup } from '#platform/anomaly/lookup-keys';
 import { badRequest, notFound } from '#platform/http/problem';
 import type { App, RegistryName } from '#platform/http/types';
@@ -60,7 +60,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       const rows = await queries.listHouseholds(db, {
         scope: principalOf(request).areaScope,
         limit,
-        after: decodeCursor(cursor),
+        after: decodeCursor(cursor, CursorKey.id),
         adminArea: admin_area,
         status,
         updatedSince: updated_since,
@@ -129,7 +129,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       const rows = await queries.listIndividuals(db, {
         scope: principal.areaScope,
         limit,
-        after: decodeCursor(q.cursor),
+        after: decodeCursor(q.cursor, CursorKey.id),
         householdId: q.household_id,
         sex: q.sex,
         isDeceased: q.is_deceased,

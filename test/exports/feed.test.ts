@@ -76,6 +76,21 @@ const feedPath = (name: string, query: Record<string, string> = {}) =>
 const setScore = (id: string, score: number) =>
   t.database.db.updateTable('households').set({ pmt_score: score }).where('id', '=', id).execute();
 
+/**
+ * A household of the seed with at least two members, the same one on every run: tests here also add
+ * households without members, under random ids, so "the first household" may have none.
+ */
+const householdWithMembers = () =>
+  t.database.db
+    .selectFrom('households as h')
+    .innerJoin('individuals as i', 'i.household_id', 'h.id')
+    .select(['h.id', 'h.admin_area_code'])
+    .groupBy(['h.id', 'h.admin_area_code'])
+    .having((eb) => eb.fn.countAll(), '>=', 2)
+    .orderBy('h.household_number')
+    .limit(1)
+    .executeTakeFirstOrThrow();
+
 beforeAll(async () => {
   t = await createExportTestApp(30, { exportFeedPollMs: 50 });
   await t.define({
@@ -178,17 +193,13 @@ describe('export change feed', () => {
 
   it('follows only what the caller may see: its fields and areas', async () => {
     const analyst = await newClient(t, 'analyst');
-    const [inArea] = await t.database.db
-      .selectFrom('households')
-      .select(['id', 'admin_area_code'])
-      .limit(1)
-      .execute();
-    await setPolicy(t, analyst.id, { area_codes: [inArea!.admin_area_code] });
+    const inArea = await householdWithMembers();
+    await setPolicy(t, analyst.id, { area_codes: [inArea.admin_area_code] });
     const outside = await t.database.db
       .selectFrom('households')
       .select('id')
-      .where('admin_area_code', '<>', inArea!.admin_area_code)
-      .where('admin_area_code', 'not like', `${inArea!.admin_area_code}-%`)
+      .where('admin_area_code', '<>', inArea.admin_area_code)
+      .where('admin_area_code', 'not like', `${inArea.admin_area_code}-%`)
       .limit(1)
       .executeTakeFirst();
     const people = new FeedClient(feedPath('people', { snapshot: 'true' }), analyst.key);
@@ -203,8 +214,8 @@ describe('export change feed', () => {
     const households = new FeedClient(feedPath('households'), analyst.key);
     await households.opened;
     await setScore(outside!.id, 40);
-    await setScore(inArea!.id, 41);
-    await households.until((m) => m.some((x) => x.type === 'change' && x.record!['id'] === inArea!.id));
+    await setScore(inArea.id, 41);
+    await households.until((m) => m.some((x) => x.type === 'change' && x.record!['id'] === inArea.id));
     expect(households.of('change').some((m) => m.record!['id'] === outside!.id)).toBe(false);
     await households.close();
   });
@@ -225,23 +236,18 @@ describe('export change feed', () => {
       .executeTakeFirst();
     expect(feed.of('snapshot')).toHaveLength(Number(people!.n));
 
-    const [household] = await t.database.db
-      .selectFrom('households')
-      .select('id')
-      .orderBy('id')
-      .limit(1)
-      .execute();
+    const household = await householdWithMembers();
     const members = await t.database.db
       .selectFrom('individuals')
       .select('id')
-      .where('household_id', '=', household!.id)
+      .where('household_id', '=', household.id)
       .execute();
-    await setScore(household!.id, 7.25);
+    await setScore(household.id, 7.25);
     await feed.until((m) =>
       members.every((p) => m.some((x) => x.type === 'change' && x.record!['id'] === p.id)),
     );
     for (const change of feed.of('change')) {
-      expect(change.record).toMatchObject({ household_id: household!.id, household_pmt_score: 7.25 });
+      expect(change.record).toMatchObject({ household_id: household.id, household_pmt_score: 7.25 });
     }
     const before = feed.of('change').length;
     await t.database.db

@@ -122,6 +122,19 @@ describe('GraphQL refusals', () => {
       expect(unnamed.statusCode).toBe(400);
     });
 
+    it('a string argument holding the NUL character, which no field can hold', async () => {
+      const { status, body } = await graphql(
+        t,
+        t.adminKey,
+        '{ individuals(filter: { identifierType: "UIN", identifierValue: "NID\\u0000" }) { edges { node { id } } } }',
+      );
+      expect(status).toBe(400);
+      expect(body['errors'][0]).toMatchObject({
+        message: 'a string argument holds the NUL character (U+0000), which no field can hold',
+        extensions: { code: 'BAD_USER_INPUT' },
+      });
+    });
+
     it('a variable of the wrong type', async () => {
       const { status, body } = await graphql(
         t,
@@ -162,6 +175,11 @@ describe('GraphQL refusals', () => {
         'half an identifier',
         `{ individuals(filter: { identifierType: "UIN" }) { edges { node { id } } } }`,
         'filter.identifierValue',
+      ],
+      [
+        'a NUL character in a where expression (which no field can hold)',
+        `{ households(where: "{\\"household_number\\": \\"HH\\\\u0000\\"}") { edges { node { id } } } }`,
+        'where/household_number',
       ],
     ])('%s', async (_what, query, pointer) => {
       const { status, body } = await graphql(t, t.adminKey, query);

@@ -1,3 +1,6 @@
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shippedFormXml } from '#odk/forms';
 import { enqueueDuePulls } from '#odk/central/routes';
@@ -9,7 +12,9 @@ import { startFakeCentral, type FakeCentral } from './fake-central.ts';
 /**
  * Pulling from ODK Central (a fake on 127.0.0.1): two pulls import each submission once, only what
  * is new is fetched, attachments come along, rejected submissions stay out, the status API tells the
- * last pull; wrong credentials and unknown form versions fail the pull with a clear error.
+ * last pull; wrong credentials and unknown form versions fail the pull with a clear error. Central
+ * is reached through the SSRF guard: a loopback or private host only when the source allows it, no
+ * redirect followed, and the status never repeats what Central (or whatever answered) said.
  */
 
 interface Source {
@@ -62,7 +67,7 @@ async function pull(name: string): Promise<Source> {
       timeout: 20_000,
       interval: 100,
     })
-    .toMatch(/^(succeeded|failed|cancelled|retry)$/);
+    .toMatch(/^(succeeded|failed|cancelled|retrying)$/);
   return source(name);
 }
 const importedFromCentral = async () =>
@@ -101,6 +106,7 @@ describe('ODK Central pulls', () => {
       project_id: central.projectId,
       form_id: FORM,
       auth: { kind: 'session', email: central.email, password: central.password },
+      allow_private_addresses: true, // the fake runs on 127.0.0.1
     });
     expect(created.statusCode, created.body).toBe(201);
     expect(created.body).not.toContain(central.password);
@@ -144,6 +150,7 @@ describe('ODK Central pulls', () => {
       project_id: central.projectId,
       form_id: FORM,
       auth: { kind: 'app_user', token: central.appUserKey },
+      allow_private_addresses: true,
     });
     const after = await pull('app-user');
     expect(after.last_pull).toMatchObject({ status: 'ok', counts: { listed: 3, imported: 0, already: 3 } });
@@ -183,8 +190,8 @@ describe('ODK Central pulls', () => {
     });
     const refused = await pull('kibaha');
     expect(refused.last_pull.status).toBe('error');
-    expect(refused.last_pull.error).toMatch(
-      /ODK Central answered HTTP 401: Could not authenticate .*check the credentials/,
+    expect(refused.last_pull.error).toBe(
+      'ODK Central answered HTTP 401 (check the credentials and the role on the project)',
     );
 
     await send('PATCH', '/api/v1/odk/central-sources/app-user', { interval_minutes: 60 });
@@ -200,6 +207,7 @@ describe('ODK Central pulls', () => {
       project_id: 7,
       form_id: FORM,
       auth: { kind: 'app_user', token: 'x' },
+      allow_private_addresses: true,
     };
     const unknownForm = await send('POST', '/api/v1/odk/central-sources', {
       ...base,
@@ -229,5 +237,94 @@ describe('ODK Central pulls', () => {
     expect((await t.get('/api/v1/odk/central-sources', agent)).statusCode).toBe(403);
     expect((await send('DELETE', '/api/v1/odk/central-sources/app-user')).statusCode).toBe(204);
     expect((await t.get('/api/v1/odk/central-sources/app-user', t.adminKey)).statusCode).toBe(404);
+  });
+});
+
+/** A server on 127.0.0.1 that records what it receives; answers as `handle` does. */
+async function listen(handle: RequestListener) {
+  const received: string[] = [];
+  const server = createServer((req, res) => {
+    received.push(`${req.method} ${req.url}`);
+    handle(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    received,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('ODK Central behind the SSRF guard', () => {
+  const source = (name: string, base_url: string, extra: object = {}) =>
+    send('POST', '/api/v1/odk/central-sources', {
+      name,
+      base_url,
+      project_id: central.projectId,
+      form_id: FORM,
+      auth: { kind: 'session', email: central.email, password: central.password },
+      ...extra,
+    });
+
+  it('refuses a source whose host is this machine, however it is written, and sends it nothing', async () => {
+    const port = new URL(central.url).port;
+    const before = central.requests.length;
+    const forms = [
+      '127.0.0.1',
+      'localhost',
+      hostname(),
+      '[::1]',
+      '2130706433',
+      '0177.0.0.1',
+      '[::ffff:127.0.0.1]',
+      '0.0.0.0',
+      '[::127.0.0.1]',
+      '[::ffff:0:7f00:1]',
+    ];
+    for (const [i, host] of forms.entries()) {
+      const res = await source(`loopback-${i}`, `http://${host}:${port}`);
+      expect(res.statusCode, host).toBe(400);
+      expect(res.json<{ errors: { pointer: string }[] }>().errors[0]!.pointer).toBe('/base_url');
+    }
+    expect(central.requests.length).toBe(before);
+  });
+
+  it('refuses to pull from a loopback host once private addresses are no longer allowed', async () => {
+    expect((await source('was-allowed', central.url, { allow_private_addresses: true })).statusCode).toBe(
+      201,
+    );
+    await send('PATCH', '/api/v1/odk/central-sources/was-allowed', { allow_private_addresses: false });
+    const before = central.requests.length;
+    const refused = await pull('was-allowed');
+    expect(refused.last_pull.status).toBe('error');
+    expect(refused.last_pull.error).toMatch(/resolves to a private or loopback address: refused/);
+    expect(central.requests.length).toBe(before);
+  });
+
+  it('follows no redirect and repeats nothing of what answered', async () => {
+    const internal = await listen((_req, res) => res.end('internal service'));
+    const redirector = await listen((req, res) =>
+      res
+        .writeHead(302, { location: `http://127.0.0.1:${internal.port}${req.url}` })
+        .end('moved: secret internal detail'),
+    );
+    const said = await listen((_req, res) =>
+      res.writeHead(500, { 'content-type': 'text/html' }).end('<h1>db01 password expired</h1>'),
+    );
+    try {
+      await source('redirecting', `http://127.0.0.1:${redirector.port}`, { allow_private_addresses: true });
+      const moved = await pull('redirecting');
+      expect(moved.last_pull.error).toBe(
+        'ODK Central answered HTTP 302 (a redirect: redirects are not followed, set base_url to where Central answers)',
+      );
+      expect(redirector.received).toEqual(['POST /v1/sessions']);
+      expect(internal.received).toEqual([]);
+
+      await source('talkative', `http://127.0.0.1:${said.port}`, { allow_private_addresses: true });
+      expect((await pull('talkative')).last_pull.error).toBe('ODK Central answered HTTP 500');
+    } finally {
+      await Promise.all([internal.close(), redirector.close(), said.close()]);
+    }
   });
 });

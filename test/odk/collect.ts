@@ -65,15 +65,23 @@ export function householdInstance(
 export const basic = (key: string, user = 'agent') =>
   `Basic ${Buffer.from(`${user}:${key}`).toString('base64')}`;
 
-/** POSTs a submission as ODK Collect does; answers the response. */
+/**
+ * POSTs a submission as ODK Collect does (the XML as text, or as bytes in another encoding); answers
+ * the response. `incomplete`: more attachments follow in another request (`*isIncomplete*`).
+ */
 export async function submit(
   t: TestApp,
   key: string,
-  xml: string,
+  xml: string | Buffer,
   attachments: { name: string; type: string; data: Buffer }[] = [],
+  { incomplete = false } = {},
 ) {
   const form = new FormData();
-  form.append('xml_submission_file', new Blob([xml], { type: 'text/xml' }), 'submission.xml');
+  const bytes = typeof xml === 'string' ? xml : new Uint8Array(xml);
+  form.append('xml_submission_file', new Blob([bytes], { type: 'text/xml' }), 'submission.xml');
+  if (incomplete) {
+    form.append('*isIncomplete*', 'yes');
+  }
   for (const a of attachments) {
     form.append(a.name, new Blob([new Uint8Array(a.data)], { type: a.type }), a.name);
   }

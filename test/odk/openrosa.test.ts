@@ -175,6 +175,36 @@ describe('OpenRosa submissions', () => {
     expect((await submissionOf(instanceId)).status).toBe('applied');
   });
 
+  it('takes a re-sent submission only from its sender, and freezes its files once it was read', async () => {
+    const { xml, instanceId } = householdInstance({
+      ...amina,
+      members: [{ ...amina.members[0]!, national_id: 'NID-ODK-3', given_name: 'Rehema' }],
+    });
+    const file = (name: string, text = name) => ({ name, type: 'image/jpeg', data: Buffer.from(text) });
+    // A large submission comes in parts: files may be added until the last part.
+    expect((await submit(t, agent, xml, [file('front.jpg')], { incomplete: true })).statusCode).toBe(201);
+    expect((await submit(t, agent, xml, [file('back.jpg')])).statusCode).toBe(202);
+    const names = async () => (await submissionOf(instanceId)).attachments.map((a) => a.name);
+    expect(await names()).toEqual(['back.jpg', 'front.jpg']);
+    expect((await submissionOf(instanceId)).status).toBe('applied');
+
+    const other = await submit(t, await t.keyFor('field_agent'), xml, [file('other.jpg')]);
+    expect(other.statusCode).toBe(403);
+    expect(other.body).toMatch(/sent by someone else: only they may send it again/);
+    const late = await submit(t, agent, xml, [file('late.jpg')]);
+    expect(late.statusCode).toBe(409);
+    expect(late.body).toMatch(/already read into a change request: its attachments can no longer change/);
+    expect((await submit(t, agent, xml, [file('back.jpg', 'replaced')])).statusCode).toBe(409);
+    // Collect sending it all again (its answer was lost) changes nothing and is told so.
+    expect((await submit(t, agent, xml, [file('front.jpg'), file('back.jpg')])).statusCode).toBe(202);
+    expect(await names()).toEqual(['back.jpg', 'front.jpg']);
+    const back = await t.get(
+      `/api/v1/odk/submissions/${(await submissionOf(instanceId)).id}/attachments/back.jpg`,
+      t.adminKey,
+    );
+    expect(back.body).toBe('back.jpg');
+  });
+
   it('keeps a broken submission raw with its error, and rejects what fails validation with reasons', async () => {
     const broken = await submit(t, agent, '<data id="spx_household_registration"><consent>yes</data>');
     expect(broken.statusCode).toBe(400);
@@ -213,6 +243,50 @@ describe('OpenRosa submissions', () => {
     expect(future.json<{ issues: { pointer: string }[] }>().issues).toContainEqual(
       expect.objectContaining({ pointer: '/members/1/birth_date' }),
     );
+  });
+
+  it('keeps UTF-16 and NUL-holding submissions as their bytes, with the reason, and refuses a body cut short', async () => {
+    const { xml } = householdInstance(amina);
+    const utf16 = Buffer.concat([
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(
+        xml.replace("<?xml version='1.0' ?>", '<?xml version="1.0" encoding="UTF-16"?>'),
+        'utf16le',
+      ),
+    ]);
+    const withNul = Buffer.from(xml.replace('<consent>', '<consent>\u0000'));
+    for (const [bytes, reason] of [
+      [utf16, /not UTF-8 text \(UTF-16\?\): send it as UTF-8/],
+      [withNul, /holds NUL characters, which XML does not allow/],
+    ] as const) {
+      const res = await submit(t, agent, bytes);
+      expect(res.statusCode).toBe(400);
+      expect(res.body).toMatch(reason);
+      const kept = await t.database.db
+        .selectFrom('odk_submissions')
+        .select(['raw', 'status', 'errors', 'form_id'])
+        .where('xml_sha256', '=', createHash('sha256').update(bytes).digest('hex'))
+        .executeTakeFirstOrThrow();
+      expect(kept).toMatchObject({
+        status: 'failed',
+        form_id: '(unreadable)',
+        errors: [expect.stringMatching(reason)],
+      });
+      expect(Buffer.from(kept.raw!).equals(bytes)).toBe(true);
+    }
+
+    const form = new FormData();
+    form.append('xml_submission_file', new Blob([xml], { type: 'text/xml' }), 'submission.xml');
+    const encoded = new Response(form);
+    const body = Buffer.from(await encoded.arrayBuffer());
+    const cut = await t.app.inject({
+      method: 'POST',
+      url: '/odk/submission',
+      headers: { authorization: basic(agent), 'content-type': encoded.headers.get('content-type')! },
+      payload: body.subarray(0, body.length - 60),
+    });
+    expect(cut.statusCode).toBe(400);
+    expect(cut.body).toMatch(/the multipart body is malformed or cut short/);
   });
 
   it('holds a possible duplicate for review; the reviewer approves or rejects', async () => {

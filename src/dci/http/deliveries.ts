@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
-import { decodeCursor, Page, PageQuery, toPage } from '#platform/http/pagination';
+import { decodeTimeCursor, Page, PageQuery, timeCursor, toPage } from '#platform/http/pagination';
 import { notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import type { JobQueue } from '#platform/jobs/queue';
@@ -103,7 +103,7 @@ export async function dciDeliveryRoutes(
     async (request) => {
       const { status, client_id, cursor } = request.query;
       const limit = request.query.limit ?? 50;
-      const after = decodeCursor(cursor);
+      const after = decodeTimeCursor(cursor);
       let query = db.selectFrom('dci_deliveries').selectAll();
       if (status) {
         query = query.where('status', '=', status);
@@ -112,11 +112,10 @@ export async function dciDeliveryRoutes(
         query = query.where('client_id', '=', client_id);
       }
       if (after) {
-        const [at, id] = after.split('|');
         query = query.where((eb) =>
           eb.or([
-            eb('created_at', '<', new Date(at!)),
-            eb.and([eb('created_at', '=', new Date(at!)), eb('id', '<', id!)]),
+            eb('created_at', '<', after.at),
+            eb.and([eb('created_at', '=', after.at), eb('id', '<', after.id)]),
           ]),
         );
       }
@@ -125,7 +124,7 @@ export async function dciDeliveryRoutes(
         .orderBy('id', 'desc')
         .limit(limit + 1)
         .execute();
-      const page = toPage(rows, limit, (d) => `${d.created_at.toISOString()}|${d.id}`);
+      const page = toPage(rows, limit, (d) => timeCursor(d.created_at, d.id));
       request.auditNote = { recordCount: page.items.length };
       return { ...page, items: page.items.map(json) };
     },

@@ -1,9 +1,20 @@
+import {
+  AddressRefusedError,
+  parseHttpUrl,
+  resolveGuardedHost,
+  type Resolve,
+} from '#platform/outbound/address';
+import { sendRequest, type Answer } from '#platform/outbound/request';
+
 /**
  * The parts of ODK Central's REST and OData API a pull uses (https://docs.getodk.org/central-api/):
  * a session (`POST /v1/sessions`) or an app user's key (`/v1/key/{token}/…`), the submissions of a
  * form from a date on (OData `$filter` on `__system/submissionDate`, oldest first, a page at a time),
- * and each submission's XML and attachments. Failures become CentralError with what Central said,
- * never the credentials.
+ * and each submission's XML and attachments. Every call goes through the outbound SSRF guard (the
+ * host's addresses are checked once, then every call of the pull connects to the checked one; no
+ * redirect is followed). Failures become CentralError with the HTTP status or the network error
+ * code: never the credentials, never text of Central's answer (a foreign service's words are not
+ * ours to store or show).
  */
 
 export class CentralError extends Error {
@@ -24,6 +35,15 @@ export interface CentralSource {
   form_id: string;
   auth_kind: 'session' | 'app_user';
   email: string | null;
+  allow_private_addresses: boolean;
+}
+
+/** How the pull reaches Central: the DNS resolver (tests may pin it) and the limits of one call. */
+export interface CentralCalls {
+  resolve: Resolve;
+  timeoutMs: number;
+  /** Bytes of one answer at most (a submission's XML, an attachment). */
+  maxBytes: number;
 }
 
 export interface SubmissionRef {
@@ -34,56 +54,85 @@ export interface SubmissionRef {
 export interface CentralClient {
   /** Submissions submitted at or after `since`, oldest first, at most `top`; and how many there are. */
   submissionsSince(since: Date | null, top: number): Promise<{ items: SubmissionRef[]; count: number }>;
-  submissionXml(instanceId: string): Promise<string>;
+  /** The submission's XML, as the bytes Central sent. */
+  submissionXml(instanceId: string): Promise<Buffer>;
   attachments(instanceId: string): Promise<{ name: string; contentType: string; data: Buffer }[]>;
 }
+
+/** What a status says about the failure, in our words. */
+function refusal(status: number): CentralError {
+  const hint =
+    status === 401 || status === 403
+      ? ' (check the credentials and the role on the project)'
+      : status >= 300 && status < 400
+        ? ' (a redirect: redirects are not followed, set base_url to where Central answers)'
+        : '';
+  return new CentralError(`ODK Central answered HTTP ${status}${hint}`, status >= 500);
+}
+
+const jsonOf = <T>(answer: Answer): T => {
+  try {
+    return JSON.parse(answer.body.toString('utf8')) as T;
+  } catch {
+    throw new CentralError('ODK Central answered something that is not JSON');
+  }
+};
 
 export async function connectCentral(
   source: CentralSource,
   secret: string,
   signal: AbortSignal,
+  calls: CentralCalls,
 ): Promise<CentralClient> {
-  const base = source.base_url.replace(/\/+$/, '');
-  const call = async (path: string, init: RequestInit = {}, token?: string): Promise<Response> => {
-    let response: Response;
+  const root = source.base_url.replace(/\/+$/, '');
+  const base = parseHttpUrl(root);
+  if (!base) {
+    throw new CentralError('base_url is not an http(s) URL');
+  }
+  let address: { address: string; family: number };
+  try {
+    address = await resolveGuardedHost(base, source.allow_private_addresses, calls.resolve);
+  } catch (error) {
+    throw error instanceof AddressRefusedError
+      ? new CentralError(`${error.message}: refused (allow_private_addresses is off)`)
+      : new CentralError((error as Error).message, true);
+  }
+  const call = async (path: string, init: { body?: unknown; token?: string | undefined } = {}) => {
+    let answer: Answer;
     try {
-      response = await fetch(`${base}${path}`, {
-        ...init,
-        signal,
-        redirect: 'manual',
-        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...init.headers },
-      });
+      answer = await sendRequest(
+        new URL(`${root}${path}`),
+        {
+          method: init.body === undefined ? 'GET' : 'POST',
+          headers: {
+            ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+            ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          ...(init.body === undefined ? {} : { body: Buffer.from(JSON.stringify(init.body)) }),
+        },
+        { address, signal, timeoutMs: calls.timeoutMs, maxBytes: calls.maxBytes, accept: '*/*' },
+      );
     } catch (error) {
       throw new CentralError(
         signal.aborted ? 'the pull was stopped' : `ODK Central is unreachable (${(error as Error).message})`,
         true,
       );
     }
-    if (!response.ok) {
-      const problem = (await response.json().catch(() => ({}))) as { message?: string };
-      throw new CentralError(
-        `ODK Central answered HTTP ${response.status}${problem.message ? `: ${problem.message}` : ''}` +
-          (response.status === 401 || response.status === 403
-            ? ' (check the credentials and the role on the project)'
-            : ''),
-        response.status >= 500,
-      );
+    if (answer.statusCode < 200 || answer.statusCode >= 300) {
+      throw refusal(answer.statusCode);
     }
-    return response;
+    return answer;
   };
 
   let prefix = '/v1';
   let token: string | undefined;
   if (source.auth_kind === 'session') {
-    const session = await call('/v1/sessions', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: source.email, password: secret }),
-    });
-    token = ((await session.json()) as { token?: string }).token;
-    if (!token) {
+    const session = await call('/v1/sessions', { body: { email: source.email, password: secret } });
+    const given = jsonOf<{ token?: unknown }>(session).token;
+    if (typeof given !== 'string' || !given) {
       throw new CentralError('ODK Central gave no session token');
     }
+    token = given;
   } else {
     prefix = `/v1/key/${encodeURIComponent(secret)}`;
   }
@@ -103,38 +152,39 @@ export async function connectCentral(
         $count: 'true',
         $select: '__id,__system/submissionDate',
       });
-      const answer = (await (await call(`${form}.svc/Submissions?${query}`, {}, token)).json()) as {
-        value?: { __id: string; __system: { submissionDate: string } }[];
+      const answer = jsonOf<{
+        value?: { __id?: unknown; __system?: { submissionDate?: unknown } }[];
         '@odata.count'?: number;
-      };
-      const items = (answer.value ?? []).map((row) => ({
-        instanceId: row.__id,
-        submittedAt: row.__system.submissionDate,
-      }));
+      }>(await call(`${form}.svc/Submissions?${query}`, { token }));
+      const items = (Array.isArray(answer.value) ? answer.value : []).map(submissionRef);
       return { items, count: answer['@odata.count'] ?? items.length };
     },
     async submissionXml(instanceId) {
-      return (await call(`${submission(instanceId)}.xml`, {}, token)).text();
+      return (await call(`${submission(instanceId)}.xml`, { token })).body;
     },
     async attachments(instanceId) {
-      const list = (await (await call(`${submission(instanceId)}/attachments`, {}, token)).json()) as {
-        name: string;
-        exists: boolean;
-      }[];
+      const list = jsonOf<{ name: string; exists: boolean }[]>(
+        await call(`${submission(instanceId)}/attachments`, { token }),
+      );
       const files = [];
-      for (const { name } of list.filter((file) => file.exists)) {
-        const response = await call(
-          `${submission(instanceId)}/attachments/${encodeURIComponent(name)}`,
-          {},
+      for (const { name } of (Array.isArray(list) ? list : []).filter((file) => file.exists)) {
+        const answer = await call(`${submission(instanceId)}/attachments/${encodeURIComponent(name)}`, {
           token,
-        );
-        files.push({
-          name,
-          contentType: response.headers.get('content-type') ?? 'application/octet-stream',
-          data: Buffer.from(await response.arrayBuffer()),
         });
+        const type = answer.headers['content-type'];
+        files.push({ name, contentType: type ?? 'application/octet-stream', data: answer.body });
       }
       return files;
     },
   };
+}
+
+/** A row of the OData feed, or a CentralError when it is not one. */
+function submissionRef(row: { __id?: unknown; __system?: { submissionDate?: unknown } }): SubmissionRef {
+  const instanceId = row.__id;
+  const submittedAt = row.__system?.submissionDate;
+  if (typeof instanceId !== 'string' || typeof submittedAt !== 'string' || isNaN(Date.parse(submittedAt))) {
+    throw new CentralError('ODK Central listed a submission without an id or a submission date');
+  }
+  return { instanceId, submittedAt };
 }

@@ -5,7 +5,7 @@ import type { DB } from '#platform/db/types';
 import { ProblemError } from '#platform/http/problem';
 import { defineJobKind, PermanentJobError, type JobContext } from '#platform/jobs/kind';
 import { processSubmission, storeSubmission } from '../submissions.ts';
-import { CentralError, connectCentral } from './client.ts';
+import { CentralError, connectCentral, type CentralCalls } from './client.ts';
 
 /**
  * Pulling a form's submissions from ODK Central into the same pipeline as ODK Collect's: each new
@@ -51,10 +51,18 @@ async function record(
     .execute();
 }
 
+/**
+ * What the status may say of a failure: our own words (CentralError: a status, a network error code,
+ * a missing form version), never another error's message (the job runner logs it).
+ */
+const statusOf = (error: unknown) =>
+  error instanceof CentralError ? error.message : 'the pull failed on the gateway (its log has the error)';
+
 /** One pull of a source; answers what it did. Throws (after recording the error) when it could not finish. */
 export async function pullCentral(
   db: Kysely<DB>,
   vault: KeyVault,
+  calls: CentralCalls,
   sourceId: string,
   context: Progress,
 ): Promise<PullCounts> {
@@ -70,7 +78,7 @@ export async function pullCentral(
   await record(db, source.id, { status: 'running' });
   try {
     const secret = new TextDecoder().decode(await vault.open(source.secret_sealed, sealContextOf(source.id)));
-    const central = await connectCentral(source, secret, context.signal);
+    const central = await connectCentral(source, secret, context.signal, calls);
     let cursor = source.cursor_at;
     let total: number | undefined;
     for (;;) {
@@ -100,7 +108,7 @@ export async function pullCentral(
     await record(db, source.id, { status: 'ok', counts });
     return counts;
   } catch (error) {
-    await record(db, source.id, { status: 'error', error: (error as Error).message, counts });
+    await record(db, source.id, { status: 'error', error: statusOf(error), counts });
     // Retrying cannot mend refused credentials or a missing form version: the job ends failed.
     throw error instanceof CentralError && !error.retryable ? new PermanentJobError(error.message) : error;
   }
@@ -144,7 +152,7 @@ async function importOne(
   }
 }
 
-export const centralPullJob = (db: Kysely<DB>, vault: KeyVault) =>
+export const centralPullJob = (db: Kysely<DB>, vault: KeyVault, calls: CentralCalls) =>
   defineJobKind({
     name: CENTRAL_PULL_JOB,
     payload: Type.Object({ source_id: Type.String({ pattern: '^[0-9a-f-]{36}$' }) }),
@@ -152,7 +160,7 @@ export const centralPullJob = (db: Kysely<DB>, vault: KeyVault) =>
     retryDelaySeconds: 30,
     expireInSeconds: 3600,
     async run(payload, context) {
-      const counts = await pullCentral(db, vault, payload.source_id, context);
+      const counts = await pullCentral(db, vault, calls, payload.source_id, context);
       return { status: 'done', result: counts };
     },
   });

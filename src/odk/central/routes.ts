@@ -7,14 +7,21 @@ import { badRequest, conflict, notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import type { JobQueue } from '#platform/jobs/queue';
 import { runPeriodically, type Periodic } from '#platform/jobs/periodic';
-import { parseHttpUrl } from '#platform/outbound/address';
+import {
+  AddressRefusedError,
+  parseHttpUrl,
+  resolveGuardedHost,
+  type Resolve,
+} from '#platform/outbound/address';
 import { Nullable } from '#registry/schemas';
 import { CENTRAL_PULL_JOB, sealContextOf } from './pull.ts';
 
 /**
  * ODK Central sources (administrators, `clients:manage`): which Central project form to pull, with
  * which credentials (sealed under the master key, never shown again), how often; a pull on demand
- * (a job with progress); and the status of the last pull: when, outcome, counts, error.
+ * (a job with progress); and the status of the last pull: when, outcome, counts, error. A source's
+ * host must resolve to public addresses unless `allow_private_addresses` says otherwise (checked when
+ * it is saved, and again by each pull, which connects only to the address it checked).
  */
 
 const Name = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,59}$' });
@@ -39,6 +46,10 @@ const Auth = Type.Union([
   ),
 ]);
 const Interval = Type.Integer({ minimum: 1, maximum: 10080, description: 'Pull every this many minutes' });
+const AllowPrivate = Type.Boolean({
+  description:
+    'Its host may resolve to loopback or private addresses (a Central on your own network; default false)',
+});
 const NewSource = Type.Object(
   {
     name: Name,
@@ -47,7 +58,7 @@ const NewSource = Type.Object(
       maxLength: 500,
       description: 'e.g. https://central.example.org',
     }),
-    project_id: Type.Integer({ minimum: 1 }),
+    project_id: Type.Integer({ minimum: 1, maximum: 2147483647 }),
     form_id: Type.String({
       pattern: '^[A-Za-z0-9_.-]{1,64}$',
       description: "Central's xmlFormId, a form SP Exchange has",
@@ -55,6 +66,7 @@ const NewSource = Type.Object(
     auth: Auth,
     interval_minutes: Type.Optional(Nullable(Interval)),
     enabled: Type.Optional(Type.Boolean()),
+    allow_private_addresses: Type.Optional(AllowPrivate),
   },
   { additionalProperties: false },
 );
@@ -63,6 +75,7 @@ const SourceChange = Type.Object(
     auth: Type.Optional(Auth),
     interval_minutes: Type.Optional(Nullable(Interval)),
     enabled: Type.Optional(Type.Boolean()),
+    allow_private_addresses: Type.Optional(AllowPrivate),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -76,6 +89,7 @@ const SourceSchema = Type.Object({
   email: Nullable(Type.String()),
   interval_minutes: Nullable(Type.Integer()),
   enabled: Type.Boolean(),
+  allow_private_addresses: Type.Boolean(),
   next_pull_at: Nullable(Type.String({ format: 'date-time' })),
   cursor_at: Nullable(Type.String({ format: 'date-time', description: 'Newest submission date imported' })),
   last_pull: Type.Object({
@@ -110,6 +124,7 @@ const sourceView = (row: Selectable<OdkCentralSourceTable>) => ({
   email: row.email,
   interval_minutes: row.interval_minutes,
   enabled: row.enabled,
+  allow_private_addresses: row.allow_private_addresses,
   next_pull_at: iso(row.next_pull_at),
   cursor_at: iso(row.cursor_at),
   last_pull: {
@@ -175,9 +190,32 @@ export const pullCentralPeriodically = (
   onError: (error: unknown) => void,
 ): Periodic => runPeriodically(30_000, () => enqueueDuePulls(db, jobs), onError);
 
+/**
+ * A base URL a source may have: http(s), and a host the SSRF guard lets through (a name that does not
+ * resolve yet is let be: the pull will say so).
+ */
+async function checkBaseUrl(text: string, allowPrivate: boolean, resolve: Resolve): Promise<void> {
+  const url = parseHttpUrl(text);
+  if (!url) {
+    throw badRequest('base_url is not an http(s) URL', [{ pointer: '/base_url', detail: 'not a URL' }]);
+  }
+  try {
+    await resolveGuardedHost(url, allowPrivate, resolve);
+  } catch (error) {
+    if (error instanceof AddressRefusedError) {
+      throw badRequest(`base_url: ${error.message}`, [
+        {
+          pointer: '/base_url',
+          detail: 'a private or loopback address: refused unless allow_private_addresses is true',
+        },
+      ]);
+    }
+  }
+}
+
 export async function centralRoutes(
   app: App,
-  { db, vault, jobs }: { db: Kysely<DB>; vault: KeyVault; jobs: JobQueue },
+  { db, vault, jobs, resolve }: { db: Kysely<DB>; vault: KeyVault; jobs: JobQueue; resolve: Resolve },
 ): Promise<void> {
   const findSource = async (name: string) => {
     const row = await db
@@ -205,9 +243,7 @@ export async function centralRoutes(
     },
     async (request, reply) => {
       const body = request.body;
-      if (!parseHttpUrl(body.base_url)) {
-        throw badRequest('base_url is not an http(s) URL', [{ pointer: '/base_url', detail: 'not a URL' }]);
-      }
+      await checkBaseUrl(body.base_url, body.allow_private_addresses ?? false, resolve);
       const form = await db
         .selectFrom('odk_forms')
         .select('form_id')
@@ -229,6 +265,7 @@ export async function centralRoutes(
           form_id: body.form_id,
           interval_minutes: body.interval_minutes ?? null,
           enabled: body.enabled ?? true,
+          allow_private_addresses: body.allow_private_addresses ?? false,
           ...(await sealAuth(vault, id, body.auth)),
         })
         .onConflict((oc) => oc.column('name').doNothing())
@@ -286,7 +323,8 @@ export async function centralRoutes(
       schema: {
         tags: ['odk'],
         operationId: 'updateCentralSource',
-        summary: 'Change the credentials, the interval, or pause a source',
+        summary:
+          'Change the credentials, the interval, whether private addresses are allowed, or pause a source',
         params: NameParams,
         body: SourceChange,
         response: { 200: SourceSchema, ...problems },

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
-import { decodeCursor, Page, toPage } from '#platform/http/pagination';
+import { CursorKey, decodeCursor, Page, toPage } from '#platform/http/pagination';
 import { conflict, notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import { HOUR_MS, hourOf, round, share, usualHourly } from './baseline.ts';
@@ -61,7 +61,7 @@ export async function anomalyRoutes(
     },
     async (request) => {
       const { limit = 50, cursor, client_id, rule, status } = request.query;
-      const before = decodeCursor(cursor);
+      const before = decodeCursor(cursor, CursorKey.seq);
       const rows = await queries.listAlerts(db, {
         clientId: client_id,
         rule,

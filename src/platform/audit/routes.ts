@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
-import { decodeCursor, Page, PageQuery, toPage } from '#platform/http/pagination';
+import { CursorKey, decodeCursor, Page, PageQuery, toPage } from '#platform/http/pagination';
 import type { App } from '#platform/http/types';
 import { stringify } from 'csv-stringify/sync';
 import { verifyAuditChain } from './audit-log.ts';
@@ -67,7 +67,7 @@ export async function auditRoutes(app: App, { db }: { db: Kysely<DB> }): Promise
     async (request) => {
       const q = request.query;
       const limit = q.limit ?? 50;
-      const before = decodeCursor(q.cursor);
+      const before = decodeCursor(q.cursor, CursorKey.seq);
       let query = db.selectFrom('audit_log').selectAll();
       if (before) {
         query = query.where('seq', '<', Number(before));

@@ -3,10 +3,11 @@ import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { createHash } from 'node:crypto';
-import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, type LogEvent } from 'kysely';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { lockDataDirectory } from './lock.ts';
+import { valuesHidden, withoutValues } from './errors.ts';
 import { Mutex } from './mutex.ts';
 import { PgliteDialect } from './pglite-dialect.ts';
 import { typeParsers } from './type-parsers.ts';
@@ -84,6 +85,16 @@ PreparingClient.prototype.query = function query(this: pg.Client, ...args: unkno
   return plainQuery.apply(this, args);
 } as typeof pg.Client.prototype.query;
 
+/**
+ * Kysely's log hook, for errors only: a failed query's error loses its values before anyone logs it
+ * (errors.ts). Kysely calls it with the error it then throws.
+ */
+const hideFailedValues = (event: LogEvent): void => {
+  if (event.level === 'error') {
+    withoutValues(event.error, event.query);
+  }
+};
+
 /** Opens the configured engine and makes sure the schema exists and is first on the search path. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (!IDENTIFIER.test(options.schema)) {
@@ -113,27 +124,24 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
   const mutex = new Mutex();
 
   const executeSql = <R>(text: string, values: unknown[] = []) =>
-    mutex.run(async () => {
-      if (values.length > 0) {
-        return { rows: (await pglite.query<R>(text, values)).rows };
-      }
-      const results = await pglite.exec(text);
-      return { rows: (results.at(-1)?.rows ?? []) as R[] };
-    });
+    mutex.run(() =>
+      valuesHidden(text, values, async () => {
+        if (values.length > 0) {
+          return { rows: (await pglite.query<R>(text, values)).rows };
+        }
+        const results = await pglite.exec(text);
+        return { rows: (results.at(-1)?.rows ?? []) as R[] };
+      }),
+    );
 
   const bulkLoad = (load: (copy: CopyInto) => Promise<void>) =>
     mutex.run(async () => {
       await pglite.exec('begin');
       try {
         await load(async (table, columns, chunks) => {
+          const copy = `copy ${table} (${columns.join(',')}) from '/dev/blob' with (format csv)`;
           for await (const chunk of chunks) {
-            await pglite.query(
-              `copy ${table} (${columns.join(',')}) from '/dev/blob' with (format csv)`,
-              [],
-              {
-                blob: new Blob([chunk]),
-              },
-            );
+            await valuesHidden(copy, [], () => pglite.query(copy, [], { blob: new Blob([chunk]) }));
           }
         });
         await pglite.exec('commit');
@@ -143,7 +151,7 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
       }
     });
 
-  const db = new Kysely<DB>({ dialect: new PgliteDialect(pglite, mutex) });
+  const db = new Kysely<DB>({ dialect: new PgliteDialect(pglite, mutex), log: hideFailedValues });
   return {
     engine: 'pglite',
     schema: options.schema,
@@ -210,10 +218,8 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     try {
       await client.query('begin');
       await load(async (table, columns, chunks) => {
-        const sink = client.query(
-          copyFrom(`copy ${table} (${columns.join(',')}) from stdin with (format csv)`),
-        );
-        await pipeline(Readable.from(chunks), sink);
+        const copy = `copy ${table} (${columns.join(',')}) from stdin with (format csv)`;
+        await valuesHidden(copy, [], () => pipeline(Readable.from(chunks), client.query(copyFrom(copy))));
       });
       await client.query('commit');
     } catch (error) {
@@ -240,14 +246,14 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     return out;
   };
 
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log: hideFailedValues });
   return {
     engine: 'postgres',
     copyOut,
     schema: options.schema,
     db,
     executeSql: async <R>(text: string, values: unknown[] = []) => {
-      const result = await pool.query(text, values);
+      const result = await valuesHidden(text, values, () => pool.query(text, values));
       // A multi-statement text returns one result per statement: keep the last, as PGlite's side does.
       const last = Array.isArray(result) ? (result.at(-1) as pg.QueryResult) : result;
       return { rows: (last?.rows ?? []) as R[] };

@@ -644,6 +644,8 @@ export interface OdkSubmissionTable {
   mapping_version: number | null;
   change_request_id: string | null;
   processed_at: Date | null;
+  /** The bytes as received, when they are not UTF-8 text without NUL (0028); xml then renders them. */
+  raw: Buffer | null;
 }
 
 export interface OdkAttachmentTable {
@@ -674,6 +676,8 @@ export interface OdkCentralSourceTable {
   last_pull_error: string | null;
   last_pull_counts: ColumnType<unknown, string | null | undefined, string | null>;
   created_at: Timestamp;
+  /** Its host may resolve to private or loopback addresses (0028). */
+  allow_private_addresses: Defaulted<boolean>;
 }
 
 export interface ConsoleSessionTable {

@@ -3,10 +3,10 @@ import { BlockList, isIP } from 'node:net';
 
 /**
  * The SSRF guard's view of addresses, for every request the gateway makes to a URL someone else
- * registered (DCI callbacks, clients' and identity providers' JWKS): the host must resolve to public
- * addresses only, unless that peer is allowed private ones (a test bench, a ministry network). The
- * address checked is the address connected to (request.ts pins it), so a DNS answer cannot change in
- * between.
+ * registered (DCI callbacks, clients' and identity providers' JWKS, the console's OpenID provider,
+ * ODK Central sources): the host must resolve to public addresses only, unless that peer is allowed
+ * private ones (a test bench, a ministry network). The address checked is the address connected to
+ * (request.ts pins it), so a DNS answer cannot change in between.
  */
 
 /** Resolves a host name to its addresses (node:dns by default; tests may pin answers). */
@@ -35,8 +35,12 @@ for (const [network, prefix] of [
   NOT_PUBLIC.addSubnet(network, prefix, 'ipv4');
 }
 for (const [network, prefix] of [
-  ['::', 127], // :: and ::1
+  // ::, ::1 and the deprecated IPv4-compatible addresses (RFC 4291 §2.5.5.1): ::7f00:1 is
+  // [::127.0.0.1]. IPv4-mapped addresses (::ffff:0:0/96) are read as the IPv4 address they carry.
+  ['::', 96],
+  ['::ffff:0:0:0', 96], // IPv4-translated (RFC 2765 §2.1): [::ffff:0:7f00:1] carries 127.0.0.1
   ['64:ff9b::', 96], // NAT64: reaches IPv4 addresses through a translator
+  ['64:ff9b:1::', 48], // local-use NAT64 (RFC 8215)
   ['100::', 64],
   ['2001:db8::', 32],
   ['fc00::', 7],

@@ -8,7 +8,7 @@ import { bareHost } from './address.ts';
  * (address.ts; a custom `lookup` pins it; TLS still verifies the certificate against the host name).
  * No redirects are followed: a 3xx is an answer like any other non-2xx. `postJson` sends a DCI
  * callback; `getBody` is a GET whose answer is read (a JWKS), `postForm` a form POST whose answer is
- * read (an OAuth token endpoint).
+ * read (an OAuth token endpoint), `sendRequest` any request whose answer is read (ODK Central).
  */
 
 export interface PostOptions {
@@ -94,12 +94,33 @@ function pinnedLookup({ address, family }: { address: string; family: number }):
 
 type ReadOptions = Omit<PostOptions, 'headers'> & { maxBytes: number; accept: string };
 
+/** A peer's answer, read whole. */
+export interface Answer {
+  statusCode: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
 /**
  * GETs `url` from the checked address and resolves with the status and the body, which may be at
  * most `maxBytes` long (a longer answer rejects); rejects on network errors, timeout or abort.
  */
-export function getBody(url: URL, options: ReadOptions): Promise<{ statusCode: number; body: Buffer }> {
+export function getBody(url: URL, options: ReadOptions): Promise<Answer> {
   return readAnswer(url, 'GET', { accept: options.accept }, undefined, options);
+}
+
+/** Sends a request (a body, if any, with its content-type among the headers) and reads the answer like getBody. */
+export function sendRequest(
+  url: URL,
+  request: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: Buffer },
+  options: ReadOptions,
+): Promise<Answer> {
+  const headers = {
+    accept: options.accept,
+    ...(request.body ? { 'content-length': String(request.body.length) } : {}),
+    ...request.headers,
+  };
+  return readAnswer(url, request.method, headers, request.body, options);
 }
 
 /**
@@ -110,15 +131,9 @@ export function postForm(
   url: URL,
   form: URLSearchParams,
   options: ReadOptions & { headers?: Record<string, string> },
-): Promise<{ statusCode: number; body: Buffer }> {
-  const payload = Buffer.from(form.toString());
-  const headers = {
-    accept: options.accept,
-    'content-type': 'application/x-www-form-urlencoded',
-    'content-length': String(payload.length),
-    ...options.headers,
-  };
-  return readAnswer(url, 'POST', headers, payload, options);
+): Promise<Answer> {
+  const headers = { 'content-type': 'application/x-www-form-urlencoded', ...options.headers };
+  return sendRequest(url, { method: 'POST', headers, body: Buffer.from(form.toString()) }, options);
 }
 
 function readAnswer(
@@ -127,7 +142,7 @@ function readAnswer(
   headers: Record<string, string>,
   payload: Buffer | undefined,
   options: ReadOptions,
-): Promise<{ statusCode: number; body: Buffer }> {
+): Promise<Answer> {
   const signal = signalOf(options);
   return new Promise((resolve, reject) => {
     const request = pinnedRequest(url, method, headers, options.address, signal, (response) => {
@@ -142,7 +157,11 @@ function readAnswer(
         }
       });
       response.on('end', () =>
-        resolve({ statusCode: response.statusCode ?? 0, body: Buffer.concat(chunks) }),
+        resolve({
+          statusCode: response.statusCode ?? 0,
+          headers: response.headers,
+          body: Buffer.concat(chunks),
+        }),
       );
       response.on('error', (error) => reject(describe(error, signal, 'request')));
     });

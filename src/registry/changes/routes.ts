@@ -3,7 +3,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { ChangeRequestTable, DB } from '#platform/db/types';
 import { notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
-import { decodeCursor, Page, PageQuery, toPage } from '#platform/http/pagination';
+import { decodeTimeCursor, Page, PageQuery, timeCursor, toPage } from '#platform/http/pagination';
 import { Nullable } from '#registry/schemas';
 import { decideChange } from './service.ts';
 
@@ -72,7 +72,7 @@ export async function changeRequestRoutes(app: App, { db }: { db: Kysely<DB> }):
     },
     async (request) => {
       const { status, source, limit = 50, cursor } = request.query;
-      const after = decodeCursor(cursor);
+      const after = decodeTimeCursor(cursor);
       let query = db
         .selectFrom('change_requests')
         .selectAll()
@@ -86,15 +86,14 @@ export async function changeRequestRoutes(app: App, { db }: { db: Kysely<DB> }):
         query = query.where('source', 'like', `${source.replace(/[\\%_]/g, '\\$&')}%`);
       }
       if (after) {
-        const [at, id] = after.split('|');
         query = query.where((eb) =>
           eb.or([
-            eb('created_at', '>', new Date(at!)),
-            eb.and([eb('created_at', '=', new Date(at!)), eb('id', '>', id!)]),
+            eb('created_at', '>', after.at),
+            eb.and([eb('created_at', '=', after.at), eb('id', '>', after.id)]),
           ]),
         );
       }
-      const page = toPage(await query.execute(), limit, (row) => `${row.created_at.toISOString()}|${row.id}`);
+      const page = toPage(await query.execute(), limit, (row) => timeCursor(row.created_at, row.id));
       request.auditNote = { recordCount: page.items.length };
       return { items: page.items.map(changeRequestView), next_cursor: page.next_cursor };
     },
