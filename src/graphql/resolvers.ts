@@ -3,7 +3,7 @@ import type { Principal } from '#platform/auth/principal';
 import { identifierKey } from '#platform/anomaly/lookup-keys';
 import { unstorableIn } from '#platform/http/input-guard';
 import { CursorKey, decodeCursor, encodeCursor, toPage } from '#platform/http/pagination';
-import { badRequest, forbidden } from '#platform/http/problem';
+import { badRequest } from '#platform/http/problem';
 import { compileFilter } from '#exports/plan';
 import { withinScope } from '#dci/query/compile';
 import { listHouseholds, listIndividuals } from '#registry/queries';
