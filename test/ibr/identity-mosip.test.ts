@@ -7,6 +7,7 @@ import { identityVerifierOf } from '#ibr/identity/configured';
 import { createTestApp, type TestApp } from '#test/app';
 import { insertHousehold, insertIndividual, insertProgram } from '#test/factories';
 import { startFakeIda, type FakeIda } from '#test/mosip-ida';
+import { newClient, setPolicy } from '#test/policy/helpers';
 
 /**
  * Identity verification through the MOSIP ID Authentication adapter, against a fake IDA on
@@ -137,6 +138,19 @@ describe('MOSIP OTP flow', () => {
     const right = await verify(people['known']!, { method: 'otp', otp, transaction_id });
     expect(right.json<Verification>()).toMatchObject({ outcome: 'match', method: 'otp', attempts: 1 });
     expect(ida.protocolErrors).toEqual([]);
+  });
+
+  it('says where the OTP went only to a caller that may see contacts', async () => {
+    const writer = await newClient(t, 'system');
+    await setPolicy(t, writer.id, { hidden_fields: ['contact'] });
+    const sent = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/ibr/identity/otp',
+      headers: { authorization: `Bearer ${writer.key}` },
+      payload: { person_id: people['known'], channels: ['phone'] },
+    });
+    expect(sent.statusCode, sent.body).toBe(202);
+    expect(sent.json()).toMatchObject({ masked_phone: null, masked_email: null });
   });
 
   it('does not retry OTP calls when IDA is down, and says so', async () => {

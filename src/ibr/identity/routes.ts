@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
+import { maySee } from '#platform/auth/principal';
 import { singleLookup } from '#platform/anomaly/lookup-keys';
 import type { DB } from '#platform/db/types';
 import { badRequest, notFound } from '#platform/http/problem';
@@ -155,10 +156,12 @@ export async function identityRoutes(
         channels as ('phone' | 'email')[],
       );
       request.auditNote = { resourceId: person_id, recordCount: 1, subjectIds: [person_id] };
+      // Even masked, where the OTP went is contact data: a caller whose policy hides contacts gets null.
+      const contacts = maySee(request.principal!, 'contact');
       return reply.code(202).send({
         transaction_id: sent.transactionId,
-        masked_phone: sent.maskedPhone,
-        masked_email: sent.maskedEmail,
+        masked_phone: contacts ? sent.maskedPhone : null,
+        masked_email: contacts ? sent.maskedEmail : null,
       });
     },
   );
