@@ -126,6 +126,21 @@ describe('credentials never reach beyond the caller who attaches them', () => {
     },
   );
 
+  it('a key holding only clients:manage may suspend an admin client but not enable it again', async () => {
+    const narrow = await t.keyFor('admin', ['clients:manage']);
+    const admin = await newClient('admin');
+    const patch = (key: string, disabled: boolean) =>
+      t.app.inject({
+        method: 'PATCH',
+        url: `/api/v1/clients/${admin}`,
+        headers: { authorization: `Bearer ${key}` },
+        payload: { disabled },
+      });
+    expect((await patch(narrow, true)).statusCode).toBe(200);
+    expectRefused(await patch(narrow, false), /cannot enable this client: it would grant registry:read/);
+    expect((await patch(t.adminKey, false)).json()).toMatchObject({ disabled_at: null });
+  });
+
   it('a caller under an agreement attaches credentials only within its own fields and areas', async () => {
     const operator = await newClient('admin');
     const operatorKey = (await call('POST', `/api/v1/clients/${operator}/keys`, t.adminKey, {})).json<{

@@ -129,6 +129,10 @@ export async function updateClient(
   if (change.disabled === true && by?.clientId === client.id) {
     throw conflict('a client cannot disable itself: ask another administrator');
   }
+  if (change.disabled === false && client.disabled_at) {
+    // Enabling a client brings every credential it holds back to life: the rule of attaching one.
+    await assertMayAttach(db, by, client, 'enable this client');
+  }
   const row = await db
     .updateTable('api_clients')
     .set((eb) => ({
