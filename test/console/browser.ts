@@ -66,7 +66,14 @@ export async function seriousViolations(page: Page): Promise<string[]> {
     .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
 }
 
+/**
+ * Saves a screenshot for the docs, when asked (`SPX_SCREENSHOTS=1 npx vitest run test/console`): a
+ * test run must not rewrite committed files, and each capture costs a second of the suite.
+ */
 export async function screenshot(page: Page, name: string): Promise<void> {
+  if (!process.env['SPX_SCREENSHOTS']) {
+    return;
+  }
   mkdirSync(SCREENSHOTS, { recursive: true });
   // From the top: a full-page capture of a scrolled page draws the fixed header mid-page.
   await page.evaluate(() => window.scrollTo(0, 0));
