@@ -9,11 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { format as prettier, resolveConfig } from 'prettier';
+import { replaceSection } from '#cli/markdown-section';
 
 export const RESULTS_DIR = 'bench/results';
 export const README = 'bench/README.md';
-const START = '<!-- bench-history:start -->';
-const END = '<!-- bench-history:end -->';
 /**
  * A change this large is called better or worse: on the shared 2-core machine the same command gives
  * ratios 10% apart from one run to the next (bench/README.md, fourth and fifth rounds).
@@ -115,15 +114,7 @@ export function readRuns(dir: string): BenchRun[] {
 /** Rewrites the history section of the README (between its markers) from these runs. */
 export async function updateReadme(file: string, runs: BenchRun[]): Promise<void> {
   const text = readFileSync(file, 'utf8');
-  const start = text.indexOf(START);
-  const end = text.indexOf(END);
-  if (start < 0 || end < start) {
-    throw new Error(`${file} has no ${START} ... ${END} markers to write the history between`);
-  }
-  await writeFormatted(
-    file,
-    `${text.slice(0, start + START.length)}\n\n${historySection(runs)}\n\n${text.slice(end)}`,
-  );
+  await writeFormatted(file, replaceSection(text, 'bench-history', `\n${historySection(runs)}\n`));
 }
 
 /** For each engine and registry size, newest first: the latest run's summaries and its figures against the previous run's. */

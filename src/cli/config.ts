@@ -2,9 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { configMarkdownTable, loadConfig } from '#config/load';
 import { UsageError } from './errors.ts';
-
-const START = '<!-- settings:start -->';
-const END = '<!-- settings:end -->';
+import { MissingSectionError, replaceSection } from './markdown-section.ts';
 
 /** `spx config`: check the configuration, or print (or refresh in the README) the settings table. */
 export function registerConfigCommand(program: Command): void {
@@ -26,12 +24,10 @@ export function registerConfigCommand(program: Command): void {
 }
 
 function updateReadme(file: string): void {
-  const text = readFileSync(file, 'utf8');
-  const start = text.indexOf(START);
-  const end = text.indexOf(END);
-  if (start < 0 || end < start) {
-    throw new UsageError(`${file} has no ${START} ... ${END} markers`);
+  try {
+    writeFileSync(file, replaceSection(readFileSync(file, 'utf8'), 'settings', configMarkdownTable()));
+  } catch (error) {
+    throw error instanceof MissingSectionError ? new UsageError(`${file}: ${error.message}`) : error;
   }
-  writeFileSync(file, `${text.slice(0, start + START.length)}\n${configMarkdownTable()}\n${text.slice(end)}`);
   console.log(`settings table of ${file} updated`);
 }
