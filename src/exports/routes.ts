@@ -9,6 +9,7 @@ import type { Principal } from '#platform/auth/principal';
 import type { KeyVault } from '#platform/crypto/key-vault';
 import type { Database } from '#platform/db/database';
 import type { DB } from '#platform/db/types';
+import { Slots, type SlotLimits } from '#platform/http/long-reads';
 import { badRequest, conflict, notFound, ProblemError } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import type { JobQueue } from '#platform/jobs/queue';
@@ -100,6 +101,8 @@ export interface ExportRouteOptions {
   dataDir: string;
   fileHours: number;
   feedPollMs: number;
+  /** Feeds open at once per client and in total. */
+  feedLimits: SlotLimits;
   /** The database's COPY TO STDOUT (PostgreSQL), for CSV. */
   copyOut?: Database['copyOut'];
 }
@@ -108,7 +111,11 @@ export async function exportRoutes(app: App, options: ExportRouteOptions): Promi
   definitionRoutes(app, options);
   downloadRoute(app, options);
   jobRoutes(app, options);
-  feedRoute(app, { db: options.db, vault: options.vault, pollMs: options.feedPollMs });
+  const slots = new Slots('export feeds', options.feedLimits, {
+    perClient: 'SPX_EXPORT_FEEDS_PER_CLIENT',
+    total: 'SPX_EXPORT_FEEDS_TOTAL',
+  });
+  feedRoute(app, { db: options.db, vault: options.vault, pollMs: options.feedPollMs, slots });
 
   app.get(
     '/export-fields',

@@ -334,3 +334,36 @@ describe('DCI Social Registry sync search', () => {
     });
   });
 });
+
+describe('DCI sync search: the size of one answer', () => {
+  let t: DciTestApp;
+  let key: string;
+
+  beforeAll(async () => {
+    t = await createDciApp({ limits: LIMITS, syncMaxRecords: 4 });
+    await seedRegistry(t.database.db);
+    key = await t.keyFor('integrator');
+  });
+  afterAll(() => t.close());
+
+  it('rejects an item whose page would pass the bound, pointing to smaller pages and the async search', async () => {
+    const region = {
+      ...predicate('Group', ['location', 'eq', 'R01']),
+      pagination: { page_size: 3, page_number: 1 },
+    };
+    const [first, second, third] = itemsOf(
+      await t.search('sr', searchMessage(region, region, idType('Group', 'UIN', 'UIN-E1')), key),
+    );
+    expect(groupNumbers(first)).toHaveLength(3);
+    expect(second).toMatchObject({
+      status: 'rjct',
+      status_reason_code: 'rjct.search.too_many_records_found',
+    });
+    expect(second!.status_reason_message).toBe(
+      'a sync answer holds at most 4 records and this page would bring it to 6: ask for smaller pages ' +
+        '(pagination.page_size) or fewer requests per message, or use the async search (/registry/search)',
+    );
+    // The bound counts the records answered: a lookup of one household still fits.
+    expect(groupNumbers(third)).toEqual(['HH-E']);
+  });
+});

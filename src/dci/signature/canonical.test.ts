@@ -1,6 +1,7 @@
 import canonicalize from 'canonicalize';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from './canonical.ts';
+import { jsonPieces } from '#platform/http/long-reads';
+import { CANONICAL, canonicalJson } from './canonical.ts';
 
 /** A reproducible pseudo-random JSON value, deep and wide enough to exercise ordering and escaping. */
 function randomValue(seed: number, depth = 0): unknown {
@@ -50,5 +51,22 @@ describe('canonical JSON (RFC 8785)', () => {
     expect(canonicalJson({ b: 1, '10': 2, '9': 3, a: [1e21, -0, 0.1 + 0.2, 1.5e-7] })).toBe(
       '{"10":2,"9":3,"a":[1e+21,0,0.30000000000000004,1.5e-7],"b":1}',
     );
+  });
+
+  it('writes the same text in pieces, whatever the depth and the values JSON leaves out', () => {
+    const deep = (n: number): unknown =>
+      n === 0 ? { z: 1, a: [undefined, () => 1] } : { [`k${n}`]: [deep(n - 1)] };
+    for (let seed = 1; seed <= 200; seed++) {
+      const value = {
+        header: randomValue(seed),
+        message: {
+          items: [randomValue(seed + 1), deep(5)],
+          at: new Date(0),
+          gone: undefined,
+          holes: [undefined, 2],
+        },
+      };
+      expect([...jsonPieces(value, CANONICAL)].join('')).toBe(canonicalJson(value));
+    }
   });
 });

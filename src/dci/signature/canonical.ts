@@ -1,4 +1,5 @@
 import { configure } from 'safe-stable-stringify';
+import type { JsonWriting } from '#platform/http/long-reads';
 
 /**
  * RFC 8785 (JCS) canonical JSON, as the DCI signature digest needs it: object keys sorted by UTF-16
@@ -18,3 +19,6 @@ export function canonicalJson(value: unknown): string {
   }
   return json;
 }
+
+/** Canonical JSON written in pieces (platform/http/long-reads.ts jsonPieces): the same text. */
+export const CANONICAL: JsonWriting = { write: stringify, sortKeys: true };
