@@ -11,6 +11,8 @@ export const PERMISSIONS = [
   'field:submit',
   'metrics:read',
   'exports:manage',
+  // Changing another client's export definition, and approving a change that weakens privacy.
+  'exports:admin',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
