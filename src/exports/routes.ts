@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { recordAudit } from '#platform/audit/audit-log';
@@ -80,21 +80,50 @@ const Definition = Type.Object({
   decision_reason: Type.Union([Type.String(), Type.Null()]),
 });
 
-const ExportJob = Type.Object({
-  job: JobResource,
-  file: Type.Union([
-    Type.Object({
-      format: Type.String(),
-      rows: Type.Union([Type.Integer(), Type.Null()]),
-      bytes: Type.Union([Type.Integer(), Type.Null()]),
-      ready: Type.Boolean(),
-      expires_at: Type.String({ format: 'date-time' }),
-      deleted: Type.Boolean(),
-      download: Type.Union([Type.String(), Type.Null()], { description: 'Path of the file, once ready' }),
-    }),
-    Type.Null(),
-  ]),
+const ExportFile = Type.Object({
+  format: Type.String(),
+  rows: Type.Union([Type.Integer(), Type.Null()]),
+  bytes: Type.Union([Type.Integer(), Type.Null()]),
+  ready: Type.Boolean(),
+  expires_at: Type.String({ format: 'date-time' }),
+  deleted: Type.Boolean(),
+  download: Type.Union([Type.String(), Type.Null()], { description: 'Path of the file, once ready' }),
 });
+
+/** An export job: the job resource (as GET /api/v1/jobs/{id} shows it), its own URL and its file. */
+const ExportJob = Type.Object(
+  {
+    ...JobResource.properties,
+    status_url: Type.String({ description: 'Where the job, its progress and then its file are shown' }),
+    file: Type.Union([ExportFile, Type.Null()], { description: 'The file, once the job started writing it' }),
+  },
+  { description: 'An export job and where it stands' },
+);
+type ExportJob = Static<typeof ExportJob>;
+
+const jobUrl = (id: string) => `/api/v1/export-jobs/${id}`;
+
+/** The export job resource: the job, and the file it writes (null until it starts writing it). */
+async function exportJobOf(db: Kysely<DB>, job: JobResource): Promise<ExportJob> {
+  const file = await findExportFile(db, job.id);
+  return {
+    ...job,
+    status_url: jobUrl(job.id),
+    file:
+      file === undefined
+        ? null
+        : {
+            format: file.format,
+            rows: file.row_count,
+            bytes: file.byte_size,
+            ready: isReady(file),
+            expires_at: file.expires_at.toISOString(),
+            deleted: file.deleted_at !== null,
+            download:
+              file.completed_at !== null && file.deleted_at === null ? `${jobUrl(job.id)}/file` : null,
+          },
+  };
+}
 
 const manage = (action: string) => ({
   access: { permission: 'exports:manage' as const, audit: { action, resourceType: 'export_definition' } },
@@ -549,6 +578,9 @@ function jobRoutes(app: App, { db, jobs, dataDir, fileHours }: ExportRouteOption
         tags: ['exports'],
         summary:
           'Start an export job: the export is written to a file, with progress; download it when ready',
+        description:
+          'Answers 202 with the export job (as GET at its status_url, the Location, shows it): its status and ' +
+          'progress, then its file.',
         body: Type.Object(
           {
             definition: NameParams.properties.name,
@@ -583,8 +615,8 @@ function jobRoutes(app: App, { db, jobs, dataDir, fileHours }: ExportRouteOption
       );
       request.auditNote = { resourceId: id, recordCount: 0, purpose, legalBasis: legal_basis };
       request.purpose = purpose;
-      const job = await jobs.get(id);
-      return reply.code(202).header('location', `/api/v1/export-jobs/${id}`).send({ job: job!, file: null });
+      const job = await exportJobOf(db, (await jobs.get(id))!);
+      return reply.code(202).header('location', job.status_url).send(job);
     },
   );
 
@@ -607,22 +639,7 @@ function jobRoutes(app: App, { db, jobs, dataDir, fileHours }: ExportRouteOption
         throw notFound('export job');
       }
       request.auditNote = { resourceId: job.id, recordCount: 1 };
-      const file = await findExportFile(db, job.id);
-      return {
-        job,
-        file: file && {
-          format: file.format,
-          rows: file.row_count,
-          bytes: file.byte_size,
-          ready: isReady(file),
-          expires_at: file.expires_at.toISOString(),
-          deleted: file.deleted_at !== null,
-          download:
-            file.completed_at !== null && file.deleted_at === null
-              ? `/api/v1/export-jobs/${job.id}/file`
-              : null,
-        },
-      };
+      return exportJobOf(db, job);
     },
   );
 
