@@ -49,7 +49,8 @@ export async function saveVersion(
   input: DefinitionInput,
   principal: Principal,
 ): Promise<SavedVersion | undefined> {
-  const [latest, current] = [await latestVersion(db, input.name), await findDefinition(db, input.name)];
+  const latest = await latestVersion(db, input.name);
+  const current = await findDefinition(db, input.name);
   if (!latest || latest.archived_at || !current) {
     return undefined;
   }
@@ -111,7 +112,7 @@ export async function decide(
     );
   }
   const decided =
-    row.approval === 'pending' && (await decideVersion(db, row.id, decision, principal.clientId));
+    row.approval === 'pending' ? await decideVersion(db, row.id, decision, principal.clientId) : undefined;
   if (!decided) {
     throw conflict(`version ${version} of export definition "${name}" is not waiting for approval`);
   }

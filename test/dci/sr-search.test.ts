@@ -9,6 +9,7 @@ import {
   type DciTestApp,
   type TestMessage,
 } from './harness.ts';
+import { insertEnrollment, insertProgram } from '#test/factories';
 import { groupNumbers, itemsOf, onSearch, seedRegistry } from './fixtures.ts';
 
 // Small limits so that the stories can pass them: 5 records per search, 10 per page, 8 per batch.
@@ -341,7 +342,11 @@ describe('DCI sync search: the size of one answer', () => {
 
   beforeAll(async () => {
     t = await createDciApp({ limits: LIMITS, syncMaxRecords: 4 });
-    await seedRegistry(t.database.db);
+    const { households } = await seedRegistry(t.database.db);
+    const cct = await insertProgram(t.database.db, { code: 'CCT' });
+    for (const household of ['A', 'B', 'C', 'D', 'E'] as const) {
+      await insertEnrollment(t.database.db, cct, { household_id: households[household] });
+    }
     key = await t.keyFor('integrator');
   });
   afterAll(() => t.close());
@@ -365,5 +370,18 @@ describe('DCI sync search: the size of one answer', () => {
     );
     // The bound counts the records answered: a lookup of one household still fits.
     expect(groupNumbers(third)).toEqual(['HH-E']);
+  });
+
+  it('bounds the IBR sync search the same way', async () => {
+    const cct = {
+      ...predicate('Beneficiary', ['programme_identifier', 'eq', 'CCT']),
+      pagination: { page_size: 5 },
+    };
+    const [all, one] = itemsOf(
+      await t.search('ibr', searchMessage(cct, idType('Beneficiary', 'UIN', 'UIN-A1')), key),
+      'ibr',
+    );
+    expect(all).toMatchObject({ status: 'rjct', status_reason_code: 'rjct.search.too_many_records_found' });
+    expect(one!.data!.reg_records).toHaveLength(1);
   });
 });
