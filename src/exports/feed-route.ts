@@ -53,6 +53,15 @@ const FeedQuery = Type.Object(
 const MAX_BUFFERED = 1 << 20;
 
 export function feedRoute(app: App, options: FeedRouteOptions): void {
+  // The feeds running, each with its end: a closing gateway stops them and waits for their last
+  // audit entry, so that none still writes to a database being closed.
+  const open = new Map<Feed, Promise<void>>();
+  app.addHook('onClose', async () => {
+    for (const feed of open.keys()) {
+      feed.stop();
+    }
+    await Promise.allSettled(open.values());
+  });
   app.route({
     method: 'GET',
     url: '/export-definitions/:name/feed',
@@ -86,7 +95,10 @@ export function feedRoute(app: App, options: FeedRouteOptions): void {
       const query = request.query as FeedQueryValues;
       const { name } = request.params as { name: string };
       const feed = new Feed(socket, request, options);
-      void feed.run(name, query);
+      open.set(
+        feed,
+        feed.run(name, query).finally(() => open.delete(feed)),
+      );
     },
   });
 }
@@ -114,13 +126,16 @@ class Feed {
     private readonly request: FastifyRequest,
     private readonly options: FeedRouteOptions,
   ) {
-    socket.on('close', () => {
-      this.#closed = true;
-      this.#release?.();
-      this.#wake?.();
-    });
+    socket.on('close', () => this.stop());
     // The client only listens; whatever it sends is ignored.
     socket.on('message', () => undefined);
+  }
+
+  /** Ends the feed after what it is doing (its socket closed, or the gateway closes). */
+  stop(): void {
+    this.#closed = true;
+    this.#release?.();
+    this.#wake?.();
   }
 
   async run(name: string, query: FeedQueryValues): Promise<void> {
