@@ -46,7 +46,8 @@ beforeAll(async () => {
     fields: fieldNames('household_members'),
     format: 'json',
   });
-  // The most a subject report shows: 5,000 accesses to one person (fast SQL, not 5,000 requests).
+  // The most a subject report shows: 5,000 accesses to one person (fast SQL, not 5,000 requests),
+  // chained among themselves only: the trail is not verified here.
   const person = await t.database.db
     .selectFrom('individuals')
     .select('id')
