@@ -309,12 +309,20 @@ export async function buildApp({
     dataDir: config.dataDir,
     fileHours: config.exportFileHours,
     feedPollMs: config.exportFeedPollMs,
+    feedLimits: { perClient: config.exportFeedsPerClient, total: config.exportFeedsTotal },
     copyOut: database.copyOut,
   });
   await app.register(graphqlRoutes, { db });
   // DCI Social Registry and IBR APIs, each under its own base path (DCI issue).
   const policies = createClientPolicies(db, { cacheMs: config.authCacheSeconds * 1000 });
-  const dci = { db, signatures, encryption, policies, receiverId: config.dciId };
+  const dci = {
+    db,
+    signatures,
+    encryption,
+    policies,
+    receiverId: config.dciId,
+    syncMaxRecords: config.dciSyncMaxRecords,
+  };
   await app.register(dciRoutes, { prefix: '/dci/sr', registry: 'social', ...dci });
   await app.register(dciRoutes, { prefix: '/dci/ibr', registry: 'ibr', ...dci });
   let purges: Periodic[] = [];

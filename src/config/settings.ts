@@ -171,6 +171,13 @@ export const settings = {
     description:
       "Our id in DCI messages, e.g. the registry's domain: the sender_id of what we send, the first part of our signatures' kid, and the receiver_id a request must carry if it names one (requests addressed to another id are refused). Unset: sender_id `spx`, any receiver_id accepted.",
   },
+  dciSyncMaxRecords: {
+    env: 'SPX_DCI_SYNC_MAX_RECORDS',
+    schema: Type.Integer({ minimum: 1, maximum: 10_000 }),
+    default: 1000,
+    description:
+      'Records one sync DCI search answer may hold, over all its search requests; a request whose page would pass it is rejected (rjct.search.too_many_records_found): smaller pages, or the async search, get the rest.',
+  },
   dciNotifyIntervalMs: {
     env: 'SPX_DCI_NOTIFY_INTERVAL_MS',
     schema: Type.Integer({ minimum: 100, maximum: 600_000 }),
@@ -211,6 +218,20 @@ export const settings = {
     default: 1000,
     description:
       'How often an export change feed (WebSocket) looks for new changes when it has caught up, in milliseconds.',
+  },
+  exportFeedsPerClient: {
+    env: 'SPX_EXPORT_FEEDS_PER_CLIENT',
+    schema: Type.Integer({ minimum: 1, maximum: 1000 }),
+    default: 4,
+    description:
+      'Export change feeds (WebSocket) one client may have open at once; one more is refused (error 429).',
+  },
+  exportFeedsTotal: {
+    env: 'SPX_EXPORT_FEEDS_TOTAL',
+    schema: Type.Integer({ minimum: 1, maximum: 100_000 }),
+    default: 50,
+    description:
+      'Export change feeds this gateway serves at once, all clients together; one more is refused (error 503).',
   },
   idVerifyAdapter: {
     env: 'SPX_ID_VERIFY_ADAPTER',

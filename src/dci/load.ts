@@ -11,6 +11,14 @@ import { groupRecord, memberRecord, personRecord, type DciRecord } from './recor
 export type RecordShape = 'Group' | 'Member' | 'Person' | 'Beneficiary';
 
 /**
+ * Ids read and shaped at a time. A page of 500 Group records is 500 households and some 2,500
+ * members: read at once, PGlite (on our thread) took some 150 ms for them, during which no other
+ * request was served (platform/http/long-reads.ts). The members of 50 households take about 10 ms,
+ * and each chunk's reads give the event loop back.
+ */
+const CHUNK = 50;
+
+/**
  * Reads the records of one page of ids, in page order, within the principal's area scope and
  * through the registry's field policy views (registry/views.ts), and shapes them as DCI records.
  */
@@ -20,18 +28,39 @@ export async function loadRecords(
   ids: string[],
   principal: Principal,
 ): Promise<DciRecord[]> {
+  const records: DciRecord[] = [];
+  for (let at = 0; at < ids.length; at += CHUNK) {
+    records.push(...(await loadChunk(db, shape, ids.slice(at, at + CHUNK), principal)));
+  }
+  return records;
+}
+
+function loadChunk(
+  db: Kysely<DB>,
+  shape: RecordShape,
+  ids: string[],
+  principal: Principal,
+): Promise<DciRecord[]> {
   switch (shape) {
     case 'Group':
       return loadGroups(db, ids, principal);
     case 'Member':
-    case 'Person': {
-      const rows = q.inOrder(ids, await q.individualsByIds(db, ids, principal.areaScope));
-      const toRecord = shape === 'Member' ? memberRecord : personRecord;
-      return rows.map((row) => toRecord(individualView(row, principal)));
-    }
+    case 'Person':
+      return loadPersons(db, shape, ids, principal);
     case 'Beneficiary':
       return loadBeneficiaries(db, ids, principal);
   }
+}
+
+async function loadPersons(
+  db: Kysely<DB>,
+  shape: 'Member' | 'Person',
+  ids: string[],
+  principal: Principal,
+): Promise<DciRecord[]> {
+  const rows = q.inOrder(ids, await q.individualsByIds(db, ids, principal.areaScope));
+  const toRecord = shape === 'Member' ? memberRecord : personRecord;
+  return rows.map((row) => toRecord(individualView(row, principal)));
 }
 
 async function loadGroups(db: Kysely<DB>, ids: string[], principal: Principal): Promise<DciRecord[]> {

@@ -12,7 +12,7 @@ import { asyncSearchRoute, searchRoutes } from './http/search.ts';
 import { subscriptionRoutes } from './http/subscriptions.ts';
 import { asyncTxnStatusRoute, txnStatusRoutes } from './http/txn-status.ts';
 import { DEFAULT_LIMITS, type SearchLimits } from './query/criteria.ts';
-import { DEFAULT_MAX_BATCH } from './search.ts';
+import { DEFAULT_MAX_BATCH, DEFAULT_SYNC_MAX_RECORDS } from './search.ts';
 import type { DciEncryption } from './encryption/service.ts';
 import type { DciSignatures } from './signature/service.ts';
 import type { Registry } from './spec.ts';
@@ -24,6 +24,8 @@ export interface DciRouteOptions {
   limits?: Partial<SearchLimits>;
   /** Most `search_request` items per message. */
   maxBatch?: number;
+  /** Most records one sync search answer holds, over all its items. */
+  syncMaxRecords?: number;
   /** Our id as DCI callers know it; requests addressed to another `receiver_id` are refused. */
   receiverId?: string;
   /** Clock and id source (tests pin them). */
@@ -56,6 +58,7 @@ export async function dciRoutes(app: App, options: DciRouteOptions): Promise<voi
     receiver,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     maxBatch: options.maxBatch ?? DEFAULT_MAX_BATCH,
+    syncMaxRecords: options.syncMaxRecords ?? DEFAULT_SYNC_MAX_RECORDS,
     jobs: app.jobs,
     recordExchange: exchangeRecorder(options.db),
   };

@@ -6,7 +6,12 @@ import { clipMessage, DciError, searchRejection, type SearchReasonCode } from '.
 import { loadRecords } from './load.ts';
 import { planSearch, type SearchCriteria, type SearchPlan } from './query/criteria.ts';
 import { countMatches, pageOfIds } from './query/queries.ts';
-import type { SearchContext, SearchRequestItem, SearchResponseItem } from './search.ts';
+import {
+  ASYNC_SEARCH,
+  type SearchContext,
+  type SearchRequestItem,
+  type SearchResponseItem,
+} from './search.ts';
 
 /**
  * One `search_request` item of a search message, answered on its own: rejected with the reason code
@@ -63,12 +68,16 @@ export interface ItemAnswer {
   purpose?: string | undefined;
 }
 
-/** The answer to one item: its schema errors, a duplicate reference, a rejected search, or a page of records. */
+/**
+ * The answer to one item: its schema errors, a duplicate reference, a rejected search, or a page of
+ * records (`answered`: the records the items before it returned).
+ */
 export async function answerItem(
   item: SearchRequestItem,
   errors: FieldError[] | undefined,
   duplicates: Set<string>,
   ctx: SearchContext,
+  answered = 0,
 ): Promise<ItemAnswer> {
   const reference_id = referenceOf(item);
   const base = { reference_id, timestamp: timestamp(ctx.receiver), ...localeOf(item) };
@@ -87,7 +96,7 @@ export async function answerItem(
   }
   try {
     const purpose = agreedPurpose(ctx.principal, statedPurpose(item.search_criteria) ?? ctx.purpose);
-    const { ids, ...answer } = await runSearch(item.search_criteria, purpose, ctx);
+    const { ids, ...answer } = await runSearch(item.search_criteria, purpose, ctx, answered);
     return { item: { ...base, status: 'succ', ...answer }, subjectIds: ids, purpose };
   } catch (error) {
     if (error instanceof DciError && error.code.startsWith('rjct.')) {
@@ -101,12 +110,14 @@ async function runSearch(
   criteria: SearchCriteria,
   purpose: string | undefined,
   ctx: SearchContext,
+  answered: number,
 ): Promise<Pick<SearchResponseItem, 'data' | 'pagination'> & { ids: string[] }> {
   const plan = planSearch(criteria, ctx.registry, ctx.principal, ctx.limits);
   if (ctx.consentRequired) {
     plan.where = sql<SqlBool>`(${plan.where}) and ${consentCondition(plan.entity, purpose)}`;
   }
   const { ids, total } = await pageAndTotal(plan, ctx);
+  checkRoom(answered + ids.length, ctx.maxAnswerRecords);
   const records = await loadRecords(ctx.db, plan.shape, ids, ctx.principal);
   return {
     ids,
@@ -140,6 +151,23 @@ async function pageAndTotal(plan: SearchPlan, ctx: SearchContext): Promise<{ ids
     );
   }
   return { ids: total === 0 ? [] : (first ?? (await page((number - 1) * size))), total };
+}
+
+/**
+ * A sync answer is built, signed and sent in one piece: its size is bounded (20 pages of 500 Group
+ * records made 40 MB and held every other request for seconds). Past the bound the item is
+ * rejected the DCI way, with the reason code of a search that found more than may be answered and
+ * the ways to get the records: smaller pages, or the async search, whose answer is delivered later.
+ */
+function checkRoom(records: number, max: number | undefined): void {
+  if (max !== undefined && records > max) {
+    throw searchRejection(
+      'rjct.search.too_many_records_found',
+      `a sync answer holds at most ${max} records and this page would bring it to ${records}: ask for ` +
+        'smaller pages (pagination.page_size) or fewer requests per message, or use the async search ' +
+        `(${ASYNC_SEARCH})`,
+    );
+  }
 }
 
 /** The reason code for schema errors inside an item, by where the first of them lies. */

@@ -41,6 +41,11 @@ export interface SearchContext {
   limits: SearchLimits;
   /** Most `search_request` items one message may carry (`rjct.total_count.limit_exceeded`). */
   maxBatch: number;
+  /**
+   * Sync answers: the most records the whole answer may hold, over all its items. An item whose page
+   * would pass it is rejected, pointing to smaller pages or the async search (which has no such bound).
+   */
+  maxAnswerRecords?: number | undefined;
   receiver: Receiver;
   /** The correlation id announced in the ACK of an async search. */
   correlationId?: string | undefined;
@@ -52,6 +57,9 @@ export interface SearchContext {
 
 /** Most `search_request` items per message, unless the routes are told otherwise. */
 export const DEFAULT_MAX_BATCH = 20;
+
+/** Most records of one sync search answer, unless the routes are told otherwise (SPX_DCI_SYNC_MAX_RECORDS). */
+export const DEFAULT_SYNC_MAX_RECORDS = 1000;
 
 export interface SearchRequestItem {
   reference_id: string;
@@ -121,7 +129,13 @@ export async function answerSearch(parsed: ParsedSearch, ctx: SearchContext): Pr
   const subjectIds: string[] = [];
   const purposes = new Set<string>();
   for (const [index, item] of items.entries()) {
-    const answer = await answerItem(item, parsed.itemErrors.get(index), duplicates, consent);
+    const answer = await answerItem(
+      item,
+      parsed.itemErrors.get(index),
+      duplicates,
+      consent,
+      subjectIds.length,
+    );
     search_response.push(answer.item);
     subjectIds.push(...answer.subjectIds);
     if (answer.purpose !== undefined) {

@@ -11,7 +11,11 @@ import type { Column, ExportPlan } from './plan.ts';
  * that are not pseudonymised (the keyed hash is computed by the gateway).
  */
 
-export const SQL_CSV_BATCH = 10_000;
+/**
+ * Lines per query on PGlite, which runs the query on our thread: 500 lines of every person field
+ * take about 16 ms of it, 10,000 took 370 ms during which no other request was served.
+ */
+export const SQL_CSV_BATCH = 500;
 
 /** Whether this plan's CSV can be written by the database. */
 export const csvBySql = (plan: ExportPlan, pseudonymised: boolean): boolean =>

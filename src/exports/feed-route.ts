@@ -6,6 +6,7 @@ import { recordAudit, type AuditOutcome } from '#platform/audit/audit-log';
 import type { Principal } from '#platform/auth/principal';
 import type { KeyVault } from '#platform/crypto/key-vault';
 import type { DB } from '#platform/db/types';
+import { TimeSlicer, type Slots } from '#platform/http/long-reads';
 import { badRequest, notFound, ProblemError } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import { findDefinition, type DefinitionRow } from './definitions.ts';
@@ -23,12 +24,16 @@ import { LegalBasis, Purpose } from './statement.ts';
  * every current record first (`"type":"snapshot"`, then `"snapshot_end"`). A client
  * that reconnects with the last cursor it received loses no change (it may see a record again: the
  * last copy wins). Under the caller's policy like every export, audited when it opens and closes.
+ * Feeds open at once are counted per client and in total (`slots`): one past a limit is refused
+ * with an error message (429 or 503) naming it.
  */
 
 export interface FeedRouteOptions {
   db: Kysely<DB>;
   vault: KeyVault;
   pollMs: number;
+  /** The feeds open at once. */
+  slots: Slots;
 }
 
 const FeedQuery = Type.Object(
@@ -47,7 +52,16 @@ const FeedQuery = Type.Object(
 /** Bytes waiting to be sent above which the feed waits for the client to read. */
 const MAX_BUFFERED = 1 << 20;
 
-export function feedRoute(app: App, { db, vault, pollMs }: FeedRouteOptions): void {
+export function feedRoute(app: App, options: FeedRouteOptions): void {
+  // The feeds running, each with its end: a closing gateway stops them and waits for their last
+  // audit entry, so that none still writes to a database being closed.
+  const open = new Map<Feed, Promise<void>>();
+  app.addHook('onClose', async () => {
+    for (const feed of open.keys()) {
+      feed.stop();
+    }
+    await Promise.allSettled(open.values());
+  });
   app.route({
     method: 'GET',
     url: '/export-definitions/:name/feed',
@@ -86,8 +100,11 @@ export function feedRoute(app: App, { db, vault, pollMs }: FeedRouteOptions): vo
     wsHandler: (socket, request) => {
       const query = request.query as FeedQueryValues;
       const { name } = request.params as { name: string };
-      const feed = new Feed(socket, request, { db, vault, pollMs });
-      void feed.run(name, query);
+      const feed = new Feed(socket, request, options);
+      open.set(
+        feed,
+        feed.run(name, query).finally(() => open.delete(feed)),
+      );
     },
   });
 }
@@ -104,24 +121,33 @@ interface FeedQueryValues {
 class Feed {
   #closed = false;
   #sent = 0;
+  // Each message is a write to the socket: a batch of them is sent a slice at a time.
+  readonly #slicer = new TimeSlicer();
   #wake: (() => void) | undefined;
+  /** Gives back this feed's place among those open at once (as soon as the socket closes). */
+  #release: (() => void) | undefined;
 
   constructor(
     private readonly socket: WebSocket,
     private readonly request: FastifyRequest,
     private readonly options: FeedRouteOptions,
   ) {
-    socket.on('close', () => {
-      this.#closed = true;
-      this.#wake?.();
-    });
+    socket.on('close', () => this.stop());
     // The client only listens; whatever it sends is ignored.
     socket.on('message', () => undefined);
+  }
+
+  /** Ends the feed after what it is doing (its socket closed, or the gateway closes). */
+  stop(): void {
+    this.#closed = true;
+    this.#release?.();
+    this.#wake?.();
   }
 
   async run(name: string, query: FeedQueryValues): Promise<void> {
     let audit: ((outcome: AuditOutcome) => Promise<void>) | undefined;
     try {
+      this.#release = this.options.slots.take(this.request.principal!.clientId);
       const { definition, plan, pseudonym, purpose } = await this.#open(name, query);
       audit = (outcome) => this.#audit(definition, purpose, query.legal_basis, outcome, 'export.feed.done');
       await this.#audit(definition, purpose, query.legal_basis, 'success', 'export.feed');
@@ -139,6 +165,8 @@ class Feed {
     } catch (error) {
       this.#fail(error);
       await audit?.('error').catch(() => undefined);
+    } finally {
+      this.#release?.();
     }
   }
 
@@ -163,6 +191,7 @@ class Feed {
     for await (const batch of exportBatches(this.options.db, plan, pseudonym)) {
       for (const record of batch) {
         this.#sendRecord('snapshot', plan, record);
+        await this.#slicer.pause();
       }
       await this.#drained();
       if (this.#closed) {
@@ -180,6 +209,7 @@ class Feed {
     const page = await readChanges(this.options.db, plan, position, pseudonym, BATCH_SIZE);
     for (const change of page.changes) {
       this.#sendRecord('change', plan, change.record, encodePosition(change.position));
+      await this.#slicer.pause();
     }
     if (page.caughtUp && page.changes.length > 0) {
       this.#send({ type: 'caught_up', cursor: encodePosition(page.next) });
@@ -223,17 +253,22 @@ class Feed {
     });
   }
 
-  /** Tells the client why the feed stops, then closes (1008: refused, 1011: our failure). */
+  /**
+   * Tells the client why the feed stops, then closes (RFC 6455 §7.4.1: 1008 refused, 1013 try
+   * again later, 1011 our failure).
+   */
   #fail(error: unknown): void {
-    const refused = error instanceof ProblemError && error.status < 500;
-    const detail = refused
-      ? (error.detail ?? error.title)
-      : 'the feed failed; reconnect with your last cursor';
-    if (!refused) {
+    if (!(error instanceof ProblemError) || (error.status >= 500 && error.status !== 503)) {
       this.request.log.error({ error: String(error) }, 'export feed failed');
+      this.#send({ type: 'error', status: 500, detail: 'the feed failed; reconnect with your last cursor' });
+      this.socket.close(1011, 'failed');
+      return;
     }
-    this.#send({ type: 'error', status: refused ? error.status : 500, detail });
-    this.socket.close(refused ? 1008 : 1011, refused ? 'refused' : 'failed');
+    this.#send({ type: 'error', status: error.status, detail: error.detail ?? error.title });
+    this.socket.close(
+      error.status === 503 ? 1013 : 1008,
+      error.status === 503 ? 'try again later' : 'refused',
+    );
   }
 
   #audit(

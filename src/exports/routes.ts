@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { recordAudit } from '#platform/audit/audit-log';
@@ -10,19 +10,21 @@ import type { KeyVault } from '#platform/crypto/key-vault';
 import type { Database } from '#platform/db/database';
 import type { DB } from '#platform/db/types';
 import { rawResponse } from '#platform/http/openapi';
+import { Slots, type SlotLimits } from '#platform/http/long-reads';
 import { badRequest, conflict, notFound, ProblemError } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import type { JobQueue } from '#platform/jobs/queue';
 import { JobResource } from '#platform/jobs/schemas';
 import {
-  archiveDefinition,
   checkDefinition,
+  createDefinition,
   DefinitionInput,
   definitionVersions,
   definitionView,
   findDefinition,
+  findVersion,
   listDefinitions,
-  saveDefinition,
+  VersionInput,
   type DefinitionRow,
 } from './definitions.ts';
 import { EXPORT_ENTITIES, FIELDS_OF } from './fields.ts';
@@ -31,6 +33,7 @@ import { exportsDir, filesOfDefinition, findExportFile, isReady } from './files.
 import { EXPORT_FORMATS, FORMATS, type ExportFormat } from './formats/index.ts';
 import { exportXsd } from './formats/xml.ts';
 import { EXPORT_JOB } from './job.ts';
+import { archive, auditWeakening, decide, EXPORTS_ADMIN, saveVersion } from './ownership.ts';
 import { planExport } from './plan.ts';
 import { startExport } from './run.ts';
 import { LegalBasis, Purpose } from './statement.ts';
@@ -65,25 +68,67 @@ const Definition = Type.Object({
   schedule: Type.Union([Type.String(), Type.Null()]),
   schedule_purpose: Type.Union([Type.String(), Type.Null()]),
   schedule_legal_basis: Type.Union([Type.String(), Type.Null()]),
-  created_by: Type.Union([Type.String(), Type.Null()]),
+  owner_id: Type.Union([Type.String(), Type.Null()], {
+    description: 'The client the definition belongs to (changing another’s needs exports:admin)',
+  }),
+  created_by: Type.Union([Type.String(), Type.Null()], { description: 'The client that saved this version' }),
   created_at: Type.String({ format: 'date-time' }),
+  privacy_weakened: Type.Array(Type.String(), {
+    description: 'How this version weakens privacy against the version in use when it was saved',
+  }),
+  approval: Type.String({
+    enum: ['not_needed', 'pending', 'approved', 'rejected'],
+    description: 'pending: waits for another holder of exports:admin (the version before stays in use)',
+  }),
+  decided_by: Type.Union([Type.String(), Type.Null()]),
+  decided_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  decision_reason: Type.Union([Type.String(), Type.Null()]),
 });
 
-const ExportJob = Type.Object({
-  job: JobResource,
-  file: Type.Union([
-    Type.Object({
-      format: Type.String(),
-      rows: Type.Union([Type.Integer(), Type.Null()]),
-      bytes: Type.Union([Type.Integer(), Type.Null()]),
-      ready: Type.Boolean(),
-      expires_at: Type.String({ format: 'date-time' }),
-      deleted: Type.Boolean(),
-      download: Type.Union([Type.String(), Type.Null()], { description: 'Path of the file, once ready' }),
-    }),
-    Type.Null(),
-  ]),
+const ExportFile = Type.Object({
+  format: Type.String(),
+  rows: Type.Union([Type.Integer(), Type.Null()]),
+  bytes: Type.Union([Type.Integer(), Type.Null()]),
+  ready: Type.Boolean(),
+  expires_at: Type.String({ format: 'date-time' }),
+  deleted: Type.Boolean(),
+  download: Type.Union([Type.String(), Type.Null()], { description: 'Path of the file, once ready' }),
 });
+
+/** An export job: the job resource (as GET /api/v1/jobs/{id} shows it), its own URL and its file. */
+const ExportJob = Type.Object(
+  {
+    ...JobResource.properties,
+    status_url: Type.String({ description: 'Where the job, its progress and then its file are shown' }),
+    file: Type.Union([ExportFile, Type.Null()], { description: 'The file, once the job started writing it' }),
+  },
+  { description: 'An export job and where it stands' },
+);
+type ExportJob = Static<typeof ExportJob>;
+
+const jobUrl = (id: string) => `/api/v1/export-jobs/${id}`;
+
+/** The export job resource: the job, and the file it writes (null until it starts writing it). */
+async function exportJobOf(db: Kysely<DB>, job: JobResource): Promise<ExportJob> {
+  const file = await findExportFile(db, job.id);
+  return {
+    ...job,
+    status_url: jobUrl(job.id),
+    file:
+      file === undefined
+        ? null
+        : {
+            format: file.format,
+            rows: file.row_count,
+            bytes: file.byte_size,
+            ready: isReady(file),
+            expires_at: file.expires_at.toISOString(),
+            deleted: file.deleted_at !== null,
+            download:
+              file.completed_at !== null && file.deleted_at === null ? `${jobUrl(job.id)}/file` : null,
+          },
+  };
+}
 
 const manage = (action: string) => ({
   access: { permission: 'exports:manage' as const, audit: { action, resourceType: 'export_definition' } },
@@ -105,6 +150,8 @@ export interface ExportRouteOptions {
   dataDir: string;
   fileHours: number;
   feedPollMs: number;
+  /** Feeds open at once per client and in total. */
+  feedLimits: SlotLimits;
   /** The database's COPY TO STDOUT (PostgreSQL), for CSV. */
   copyOut?: Database['copyOut'];
 }
@@ -113,7 +160,11 @@ export async function exportRoutes(app: App, options: ExportRouteOptions): Promi
   definitionRoutes(app, options);
   downloadRoute(app, options);
   jobRoutes(app, options);
-  feedRoute(app, { db: options.db, vault: options.vault, pollMs: options.feedPollMs });
+  const slots = new Slots('export feeds', options.feedLimits, {
+    perClient: 'SPX_EXPORT_FEEDS_PER_CLIENT',
+    total: 'SPX_EXPORT_FEEDS_TOTAL',
+  });
+  feedRoute(app, { db: options.db, vault: options.vault, pollMs: options.feedPollMs, slots });
 
   app.get(
     '/export-fields',
@@ -191,8 +242,8 @@ function definitionRoutes(app: App, { db }: ExportRouteOptions): void {
     },
     async (request, reply) => {
       checked(request.body, principalOf(request));
-      const row = await saveDefinition(db, request.body, principalOf(request).clientId, 'new');
-      return reply.code(201).send(saved(request, row!));
+      const row = await createDefinition(db, request.body, principalOf(request).clientId);
+      return reply.code(201).send(saved(request, row));
     },
   );
 
@@ -204,23 +255,41 @@ function definitionRoutes(app: App, { db }: ExportRouteOptions): void {
         tags: ['exports'],
         operationId: 'updateExportDefinition',
         summary: 'Save a new version of an export definition (earlier versions are kept)',
+        description:
+          'The name is the path’s (the body need not repeat it). Only the definition’s owner, or a holder of ' +
+          'exports:admin, saves a version. A version that weakens privacy (pseudonymisation off, direct identifiers ' +
+          'on, identifying fields added, the filter widened) is audited as such (export_definition.privacy_weakened); ' +
+          'on a scheduled definition it answers 202: it waits for another holder of exports:admin to approve it, the ' +
+          'version before staying in use.',
         params: NameParams,
-        body: DefinitionInput,
-        response: { 200: Definition, ...problems, 409: { $ref: 'Problem#' } },
+        body: VersionInput,
+        response: {
+          200: Definition,
+          202: Definition,
+          ...problems,
+          403: { $ref: 'Problem#' },
+          409: { $ref: 'Problem#' },
+        },
       },
     },
-    async (request) => {
-      if (request.body.name !== request.params.name) {
-        throw badRequest('the body names another definition', [
-          { pointer: '/name', detail: `must be "${request.params.name}"` },
+    async (request, reply) => {
+      const { name } = request.params;
+      if (request.body.name !== undefined && request.body.name !== name) {
+        throw badRequest('the body names another definition than the path', [
+          { pointer: '/name', detail: `must be "${name}" (or left out: the path names the definition)` },
         ]);
       }
-      checked(request.body, principalOf(request));
-      const row = await saveDefinition(db, request.body, principalOf(request).clientId, 'existing');
-      if (!row) {
+      const input = { ...request.body, name };
+      const principal = principalOf(request);
+      checked(input, principal);
+      const version = await saveVersion(db, input, principal);
+      if (!version) {
         throw notFound('export definition');
       }
-      return saved(request, row);
+      if (version.weakenings.length > 0) {
+        await auditWeakening(db, request.id, principal, version.row);
+      }
+      return reply.code(version.row.approval === 'pending' ? 202 : 200).send(saved(request, version.row));
     },
   );
 
@@ -255,7 +324,19 @@ function definitionRoutes(app: App, { db }: ExportRouteOptions): void {
         response: { 200: Definition, ...problems },
       },
     },
-    async (request) => saved(request, await existing(db, request.params.name, request.query.version)),
+    async (request) => {
+      const { name } = request.params;
+      const { version } = request.query;
+      // Any saved version may be read (one waiting for approval included); only usable ones are exported.
+      const row =
+        version === undefined ? await findDefinition(db, name) : await findVersion(db, name, version);
+      if (!row) {
+        throw notFound(
+          version === undefined ? 'export definition' : `version ${version} of this export definition`,
+        );
+      }
+      return saved(request, row);
+    },
   );
 
   app.get(
@@ -288,16 +369,57 @@ function definitionRoutes(app: App, { db }: ExportRouteOptions): void {
         tags: ['exports'],
         operationId: 'archiveExportDefinition',
         summary: 'Archive an export definition (every version; its name cannot be used again)',
+        description: 'Only the definition’s owner, or a holder of exports:admin, archives it.',
         params: NameParams,
-        response: { 204: Type.Null(), ...problems },
+        response: { 204: Type.Null(), ...problems, 403: { $ref: 'Problem#' } },
       },
     },
     async (request, reply) => {
-      if (!(await archiveDefinition(db, request.params.name))) {
+      if (!(await archive(db, request.params.name, principalOf(request)))) {
         throw notFound('export definition');
       }
       request.auditNote = { resourceId: request.params.name, recordCount: 1 };
       return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/export-definitions/:name/versions/:version/decision',
+    {
+      config: {
+        access: {
+          permission: EXPORTS_ADMIN,
+          audit: { action: 'export_definition.decide', resourceType: 'export_definition' },
+        },
+      },
+      schema: {
+        tags: ['exports'],
+        summary: 'Approve (put in use) or reject a version that weakens privacy, waiting for approval',
+        description:
+          'By a holder of exports:admin other than the client that saved the version; 409 when it is not waiting.',
+        params: Type.Object({ name: NameParams.properties.name, version: Version }),
+        body: Type.Object(
+          {
+            decision: Type.String({ enum: ['approve', 'reject'] }),
+            reason: Type.String({ minLength: 1, maxLength: 500 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Definition, ...problems, 403: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' } },
+      },
+    },
+    async (request) => {
+      const { name, version } = request.params;
+      request.auditNote = { resourceId: `${name}@${version}` };
+      const { decision, reason } = request.body;
+      const row = await decide(
+        db,
+        name,
+        version,
+        { approve: decision === 'approve', reason },
+        principalOf(request),
+      );
+      return saved(request, row);
     },
   );
 }
@@ -327,6 +449,12 @@ const draft = (input: DefinitionInput): DefinitionRow => ({
   created_by: null,
   created_at: new Date(),
   archived_at: null,
+  owner_id: null,
+  privacy_weakened: [],
+  approval: 'not_needed',
+  decided_by: null,
+  decided_at: null,
+  decision_reason: null,
 });
 
 async function existing(db: Kysely<DB>, name: string, version?: number): Promise<DefinitionRow> {
@@ -476,6 +604,9 @@ function jobRoutes(app: App, { db, jobs, dataDir, fileHours }: ExportRouteOption
         operationId: 'createExportJob',
         summary:
           'Start an export job: the export is written to a file, with progress; download it when ready',
+        description:
+          'Answers 202 with the export job (as GET at its status_url, the Location, shows it): its status and ' +
+          'progress, then its file.',
         body: Type.Object(
           {
             definition: NameParams.properties.name,
@@ -510,8 +641,8 @@ function jobRoutes(app: App, { db, jobs, dataDir, fileHours }: ExportRouteOption
       );
       request.auditNote = { resourceId: id, recordCount: 0, purpose, legalBasis: legal_basis };
       request.purpose = purpose;
-      const job = await jobs.get(id);
-      return reply.code(202).header('location', `/api/v1/export-jobs/${id}`).send({ job: job!, file: null });
+      const job = await exportJobOf(db, (await jobs.get(id))!);
+      return reply.code(202).header('location', job.status_url).send(job);
     },
   );
 
@@ -535,22 +666,7 @@ function jobRoutes(app: App, { db, jobs, dataDir, fileHours }: ExportRouteOption
         throw notFound('export job');
       }
       request.auditNote = { resourceId: job.id, recordCount: 1 };
-      const file = await findExportFile(db, job.id);
-      return {
-        job,
-        file: file && {
-          format: file.format,
-          rows: file.row_count,
-          bytes: file.byte_size,
-          ready: isReady(file),
-          expires_at: file.expires_at.toISOString(),
-          deleted: file.deleted_at !== null,
-          download:
-            file.completed_at !== null && file.deleted_at === null
-              ? `/api/v1/export-jobs/${job.id}/file`
-              : null,
-        },
-      };
+      return exportJobOf(db, job);
     },
   );
 

@@ -3,6 +3,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DB, ExportDefinitionTable } from '#platform/db/types';
 import type { JobQueue } from '#platform/jobs/queue';
 import { runPeriodically, type Periodic } from '#platform/jobs/periodic';
+import { USABLE } from './definitions.ts';
 import { EXPORT_JOB, type ExportJobPayload } from './job.ts';
 
 /**
@@ -36,13 +37,15 @@ export async function enqueueDueExports(
     .where('d.archived_at', 'is', null)
     .where('d.schedule', 'is not', null)
     .where('d.created_by', 'is not', null)
+    // The current version: the highest in use (not one waiting for approval).
     .where(({ eb, selectFrom }) =>
       eb(
         'd.version',
         '=',
         selectFrom('export_definitions as v')
           .select((v) => v.fn.max('v.version').as('max'))
-          .whereRef('v.name', '=', 'd.name'),
+          .whereRef('v.name', '=', 'd.name')
+          .where('v.approval', 'in', USABLE),
       ),
     )
     .execute();

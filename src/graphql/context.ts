@@ -90,6 +90,24 @@ function groupBy<R>(rows: readonly R[], parentOf: (row: R) => string | null): Ma
 const inEnrolmentOrder = (a: EnrollmentRow, b: EnrollmentRow) =>
   a.enrolled_at.localeCompare(b.enrolled_at) || a.id.localeCompare(b.id);
 
+/**
+ * Keys a loader reads at once: the members of 500 households were one query of some 2,500 rows that
+ * PGlite (on our thread) took over 100 ms for, in which no other request was served
+ * (platform/http/long-reads.ts). A larger list is read in several queries.
+ */
+const BATCHES = { maxBatchSize: 50 };
+
+/** The camelCase of each snake_case key seen (few distinct keys, met for every record). */
+const camelKeys = new Map<string, string>();
+const camelKey = (key: string): string => {
+  let camel = camelKeys.get(key);
+  if (camel === undefined) {
+    camel = key.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+    camelKeys.set(key, camel);
+  }
+  return camel;
+};
+
 /** snake_case keys to camelCase, deeply (views nest consent, program, history). */
 function camelCase(value: unknown): unknown {
   if (Array.isArray(value)) {
@@ -100,7 +118,7 @@ function camelCase(value: unknown): unknown {
   }
   const result: Graph = {};
   for (const [key, item] of Object.entries(value)) {
-    result[key.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase())] = camelCase(item);
+    result[camelKey(key)] = camelCase(item);
   }
   return result;
 }
@@ -131,25 +149,28 @@ export function createContext(
     db,
     principal,
     operationName,
-    households: new DataLoader(async (ids) =>
-      byKey(ids, await householdsByIds(db, ids, scope), (row) => row.id),
+    households: new DataLoader(
+      async (ids) => byKey(ids, await householdsByIds(db, ids, scope), (row) => row.id),
+      BATCHES,
     ),
-    individuals: new DataLoader(async (ids) =>
-      byKey(ids, await individualsByIds(db, ids, scope), (row) => row.id),
+    individuals: new DataLoader(
+      async (ids) => byKey(ids, await individualsByIds(db, ids, scope), (row) => row.id),
+      BATCHES,
     ),
-    enrollments: new DataLoader(async (ids) =>
-      byKey(ids, await enrollmentsByIds(db, ids, scope), (row) => row.id),
+    enrollments: new DataLoader(
+      async (ids) => byKey(ids, await enrollmentsByIds(db, ids, scope), (row) => row.id),
+      BATCHES,
     ),
     // The parents were read within the caller's scope: their members and enrolments are within it too.
     members: new DataLoader(async (ids) => {
       const groups = groupBy(await membersOfHouseholds(db, ids), (row) => row.household_id);
       return ids.map((id) => groups.get(id) ?? []);
-    }),
+    }, BATCHES),
     householdEnrollments: new DataLoader(async (ids) => {
       const rows = await enrollmentsOfBeneficiaries(db, { individualIds: [], householdIds: ids });
       const groups = groupBy(rows, (row) => row.household_id);
       return ids.map((id) => groups.get(id) ?? []);
-    }),
+    }, BATCHES),
     // A person's enrolments are their own and their household's, as in the REST API.
     personEnrollments: new DataLoader(
       async (persons) => {
@@ -163,7 +184,7 @@ export function createContext(
           [...(own.get(p.id) ?? []), ...(households.get(p.householdId) ?? [])].sort(inEnrolmentOrder),
         );
       },
-      { cacheKeyFn: (person) => person.id },
+      { ...BATCHES, cacheKeyFn: (person) => person.id },
     ),
     program: async (id) => (await allPrograms()).get(id),
     programs: async () => [...(await allPrograms()).values()],

@@ -4,6 +4,7 @@ import { GraphQLError, visit, type DocumentNode } from 'graphql/index.js';
 import type { Kysely } from 'kysely';
 import mercurius from 'mercurius';
 import type { DB } from '#platform/db/types';
+import { JSON_TEXT, slicedJson } from '#platform/http/long-reads';
 import { badRequest } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import { createContext, type GraphContext } from './context.ts';
@@ -149,7 +150,8 @@ export async function graphqlRoutes(app: App, { db }: { db: Kysely<DB> }): Promi
       }
       request.auditNote = context.auditNote();
       request.lookups = context.lookups();
-      return result;
+      // Written a few records at a time (a 500-household page with members is some 2 MB of JSON).
+      return reply.type('application/json; charset=utf-8').send(await slicedJson(result, JSON_TEXT));
     },
   );
 }

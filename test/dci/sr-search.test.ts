@@ -9,6 +9,7 @@ import {
   type DciTestApp,
   type TestMessage,
 } from './harness.ts';
+import { insertEnrollment, insertProgram } from '#test/factories';
 import { groupNumbers, itemsOf, onSearch, seedRegistry } from './fixtures.ts';
 
 // Small limits so that the stories can pass them: 5 records per search, 10 per page, 8 per batch.
@@ -332,5 +333,55 @@ describe('DCI Social Registry sync search', () => {
       record_count: 2,
       outcome: 'success',
     });
+  });
+});
+
+describe('DCI sync search: the size of one answer', () => {
+  let t: DciTestApp;
+  let key: string;
+
+  beforeAll(async () => {
+    t = await createDciApp({ limits: LIMITS, syncMaxRecords: 4 });
+    const { households } = await seedRegistry(t.database.db);
+    const cct = await insertProgram(t.database.db, { code: 'CCT' });
+    for (const household of ['A', 'B', 'C', 'D', 'E'] as const) {
+      await insertEnrollment(t.database.db, cct, { household_id: households[household] });
+    }
+    key = await t.keyFor('integrator');
+  });
+  afterAll(() => t.close());
+
+  it('rejects an item whose page would pass the bound, pointing to smaller pages and the async search', async () => {
+    const region = {
+      ...predicate('Group', ['location', 'eq', 'R01']),
+      pagination: { page_size: 3, page_number: 1 },
+    };
+    const [first, second, third] = itemsOf(
+      await t.search('sr', searchMessage(region, region, idType('Group', 'UIN', 'UIN-E1')), key),
+    );
+    expect(groupNumbers(first)).toHaveLength(3);
+    expect(second).toMatchObject({
+      status: 'rjct',
+      status_reason_code: 'rjct.search.too_many_records_found',
+    });
+    expect(second!.status_reason_message).toBe(
+      'a sync answer holds at most 4 records and this page would bring it to 6: ask for smaller pages ' +
+        '(pagination.page_size) or fewer requests per message, or use the async search (/registry/search)',
+    );
+    // The bound counts the records answered: a lookup of one household still fits.
+    expect(groupNumbers(third)).toEqual(['HH-E']);
+  });
+
+  it('bounds the IBR sync search the same way', async () => {
+    const cct = {
+      ...predicate('Beneficiary', ['programme_identifier', 'eq', 'CCT']),
+      pagination: { page_size: 5 },
+    };
+    const [all, one] = itemsOf(
+      await t.search('ibr', searchMessage(cct, idType('Beneficiary', 'UIN', 'UIN-A1')), key),
+      'ibr',
+    );
+    expect(all).toMatchObject({ status: 'rjct', status_reason_code: 'rjct.search.too_many_records_found' });
+    expect(one!.data!.reg_records).toHaveLength(1);
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { saveDefinition } from '#exports/definitions';
+import { createDefinition } from '#exports/definitions';
 import { createClient } from '#platform/auth/clients';
 import { spxWorkspace } from '#test/spx';
 
@@ -28,17 +28,15 @@ describe('spx export', { timeout: 90_000 }, () => {
     const database = await workspace.open();
     try {
       const fields = ['id', 'given_name', 'family_name', 'sex', 'birth_year'];
-      await saveDefinition(
+      await createDefinition(
         database.db,
         { name: 'people', entity: 'individuals', fields, format: 'csv' },
         undefined,
-        'new',
       );
-      await saveDefinition(
+      await createDefinition(
         database.db,
         { name: 'pseudo', entity: 'individuals', fields, format: 'ndjson', pseudonymise: true },
         undefined,
-        'new',
       );
       await createClient(database.db, { name: 'stats-office', role: 'analyst' });
       const count = await database.db

@@ -92,7 +92,8 @@ const householdWithMembers = () =>
     .executeTakeFirstOrThrow();
 
 beforeAll(async () => {
-  t = await createExportTestApp(30, { exportFeedPollMs: 50 });
+  // A client may open 4 feeds at once (the default); the gateway serves 6 here.
+  t = await createExportTestApp(30, { exportFeedPollMs: 50, exportFeedsTotal: 6 });
   await t.define({
     name: 'households',
     entity: 'households',
@@ -310,6 +311,47 @@ describe('export change feed', () => {
       await feed.until(() => feed.closed !== undefined);
       expect(feed.of('error')[0]).toMatchObject({ status, detail: expect.stringMatching(detail) as unknown });
       expect(feed.closed!.code).toBe(1008);
+    });
+  });
+
+  describe('limits', () => {
+    it("refuses a feed past the client's limit (429) or the gateway's (503), naming it", async () => {
+      const open = async (key: string) => {
+        const feed = new FeedClient(feedPath('households'), key);
+        await feed.opened;
+        return feed;
+      };
+      const mine = await Promise.all([1, 2, 3, 4].map(() => open(t.adminKey)));
+      expect(mine.every((feed) => feed.of('ready').length === 1)).toBe(true);
+      const fifth = await open(t.adminKey);
+      await fifth.until(() => fifth.closed !== undefined);
+      expect(fifth.of('error')[0]).toMatchObject({
+        status: 429,
+        detail: expect.stringContaining('at most 4 export feeds may be open at once per client') as unknown,
+      });
+      expect(fifth.closed!.code).toBe(1008);
+
+      const other = await newClient(t, 'integrator');
+      const theirs = await Promise.all([1, 2].map(() => open(other.key)));
+      const seventh = await open(other.key);
+      await seventh.until(() => seventh.closed !== undefined);
+      expect(seventh.of('error')[0]).toMatchObject({
+        status: 503,
+        detail: expect.stringContaining('at most 6 export feeds at once (SPX_EXPORT_FEEDS_TOTAL)') as unknown,
+      });
+      expect(seventh.closed!.code).toBe(1013);
+
+      // A feed closed is counted out: its place can be taken again.
+      await mine[0]!.close();
+      await expect
+        .poll(async () => {
+          const again = await open(t.adminKey);
+          const ready = again.of('ready').length === 1;
+          await again.close();
+          return ready;
+        })
+        .toBe(true);
+      await Promise.all([...mine, ...theirs].map((feed) => feed.close()));
     });
   });
 });

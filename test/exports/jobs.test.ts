@@ -8,12 +8,12 @@ import { createExportTestApp, type ExportTestApp } from './support.ts';
 /** Asynchronous export jobs: progress, the file when ready, its expiry, and who may download it. */
 
 interface ExportJob {
-  job: {
-    id: string;
-    status: string;
-    progress: { done: number; total?: number } | null;
-    error: string | null;
-  };
+  id: string;
+  kind: string;
+  status: string;
+  progress: { done: number; total?: number } | null;
+  error: string | null;
+  status_url: string;
   file: {
     rows: number | null;
     ready: boolean;
@@ -31,7 +31,7 @@ async function finished(id: string, key = t.adminKey): Promise<ExportJob> {
     .poll(
       async () => {
         state = (await t.send('GET', `/api/v1/export-jobs/${id}`, undefined, key)).json<ExportJob>();
-        return state.job.status;
+        return state.status;
       },
       { timeout: 20_000, interval: 100 },
     )
@@ -59,19 +59,28 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 describe('export jobs', () => {
-  it('writes the export to a file with progress, then serves it', async () => {
+  it('answers the job itself, at its status URL, then writes the export with progress and serves it', async () => {
     const res = await start({ definition: 'members' });
     expect(res.statusCode, res.body).toBe(202);
-    const { job } = res.json<ExportJob>();
-    expect(res.headers['location']).toBe(`/api/v1/export-jobs/${job.id}`);
+    const job = res.json<ExportJob>();
+    expect(job).toMatchObject({
+      kind: 'export.file',
+      status_url: `/api/v1/export-jobs/${job.id}`,
+      file: null,
+    });
+    expect(['queued', 'running']).toContain(job.status);
+    expect(res.headers['location']).toBe(job.status_url);
+    // The job resource as GET /api/v1/jobs/{id} shows it, with its status URL and file.
+    const generic = (await t.send('GET', `/api/v1/jobs/${job.id}`)).json<Record<string, unknown>>();
+    expect(Object.keys(job).sort()).toEqual([...Object.keys(generic), 'status_url', 'file'].sort());
     const done = await finished(job.id);
-    expect(done.job.status).toBe('succeeded');
+    expect(done.status).toBe('succeeded');
     const members = await t.database.db
       .selectFrom('individuals')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirst();
     const total = Number(members!.n);
-    expect(done.job.progress).toMatchObject({ done: total, total, percent: 100 });
+    expect(done.progress).toMatchObject({ done: total, total, percent: 100 });
     expect(done.file).toMatchObject({
       rows: total,
       ready: true,
@@ -99,7 +108,7 @@ describe('export jobs', () => {
 
   it('writes another format when asked, and refuses what the definition cannot do', async () => {
     const res = await start({ definition: 'members', format: 'parquet' });
-    const done = await finished(res.json<ExportJob>().job.id);
+    const done = await finished(res.json<ExportJob>().id);
     const file = await t.send('GET', done.file!.download!);
     expect(file.rawPayload.subarray(0, 4).toString()).toBe('PAR1');
 
@@ -112,7 +121,7 @@ describe('export jobs', () => {
   it('serves a file only to the client that asked (and administrators)', async () => {
     const owner = await newClient(t, 'integrator');
     const other = await newClient(t, 'integrator');
-    const { job } = (await start({ definition: 'members' }, owner.key)).json<ExportJob>();
+    const job = (await start({ definition: 'members' }, owner.key)).json<ExportJob>();
     const done = await finished(job.id, owner.key);
     expect((await t.send('GET', done.file!.download!, undefined, owner.key)).statusCode).toBe(200);
     expect((await t.send('GET', done.file!.download!, undefined, other.key)).statusCode).toBe(404);
@@ -121,7 +130,7 @@ describe('export jobs', () => {
   });
 
   it('deletes files once they expire, and says so', async () => {
-    const { job } = (await start({ definition: 'members' })).json<ExportJob>();
+    const job = (await start({ definition: 'members' })).json<ExportJob>();
     const done = await finished(job.id);
     expect(readdirSync(exportsDir(t.dataDir))).toContain(`${job.id}.csv`);
     const purged = await purgeExpiredFiles(

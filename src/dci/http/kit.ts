@@ -34,6 +34,8 @@ export interface RouteContext {
   receiver: Receiver;
   limits: SearchLimits;
   maxBatch: number;
+  /** Most records one sync search answer holds, over all its items. */
+  syncMaxRecords: number;
   jobs: JobQueue;
   /** Records received messages (batched across concurrent requests). */
   recordExchange: RecordExchange;

@@ -29,6 +29,8 @@ export function searchRoutes(app: App, ctx: RouteContext): void {
       summary: 'sync search',
       description:
         'Each search_request item is answered with its own status; a malformed envelope gets HTTP 400 with err.request.bad; ' +
+        'an answer holds at most SPX_DCI_SYNC_MAX_RECORDS records (1,000 by default) over all its items: an item whose page ' +
+        'would pass it is rejected with rjct.search.too_many_records_found (ask smaller pages, or use the async search); ' +
         'a message id already used gets HTTP 409 with header status rjct.message_id.duplicate.',
       answers: {
         200: 'on-search envelope: the default response of the spec',
@@ -45,6 +47,7 @@ export function searchRoutes(app: App, ctx: RouteContext): void {
       const result = await answerSearch(parsed, {
         ...ctx,
         principal,
+        maxAnswerRecords: ctx.syncMaxRecords,
         correlationId,
         purpose: request.purpose,
         consentRequired: request.dciPolicy?.consentRequired,

@@ -22,11 +22,11 @@ import {
   publicKeyFromJwk,
   type SignatureAlgorithm,
   type SignatureLimits,
-  signedEnvelopeJson,
   signEnvelope,
   type SigningKey,
   verifyEnvelope,
 } from '@spx/dci-client';
+import { signedEnvelopeJson } from './signed-json.ts';
 import { clientJwks } from './jwks.ts';
 import { findClientKey, findSignatureSettings, type SignatureSettings } from './keys.ts';
 

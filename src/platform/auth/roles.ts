@@ -13,6 +13,8 @@ export const PERMISSIONS = [
   'exports:manage',
   // Who consented to which purpose: recording, withdrawing and reading a person's consents.
   'consent:manage',
+  // Changing another client's export definition, and approving a change that weakens privacy.
+  'exports:admin',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 

@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import type { PGlite } from '@electric-sql/pglite';
 import {
   CompiledQuery,
@@ -76,7 +77,12 @@ class PgliteConnection implements DatabaseConnection {
   constructor(private readonly pglite: PGlite) {}
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    // PGlite runs the query on our thread, and its answer resolves in microtasks only: a read made of
+    // many queries would never let another request in. So a query is a turn of the event loop of its
+    // own (platform/http/long-reads.ts): given back before it, and before the work on its answer.
+    await setImmediate();
     const result = await this.pglite.query<R>(query.sql, [...query.parameters]);
+    await setImmediate();
     return {
       rows: result.rows,
       numAffectedRows: result.affectedRows === undefined ? undefined : BigInt(result.affectedRows),

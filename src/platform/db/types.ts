@@ -534,6 +534,14 @@ export interface ExportDefinitionTable {
   created_by: string | null;
   created_at: Timestamp;
   archived_at: Timestamp | null;
+  /** The client that created the definition (migration 0026); null: only exports:admin may change it. */
+  owner_id: string | null;
+  /** How this version weakens privacy against the version in use when it was saved. */
+  privacy_weakened: Generated<string[]>;
+  approval: Generated<'not_needed' | 'pending' | 'approved' | 'rejected'>;
+  decided_by: string | null;
+  decided_at: Timestamp | null;
+  decision_reason: string | null;
 }
 
 export interface ExportFileTable {

@@ -11,6 +11,9 @@ import { configure } from 'safe-stable-stringify';
  */
 const stringify = configure({ deterministic: true, bigint: false });
 
+/** Canonical JSON of one value, or undefined for what JSON leaves out (as JSON.stringify does). */
+export const canonicalStringify = (value: unknown): string | undefined => stringify(value);
+
 export function canonicalJson(value: unknown): string {
   const json = stringify(value);
   if (json === undefined) {

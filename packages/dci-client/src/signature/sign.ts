@@ -1,4 +1,4 @@
-import { createHash, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, sign, verify, type Hash, type KeyObject } from 'node:crypto';
 import { canonicalJson } from './canonical.ts';
 import { formatSignature, type Kid, type SignatureAlgorithm, type SignatureParams } from './format.ts';
 
@@ -25,8 +25,11 @@ function canonicalEnvelope(envelope: Signable): string {
   return canonicalJson({ header: envelope.header, message: envelope.message });
 }
 
+/** The digest's text, `BLAKE-512=<base64>`, of a BLAKE2b-512 hash fed with the canonical JSON (in pieces or whole). */
+export const digestText = (hash: Hash): string => `BLAKE-512=${hash.digest('base64')}`;
+
 const digestOf = (canonical: string): string =>
-  `BLAKE-512=${createHash('blake2b512').update(canonical, 'utf8').digest('base64')}`;
+  digestText(createHash('blake2b512').update(canonical, 'utf8'));
 
 /** `BLAKE-512=<base64>` of the canonical JSON of `{ header, message }`. */
 export const envelopeDigest = (envelope: Signable): string => digestOf(canonicalEnvelope(envelope));
@@ -62,12 +65,13 @@ export interface SignOptions {
 
 /** The `signature` string of an envelope, signed with `key`. */
 export const signatureOf = (envelope: Signable, key: SigningKey, options: SignOptions = {}): string =>
-  signCanonical(canonicalEnvelope(envelope), key, options);
+  signDigest(digestOf(canonicalEnvelope(envelope)), key, options);
 
-function signCanonical(canonical: string, key: SigningKey, options: SignOptions): string {
+/** The `signature` string over a digest (`digestText`), for a signer that canonicalised the envelope itself. */
+export function signDigest(digest: string, key: SigningKey, options: SignOptions = {}): string {
   const created = options.created ?? Math.floor(Date.now() / 1000);
   const expires = options.expires ?? created + (options.lifetimeSeconds ?? 3600);
-  const data = Buffer.from(signingString(created, expires, digestOf(canonical)), 'utf8');
+  const data = Buffer.from(signingString(created, expires, digest), 'utf8');
   const params: SignatureParams = {
     kid: key.kid,
     algorithm: key.kid.algorithm,
@@ -86,15 +90,4 @@ export function signEnvelope<T extends Signable>(
 ): T & { signature: string } {
   const { signature: _old, ...rest } = envelope as T & { signature?: unknown };
   return { signature: signatureOf(envelope, key, options), ...rest } as T & { signature: string };
-}
-
-/**
- * The signed envelope as JSON text, canonicalised once: the canonical `{"header":…,"message":…}` the
- * signature covers is itself valid JSON, so the body is that text with the signature put first. This
- * saves serialising a large answer a second time (canonical JSON costs three times JSON.stringify).
- */
-export function signedEnvelopeJson(envelope: Signable, key: SigningKey, options: SignOptions = {}): string {
-  const canonical = canonicalEnvelope(envelope);
-  const signature = JSON.stringify(signCanonical(canonical, key, options));
-  return `{"signature":${signature},${canonical.slice(1)}`;
 }
