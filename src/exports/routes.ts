@@ -393,6 +393,7 @@ function definitionRoutes(app: App, { db }: ExportRouteOptions): void {
         },
       },
       schema: {
+        operationId: 'decideExportDefinitionVersion',
         tags: ['exports'],
         summary: 'Approve (put in use) or reject a version that weakens privacy, waiting for approval',
         description:
