@@ -1,10 +1,12 @@
 /**
- * Kysely table types, kept by hand beside the SQL migrations they describe (migrations/*.sql).
- * `Generated` marks columns the database fills in.
+ * Kysely table types, kept by hand beside the SQL migrations they describe (migrations/*.sql);
+ * types.test.ts checks them against the migrated schema. `Generated` marks columns the database fills in.
  */
 import type { ColumnType, Generated } from 'kysely';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+/** A timestamp without a default: every insert gives it. */
+type GivenTimestamp = ColumnType<Date, Date | string, Date | string>;
 type Defaulted<T> = ColumnType<T, T | undefined, T>;
 
 interface Versioned {
@@ -556,13 +558,13 @@ export interface ExportFileTable {
   legal_basis: string;
   created_at: Timestamp;
   completed_at: Timestamp | null;
-  expires_at: Timestamp;
+  expires_at: GivenTimestamp;
   deleted_at: Timestamp | null;
 }
 
 export interface ExportScheduleRunTable {
   name: string;
-  due_at: Timestamp;
+  due_at: GivenTimestamp;
   version: number;
   job_id: string | null;
   created_at: Timestamp;
@@ -716,7 +718,7 @@ export interface TrafficMinuteTable {
   requests: number;
   errors: number;
   rate_limited: number;
-  records: ColumnType<string, number, number>;
+  records: number;
   latency_buckets: number[];
 }
 
