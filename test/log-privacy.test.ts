@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
+import { testDatabaseUrl } from '#test/db';
 import { insertArea } from '#test/factories';
 import { householdInstance, submit } from './odk/collect.ts';
 
 /**
  * No personal data in the logs (defects issue, item 14): a failing query is logged with its
  * statement, never with its values, on both engines. The database is broken on purpose so that the
- * queries fail: a check no submission passes, an identifier column of the wrong type.
+ * queries fail: a check no submission passes, an identifier column and a household number of the
+ * wrong type. A download that breaks off is logged as a warning: warnings are read too.
  */
 
 let t: TestApp;
@@ -16,7 +18,7 @@ const errorLines = () =>
 
 beforeAll(async () => {
   t = await createTestApp({}, [], {
-    logger: { level: 'error', stream: { write: (line: string) => void lines.push(line) } },
+    logger: { level: 'warn', stream: { write: (line: string) => void lines.push(line) } },
   });
   await insertArea(t.database.db, 'R01');
   await t.database.executeSql(`alter table odk_submissions add constraint refuse_all check (false)`);
@@ -48,6 +50,37 @@ describe('logs of failing queries', () => {
       expect(lines.join('\n')).not.toContain(value);
     }
   });
+
+  // COPY TO takes no bind parameters: the CSV export's filter values are in the statement's text.
+  it.skipIf(!testDatabaseUrl())(
+    'hold the statement of a failed CSV export by COPY, not its filter (PostgreSQL: PGlite has no COPY TO)',
+    async () => {
+      await t.database.executeSql(
+        `alter table households alter column household_number type integer using 0`,
+      );
+      const definition = {
+        name: 'by-number',
+        entity: 'households',
+        fields: ['id', 'household_number'],
+        filter: { household_number: 'HH-SECRET-77' },
+        format: 'csv',
+      };
+      const headers = { authorization: `Bearer ${t.adminKey}` };
+      const created = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/export-definitions',
+        headers,
+        payload: definition,
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      lines.length = 0;
+      // The download fails once its headers are sent: the response breaks off.
+      const download = '/api/v1/export-definitions/by-number/data?legal_basis=public_task&purpose=test';
+      await expect(t.get(download, t.adminKey)).rejects.toThrow(/destroyed/);
+      expect(lines.join('\n')).not.toContain('HH-SECRET-77');
+      expect(lines.join('\n')).toMatch(/copy \(select .*household_number.* = \$1/);
+    },
+  );
 
   it('hold the statement of a failed identifier search, not the identifier', async () => {
     lines.length = 0;

@@ -1,4 +1,5 @@
 import {
+  Alert,
   Button,
   Code,
   CopyButton,
@@ -6,21 +7,22 @@ import {
   MultiSelect,
   Select,
   Stack,
-  Table,
   Text,
   Textarea,
   TextInput,
   Title,
 } from '@mantine/core';
-import { useEffect, useState, type FormEvent } from 'react';
-import { api, ApiError } from './api.ts';
-import { ColumnHeads } from './ColumnHeads.tsx';
-import type { Texts } from './i18n.ts';
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { api, ApiError, type Client, type Session } from './api.ts';
+import { ExportList, type SavedDefinition } from './ExportList.tsx';
+import { ExportVersions, type ExportVersion, type Who } from './ExportVersions.tsx';
+import { fill, type Texts } from './i18n.ts';
 import { ProblemAlert } from './ProblemAlert.tsx';
 
 /**
- * The export definitions designer (SR-022): entity, fields (with the policy class that applies to
- * each), a filter in the DCI expression language, format; saved as versions; a preview of the first
+ * The export definitions designer (SR-022): the saved definitions and their owners; entity, fields
+ * (with the policy class that applies to each), a filter in the DCI expression language, format;
+ * saved as versions, with their approval when a version weakens privacy; a preview of the first
  * rows in the chosen format; the API and CLI calls that run it.
  */
 
@@ -30,19 +32,27 @@ interface Field {
   field_class: string | null;
   direct_identifier: boolean;
 }
-interface Definition {
-  name: string;
-  version: number;
-  entity: string;
+interface Definition extends SavedDefinition {
   fields: string[];
-  format: string;
+  filter: Record<string, unknown> | null;
+  approval: ExportVersion['approval'];
 }
-interface Version {
-  version: number;
-  created_at: string;
-  format: string;
-  fields: string[];
-}
+
+/**
+ * What a version keeps of the one before without the designer showing it: saving from the designer
+ * must not turn pseudonymisation off, nor drop a schedule.
+ */
+const KEPT = [
+  'description',
+  'include_members',
+  'pseudonymise',
+  'drop_direct_identifiers',
+  'schedule',
+  'schedule_purpose',
+  'schedule_legal_basis',
+] as const;
+const kept = (definition: Record<string, unknown>) =>
+  Object.fromEntries(KEPT.map((name) => [name, definition[name]]).filter(([, value]) => value !== null));
 
 const ENTITIES = ['households', 'individuals', 'household_members'];
 const FORMATS = ['csv', 'json', 'ndjson', 'xml', 'parquet'];
@@ -55,7 +65,22 @@ const BASES = [
   'legitimate_interests',
 ];
 
-export function Exports({ texts }: { texts: Texts }) {
+/** How the page names clients: "you", a name where the signed-in client may list clients, else the id. */
+function useWho(texts: Texts, session: Session): Who {
+  const [names, setNames] = useState<Map<string, string>>(new Map());
+  const listsClients = session.permissions.includes('clients:manage');
+  useEffect(() => {
+    if (listsClients) {
+      api<{ items: Client[] }>('GET', '/api/v1/clients').then(
+        (page) => setNames(new Map(page.items.map((client) => [client.id, client.name]))),
+        () => undefined, // names are a convenience: ids are shown without them
+      );
+    }
+  }, [listsClients]);
+  return (id) => (id === null ? '—' : id === session.client.id ? texts.you : (names.get(id) ?? id));
+}
+
+export function Exports({ texts, session }: { texts: Texts; session: Session }) {
   const [catalogue, setCatalogue] = useState<Record<string, Field[]>>({});
   const [design, setDesign] = useState({
     name: '',
@@ -65,15 +90,49 @@ export function Exports({ texts }: { texts: Texts }) {
     format: 'csv',
   });
   const [saved, setSaved] = useState<Definition | undefined>();
-  const [versions, setVersions] = useState<Version[]>([]);
+  const [versions, setVersions] = useState<ExportVersion[]>([]);
+  const [definitions, setDefinitions] = useState<SavedDefinition[]>([]);
+  // What the last save did: a version saved, or one waiting for approval.
+  const [outcome, setOutcome] = useState<{ text: string; waits: boolean } | undefined>();
   const [error, setError] = useState<ApiError | undefined>();
   const [statement, setStatement] = useState({ purpose: '', legal_basis: 'public_task' });
   const [preview, setPreview] = useState<string | undefined>();
+  const who = useWho(texts, session);
 
+  const listDefinitions = useCallback(() => {
+    api<{ items: SavedDefinition[] }>('GET', '/api/v1/export-definitions').then(
+      (list) => setDefinitions(list.items),
+      setError,
+    );
+  }, []);
   useEffect(() => {
     api<Record<string, Field[]>>('GET', '/api/v1/export-fields').then(setCatalogue, setError);
-  }, []);
+    listDefinitions();
+  }, [listDefinitions]);
   const set = (change: Partial<typeof design>) => setDesign((current) => ({ ...current, ...change }));
+  const path = (name: string) => `/api/v1/export-definitions/${encodeURIComponent(name)}`;
+
+  /** The definition as saved (its version in use) and every version of it, newest first. */
+  const refresh = async (name: string) => {
+    const [current, list] = await Promise.all([
+      api<Definition>('GET', path(name)),
+      api<{ items: ExportVersion[] }>('GET', `${path(name)}/versions`),
+    ]);
+    setSaved(current);
+    setVersions(list.items);
+    listDefinitions();
+    return current;
+  };
+
+  const open = (name: string) => {
+    setError(undefined);
+    setOutcome(undefined);
+    setPreview(undefined);
+    refresh(name).then((current) => {
+      const filter = current.filter ? JSON.stringify(current.filter) : '';
+      setDesign({ name, entity: current.entity, fields: current.fields, filter, format: current.format });
+    }, setError);
+  };
 
   const save = async (event: FormEvent) => {
     event.preventDefault();
@@ -94,21 +153,24 @@ export function Exports({ texts }: { texts: Texts }) {
       format: design.format,
       ...(filter ? { filter } : {}),
     };
+    setOutcome(undefined);
     try {
-      const exists = await api('GET', `/api/v1/export-definitions/${encodeURIComponent(design.name)}`).then(
-        () => true,
-        (caught: ApiError) => (caught.status === 404 ? false : Promise.reject(caught)),
+      const current = await api<Record<string, unknown>>('GET', path(design.name)).catch(
+        (caught: ApiError) => (caught.status === 404 ? undefined : Promise.reject(caught)),
       );
-      const definition = exists
-        ? await api<Definition>('PUT', `/api/v1/export-definitions/${encodeURIComponent(design.name)}`, body)
+      const definition = current
+        ? await api<Definition>('PUT', path(design.name), { ...kept(current), ...body })
         : await api<Definition>('POST', '/api/v1/export-definitions', body);
-      setSaved(definition);
       setPreview(undefined);
-      const list = await api<{ items: Version[] }>(
-        'GET',
-        `/api/v1/export-definitions/${encodeURIComponent(definition.name)}/versions`,
+      const inUse = await refresh(definition.name);
+      setOutcome(
+        definition.approval === 'pending'
+          ? {
+              text: fill(texts.waitsForApproval, { pending: definition.version, inUse: inUse.version }),
+              waits: true,
+            }
+          : { text: `${texts.savedVersion} ${definition.version}`, waits: false },
       );
-      setVersions(list.items);
     } catch (caught) {
       setError(caught instanceof ApiError ? caught : undefined);
     }
@@ -163,6 +225,10 @@ export function Exports({ texts }: { texts: Texts }) {
     <Stack>
       <Title order={1}>{texts.exportsTitle}</Title>
       <Text>{texts.exportsHelp}</Text>
+      <Title order={2} size="h3">
+        {texts.definitionsList}
+      </Title>
+      <ExportList texts={texts} definitions={definitions} who={who} onOpen={open} />
       <form onSubmit={(event) => void save(event)} aria-labelledby="design">
         <Stack gap="xs">
           <Title order={2} size="h3" id="design">
@@ -214,8 +280,13 @@ export function Exports({ texts }: { texts: Texts }) {
           />
           <Group>
             <Button type="submit">{texts.saveVersion}</Button>
-            {saved && <Text role="status">{`${texts.savedVersion} ${saved.version}`}</Text>}
+            {outcome && !outcome.waits && <Text role="status">{outcome.text}</Text>}
           </Group>
+          {outcome?.waits && (
+            <Alert color="yellow" role="status">
+              {outcome.text}
+            </Alert>
+          )}
         </Stack>
       </form>
       <ProblemAlert error={error} fields={['name', 'entity', 'format', 'fields', 'filter', 'purpose']} />
@@ -264,19 +335,14 @@ export function Exports({ texts }: { texts: Texts }) {
               </CopyButton>
             </Group>
           ))}
-          <Table aria-label={texts.versions}>
-            <ColumnHeads labels={[texts.version, texts.created, texts.format, texts.fields]} />
-            <Table.Tbody>
-              {versions.map((version) => (
-                <Table.Tr key={version.version}>
-                  <Table.Td>{version.version}</Table.Td>
-                  <Table.Td>{new Date(version.created_at).toLocaleString()}</Table.Td>
-                  <Table.Td>{version.format}</Table.Td>
-                  <Table.Td>{version.fields.join(', ')}</Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
+          <ExportVersions
+            texts={texts}
+            versions={versions}
+            who={who}
+            selfId={session.client.id}
+            mayDecide={session.permissions.includes('exports:admin')}
+            onDecided={() => void refresh(saved.name).catch(setError)}
+          />
         </Stack>
       )}
     </Stack>

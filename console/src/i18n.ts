@@ -36,6 +36,25 @@ const en = {
   runIt: 'Run it by the API or the command line:',
   versions: 'Versions',
   version: 'Version',
+  definitionsList: 'Saved definitions',
+  noDefinitions: 'No definitions yet.',
+  inUse: 'Version in use',
+  owner: 'Owner',
+  savedBy: 'Saved by',
+  you: 'you',
+  approval: 'Approval',
+  approvalPending: 'waits for approval',
+  approvedBy: 'approved by {who}',
+  rejectedBy: 'rejected by {who}',
+  waitsForApproval:
+    'Version {pending} weakens privacy: it waits for approval by another administrator; version {inUse} stays in use.',
+  pendingTitle: 'Version {version}, saved by {who}, waits for approval',
+  pendingHelp:
+    'It weakens privacy on a definition that delivers on a schedule: another administrator approves it (it is then used) or rejects it. How it weakens privacy:',
+  decisionReason: 'Reason for the decision',
+  approve: 'Approve',
+  reject: 'Reject',
+  decideOwnVersion: 'You saved this version: another administrator approves or rejects it.',
   auditTitle: 'Audit trail',
   auditHelp: 'Every access to the registry, chained by hashes so that no entry can be changed unseen.',
   auditSearch: 'Search the audit trail',
@@ -218,6 +237,10 @@ const en = {
 
 export type Texts = { readonly [K in keyof typeof en]: string };
 
+/** A text with its `{name}` placeholders filled in. */
+export const fill = (text: string, values: Record<string, string | number>): string =>
+  text.replace(/\{(\w+)\}/g, (placeholder, name: string) => String(values[name] ?? placeholder));
+
 const fr: Texts = {
   appName: 'Console SP Exchange',
   language: 'Langue',
@@ -255,6 +278,25 @@ const fr: Texts = {
   runIt: 'Lancez-le par l’API ou la ligne de commande :',
   versions: 'Versions',
   version: 'Version',
+  definitionsList: 'Définitions enregistrées',
+  noDefinitions: 'Aucune définition pour l’instant.',
+  inUse: 'Version en service',
+  owner: 'Propriétaire',
+  savedBy: 'Enregistrée par',
+  you: 'vous',
+  approval: 'Approbation',
+  approvalPending: 'en attente d’approbation',
+  approvedBy: 'approuvée par {who}',
+  rejectedBy: 'rejetée par {who}',
+  waitsForApproval:
+    'La version {pending} affaiblit la protection des données : elle attend l’approbation d’un autre administrateur ; la version {inUse} reste en service.',
+  pendingTitle: 'La version {version}, enregistrée par {who}, attend une approbation',
+  pendingHelp:
+    'Elle affaiblit la protection des données d’une définition livrée selon un calendrier : un autre administrateur l’approuve (elle est alors utilisée) ou la rejette. Ce qu’elle affaiblit :',
+  decisionReason: 'Motif de la décision',
+  approve: 'Approuver',
+  reject: 'Rejeter',
+  decideOwnVersion: 'Vous avez enregistré cette version : un autre administrateur l’approuve ou la rejette.',
   auditTitle: 'Journal d’audit',
   auditHelp:
     'Chaque accès au registre, chaîné par empreintes pour qu’aucune entrée ne change sans qu’on le voie.',

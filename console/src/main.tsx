@@ -138,7 +138,7 @@ function App() {
         {page === 'monitor' && <Monitor texts={texts} />}
         {page === 'deliveries' && <Deliveries texts={texts} />}
         {page === 'jobs' && <Jobs texts={texts} />}
-        {page === 'exports' && <Exports texts={texts} />}
+        {page === 'exports' && <Exports texts={texts} session={session} />}
         {page === 'audit' && <Audit texts={texts} />}
         {page === 'integrations' && <Integrations texts={texts} selfId={session.client.id} />}
       </AppShell.Main>

@@ -29,8 +29,8 @@ export interface DeliveryDeps {
   db: Kysely<DB>;
   resolve: Resolve;
   timeoutMs: number;
-  /** Signs every envelope we send with our current key. */
-  signatures: Pick<DciSignatures, 'sign'>;
+  /** Signs every envelope we send with our current key, writing it as JSON text. */
+  signatures: Pick<DciSignatures, 'signedJson'>;
   /** Encrypts an envelope to the client when it must be (a DciError when it cannot: refused). */
   encryption: Pick<DciEncryption, 'seal'>;
 }
@@ -107,7 +107,9 @@ export async function postCallback(
   checkTarget(url, settings);
   const address = await resolveCallbackHost(url, settings.allowPrivateAddresses, deps.resolve);
   const sealed = await deps.encryption.seal(message, clientId);
-  const { statusCode } = await postJson(url, await deps.signatures.sign(sealed), {
+  // Signed and written a slice at a time: an async search answer may hold 10,000 records.
+  const body = (await deps.signatures.signedJson(sealed)) ?? JSON.stringify(sealed);
+  const { statusCode } = await postJson(url, body, {
     address,
     timeoutMs: deps.timeoutMs,
     signal,

@@ -2,12 +2,13 @@ import type { JWK } from 'jose';
 import type { Kysely } from 'kysely';
 import type { OwnKeys } from '#platform/crypto/own-keys';
 import type { DB } from '#platform/db/types';
+import { JSON_TEXT, slicedJson } from '#platform/http/long-reads';
 import { isEnvelope } from '../envelope.ts';
 import { DciError } from '../errors.ts';
 import {
   decryptMessage,
   EncryptionError,
-  encryptMessage,
+  encryptJson,
   type KeyManagementAlgorithm,
   readEncryptedMessage,
 } from '@spx/dci-client';
@@ -105,7 +106,9 @@ export function createDciEncryption({ db, keys }: { db: Kysely<DB>; keys: OwnKey
         );
       }
       const sealed = { ...payload, header: { ...header, is_msg_encrypted: true } };
-      return { ...sealed, message: await encryptMessage(message, to) } as typeof payload;
+      // The plaintext written a slice at a time: an async search answer may hold 10,000 records.
+      const plaintext = await slicedJson(message, JSON_TEXT);
+      return { ...sealed, message: await encryptJson(plaintext, to) } as typeof payload;
     },
 
     publicKeys: () => keys.published(),

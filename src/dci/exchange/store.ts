@@ -3,6 +3,7 @@ import type { CredentialColumns } from '#platform/auth/stored-credential';
 import type { AlongsideRow } from '#platform/audit/audit-log';
 import { Batcher } from '#platform/db/batch';
 import { isUniqueViolation } from '#platform/db/errors';
+import { JSON_TEXT, slicedJson } from '#platform/http/long-reads';
 import type { DB, DciExchangeTable } from '#platform/db/types';
 import type { DciStatus } from '../errors.ts';
 import type { Registry } from '../spec.ts';
@@ -125,15 +126,19 @@ export interface ExchangeEnd {
   response?: unknown;
 }
 
-/** Stores how a message was answered, and drops the request it no longer needs. */
+/**
+ * Stores how a message was answered, and drops the request it no longer needs. The answer is written
+ * a slice at a time: an async search answer may hold 10,000 records (some 40 MB of JSON).
+ */
 export async function finishExchange(db: Kysely<DB>, id: string, end: ExchangeEnd): Promise<void> {
+  const response = end.response === undefined ? null : await slicedJson(end.response, JSON_TEXT);
   await db
     .updateTable('dci_exchanges')
     .set({
       status: end.status,
       status_reason_code: end.reason?.code ?? null,
       status_reason_message: end.reason?.message ?? null,
-      response: json(end.response),
+      response,
       request: null,
       updated_at: sql`now()`,
     })

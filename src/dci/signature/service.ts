@@ -22,7 +22,6 @@ import {
   publicKeyFromJwk,
   type SignatureAlgorithm,
   type SignatureLimits,
-  signEnvelope,
   type SigningKey,
   verifyEnvelope,
 } from '@spx/dci-client';
@@ -47,9 +46,10 @@ export interface DciSignatures {
     mode: SignatureMode,
     settings?: SignatureSettings,
   ): Promise<void>;
-  /** The payload with our signature when it is a DCI envelope (`{ header, message? }`), else as it was. */
-  sign<T>(payload: T): Promise<T>;
-  /** The signed envelope as JSON text (serialised once), or undefined when the payload is no envelope. */
+  /**
+   * A DCI envelope (`{ header, message? }`) with our signature, as JSON text written and signed a
+   * slice at a time (signed-json.ts); undefined when the payload is no envelope.
+   */
   signedJson(payload: unknown): Promise<string | undefined>;
   /** Drops what is cached of a client's keys (call on every change of the client's keys). */
   forgetClient(clientId: string): void;
@@ -120,12 +120,6 @@ export function createDciSignatures(options: SignatureOptions): DciSignatures {
         findKey: (kid) => clientKey({ jwks, registeredKey }, clientId, settings, kid, now()),
       }).catch(asDciError);
       checkMessageTime(body.header, now(), window);
-    },
-
-    async sign(payload) {
-      return isEnvelope(payload)
-        ? (signEnvelope(payload, await signingKey(), signOptions()) as typeof payload)
-        : payload;
     },
 
     async signedJson(payload) {

@@ -232,9 +232,12 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
 
   const copyOut = (query: CompiledQuery, copyOptions: string): Readable => {
     const out = new PassThrough();
+    const copy = (text: string) => `copy (${text}) to stdout with (${copyOptions})`;
     void pool.connect().then(
       (client) => {
-        const source = client.query(copyTo(`copy (${withLiterals(query)}) to stdout with (${copyOptions})`));
+        const source = client.query(copyTo(copy(withLiterals(query))));
+        // Its values are in the statement's text: out of its error before the reader sees (and logs) it.
+        source.on('error', (error) => withoutValues(error, { ...query, sql: copy(query.sql) }));
         pipeline(source, out).then(
           () => client.release(),
           // A copy broken off (the reader went away) leaves the connection mid-protocol: discard it.

@@ -122,7 +122,10 @@ export async function slicedJson(
     onPiece?.(piece);
     await slicer.pause();
   }
-  return parts.join('');
+  // Joining the pieces of 40 MB takes 30 ms: a slice of its own, apart from what follows.
+  const text = parts.join('');
+  await slicer.pause();
+  return text;
 }
 
 export interface SlotLimits {

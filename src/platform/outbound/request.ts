@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
+import { TimeSlicer } from '#platform/http/long-reads';
 import { bareHost } from './address.ts';
 
 /**
@@ -22,15 +23,19 @@ export interface PostOptions {
 /** Bytes of the peer's answer read at most; the rest is discarded unread. */
 const MAX_ANSWER_BYTES = 64 * 1024;
 
-/** POSTs `body` and resolves with the HTTP status; rejects on network errors, timeout or abort. */
-export function postJson(url: URL, body: unknown, options: PostOptions): Promise<{ statusCode: number }> {
-  const payload = Buffer.from(JSON.stringify(body));
+/**
+ * POSTs a JSON text and resolves with the HTTP status; rejects on network errors, timeout or abort.
+ * The caller writes the text (a large DCI answer is written and signed a slice at a time), which is
+ * sent a slice at a time too.
+ */
+export function postJson(url: URL, json: string, options: PostOptions): Promise<{ statusCode: number }> {
   const signal = signalOf(options);
+  const length = Buffer.byteLength(json);
   return new Promise((resolve, reject) => {
     const request = pinnedRequest(
       url,
       'POST',
-      { 'content-type': 'application/json', 'content-length': String(payload.length), ...options.headers },
+      { 'content-type': 'application/json', 'content-length': String(length), ...options.headers },
       options.address,
       signal,
       (response) => {
@@ -46,9 +51,34 @@ export function postJson(url: URL, body: unknown, options: PostOptions): Promise
       },
     );
     request.on('error', (error) => reject(describe(error, signal)));
-    request.end(payload);
+    endInSlices(request, json).catch(reject);
   });
 }
+
+/** Characters written to a request at once (encoding 1 MB as UTF-8 takes a millisecond or two). */
+const WRITE_SLICE = 1 << 20;
+
+/**
+ * Writes a text and ends the request, a slice at a time with the event loop given back in between:
+ * encoding a 40 MB answer in one go held it for 50 ms. A slice never ends between the two halves of
+ * a surrogate pair (each would be written as U+FFFD). Stops early once the request is destroyed.
+ */
+async function endInSlices(request: http.ClientRequest, text: string): Promise<void> {
+  const slicer = new TimeSlicer();
+  let at = 0;
+  while (at < text.length && !request.destroyed) {
+    let end = Math.min(at + WRITE_SLICE, text.length);
+    if (end < text.length && isHighSurrogate(text.charCodeAt(end - 1))) {
+      end += 1;
+    }
+    request.write(text.slice(at, end));
+    at = end;
+    await slicer.pause();
+  }
+  request.end();
+}
+
+const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
 
 const signalOf = (options: { signal: AbortSignal; timeoutMs: number }) =>
   AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);

@@ -33,8 +33,13 @@ export interface Recipient {
   key: KeyObject;
 }
 
-export async function encryptMessage(message: unknown, to: Recipient): Promise<EncryptedMessage> {
-  const plaintext = new TextEncoder().encode(JSON.stringify(message));
+export function encryptMessage(message: unknown, to: Recipient): Promise<EncryptedMessage> {
+  return encryptJson(JSON.stringify(message), to);
+}
+
+/** encryptMessage for a message given as its JSON text (written beforehand, e.g. a slice at a time). */
+export async function encryptJson(json: string, to: Recipient): Promise<EncryptedMessage> {
+  const plaintext = new TextEncoder().encode(json);
   const jwe = await new FlattenedEncrypt(plaintext)
     .setUnprotectedHeader({ alg: to.algorithm, enc: CONTENT_ENCRYPTION, kid: to.kid })
     .encrypt(to.key);
