@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
 import { CursorKey, decodeCursor, Page, PageQuery, toPage } from '#platform/http/pagination';
-import { identifierKey, singleLookup } from '#platform/anomaly/lookup-keys';
+import { identifierKey, singleLookup } from '#security/anomaly/lookup-keys';
 import { badRequest, notFound } from '#platform/http/problem';
 import type { App, RegistryName } from '#platform/http/types';
 import * as queries from './queries.ts';

@@ -4,7 +4,7 @@ import type { DB } from '#platform/db/types';
 import { CursorKey, decodeCursor, Page, PageQuery, toPage } from '#platform/http/pagination';
 import type { App } from '#platform/http/types';
 import { stringify } from 'csv-stringify/sync';
-import { verifyAuditChain } from './audit-log.ts';
+import { verifyAuditChain } from '#platform/audit/audit-log';
 
 const Entry = Type.Object({
   seq: Type.Integer(),
