@@ -22,7 +22,7 @@ import { jobRoutes } from '#platform/jobs/routes';
 import { registryRoutes } from '#registry/routes';
 import { consentRoutes } from '#registry/consent/routes';
 import { ibrRoutes } from '#ibr/participation-routes';
-import { enrolmentRoutes } from '#ibr/enrollment-routes';
+import { enrollmentRoutes } from '#ibr/enrollment-routes';
 import { programRoutes } from '#ibr/program-routes';
 import { installShippedForm } from '#odk/forms';
 import { openRosaRoutes } from '#odk/openrosa-routes';
@@ -262,7 +262,7 @@ export async function buildApp({
     maxSubmissionBytes: config.odkMaxSubmissionMb * 1024 * 1024,
   });
   const identityVerifier = identityVerifierOf(config);
-  await app.register(enrolmentRoutes, { prefix: '/api/v1', db, verifier: identityVerifier });
+  await app.register(enrollmentRoutes, { prefix: '/api/v1', db, verifier: identityVerifier });
   await app.register(eligibilityRoutes, { prefix: '/api/v1', db });
   await app.register(identityRoutes, { prefix: '/api/v1', db, verifier: identityVerifier });
   await app.register(accessRoutes, { prefix: '/api/v1', db, config });

@@ -19,7 +19,7 @@ const Participation = Type.Object({
   }),
   summary: Type.Object({
     programs: Type.Integer(),
-    active: Type.Integer({ description: 'Enrolments with status enrolled' }),
+    active: Type.Integer({ description: 'Enrollments with status enrolled' }),
     active_programs: Type.Array(Type.String()),
     last_payment_at: Nullable(Type.String({ format: 'date' })),
   }),

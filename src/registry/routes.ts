@@ -25,7 +25,7 @@ const AreaCode = Type.String({
 const Since = Type.String({ format: 'date-time', description: 'Only records updated at or after this time' });
 const notFoundResponse = { 404: { $ref: 'Problem#' }, 400: { $ref: 'Problem#' } };
 
-/** Households and persons are Social Registry records; enrolments, the IBR's (data sharing agreements). */
+/** Households and persons are Social Registry records; enrollments, the IBR's (data sharing agreements). */
 const read = (action: string, resourceType: string, registry?: RegistryName) => ({
   access: { permission: 'registry:read' as const, audit: { action, resourceType }, registry },
 });
@@ -33,7 +33,7 @@ const read = (action: string, resourceType: string, registry?: RegistryName) => 
 /** The principal of an authenticated request (access control has run before any handler). */
 const principalOf = (request: { principal?: Principal }): Principal => request.principal!;
 
-/** Read API v1 over households, individuals, programs, enrolments and admin areas. */
+/** Read API v1 over households, individuals, programs, enrollments and admin areas. */
 export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Promise<void> {
   app.get(
     '/households',
@@ -183,7 +183,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       schema: {
         tags: ['registry'],
         operationId: 'listIndividualEnrollments',
-        summary: "A person's program enrolments (their own and their household's), with status history",
+        summary: "A person's program enrollments (their own and their household's), with status history",
         params: IdParams,
         response: { 200: Type.Object({ items: Type.Array(EnrollmentSchema) }), ...notFoundResponse },
       },
