@@ -4,9 +4,9 @@ import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
 import type { AuditNote, Lookups } from '#platform/http/types';
 import { forbidden } from '#platform/http/problem';
-import { policyOf } from '#platform/policy/enforce';
-import { findPolicy } from '#platform/policy/queries';
-import { refusal } from '#platform/policy/rules';
+import { policyOf } from '#security/policy/enforce';
+import { findPolicy } from '#security/policy/queries';
+import { refusal } from '#security/policy/rules';
 import { enrollmentsByIds, householdsByIds, individualsByIds, membersOfHouseholds } from '#dci/query/queries';
 import { listPrograms } from '#registry/queries';
 import {

@@ -1,13 +1,13 @@
-import { applyBeneficiaries, assertMayPush } from '../ibr/enrollment-push.ts';
-import { identifierKey, singleLookup } from '#platform/anomaly/lookup-keys';
+import { applyBeneficiaries, assertMayPush } from '../enrollment/enrollment-push.ts';
+import { identifierKey, singleLookup } from '#security/anomaly/lookup-keys';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '#platform/auth/principal';
 import type { App } from '#platform/http/types';
 import type { RequestHeader } from '../envelope.ts';
 import { answering, duplicateMessage, receive, type Received } from '../exchange/receive.ts';
 import { finishExchange, type ExchangeOperation } from '../exchange/store.ts';
-import { answerUpdates, parseUpdates, SYNC_ENROLLMENT_UPDATES } from '../ibr/enrollment-updates.ts';
-import { answerEnrolled, parseEnrolled, SYNC_ENROLLED } from '../ibr/enrolled.ts';
+import { answerUpdates, parseUpdates, SYNC_ENROLLMENT_UPDATES } from '../enrollment/enrollment-updates.ts';
+import { answerEnrolled, parseEnrolled, SYNC_ENROLLED } from '../enrollment/enrolled.ts';
 import { dciPost, incoming, type RouteContext } from './kit.ts';
 
 const BARE =

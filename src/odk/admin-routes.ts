@@ -4,11 +4,14 @@ import type { DB } from '#platform/db/types';
 import { rawResponse } from '#platform/http/openapi';
 import { badRequest, notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
-import { decodeTimeCursor, Page, PageQuery, timeCursor, toPage } from '#platform/http/pagination';
+import { keyset, Keys, Page, PageQuery } from '#platform/http/pagination';
 import { Nullable } from '#registry/schemas';
 import { currentMapping, findForm, saveForm, saveMapping } from './forms.ts';
 import { md5Hash } from './xform.ts';
 import { processSubmission } from './submissions.ts';
+
+/** The cursors of the submission list, in order of arrival. */
+const submissions = keyset('odk.submissions', Keys.timeAndId);
 
 /**
  * Administration of field data collection: upload XForms, their media files and mappings
@@ -300,7 +303,7 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
     },
     async (request) => {
       const { status, form_id, household_id, limit = 50, cursor } = request.query;
-      const after = decodeTimeCursor(cursor);
+      const after = submissions.after(cursor);
       let query = submissionsQuery(db)
         .orderBy('s.received_at', 'desc')
         .orderBy('s.id', 'desc')
@@ -322,7 +325,10 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
           ]),
         );
       }
-      const page = toPage(await query.execute(), limit, (row) => timeCursor(row.received_at, row.id));
+      const page = submissions.page(await query.execute(), limit, (row) => ({
+        at: row.received_at,
+        id: row.id,
+      }));
       const attachments = await attachmentsOf(
         db,
         page.items.map((row) => row.id),

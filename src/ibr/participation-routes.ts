@@ -5,7 +5,7 @@ import type { DB } from '#platform/db/types';
 import { notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import { EnrollmentSchema, Nullable, ProgramCode } from '#registry/schemas';
-import { singleLookup } from '#platform/anomaly/lookup-keys';
+import { singleLookup } from '#security/anomaly/lookup-keys';
 import { lookUpSubjects, onlySubject, participationOf } from './participation.ts';
 import { findProgram, programCounts } from './program-view.ts';
 

@@ -1,10 +1,13 @@
 import { Type } from '@sinclair/typebox';
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
-import { CursorKey, decodeCursor, Page, PageQuery, toPage } from '#platform/http/pagination';
+import { keyset, Keys, Page, PageQuery } from '#platform/http/pagination';
 import type { App } from '#platform/http/types';
 import { stringify } from 'csv-stringify/sync';
-import { verifyAuditChain } from './audit-log.ts';
+import { verifyAuditChain } from '#platform/audit/audit-log';
+
+/** The cursors of the audit event list (newest first). */
+const events = keyset('audit.events', Keys.seq);
 
 const Entry = Type.Object({
   seq: Type.Integer(),
@@ -104,7 +107,7 @@ export async function auditRoutes(app: App, { db }: { db: Kysely<DB> }): Promise
     async (request) => {
       const q = request.query;
       const limit = q.limit ?? 50;
-      const before = decodeCursor(q.cursor, CursorKey.seq);
+      const before = events.after(q.cursor);
       let query = db.selectFrom('audit_log').selectAll();
       if (before) {
         query = query.where('seq', '<', Number(before));
@@ -137,7 +140,7 @@ export async function auditRoutes(app: App, { db }: { db: Kysely<DB> }): Promise
         .orderBy('seq', 'desc')
         .limit(limit + 1)
         .execute();
-      const page = toPage(rows, limit, (row) => String(row.seq));
+      const page = events.page(rows, limit, (row) => String(row.seq));
       request.auditNote = { recordCount: page.items.length };
       return { ...page, items: page.items.map((row) => ({ ...row, at: row.at.toISOString() })) };
     },

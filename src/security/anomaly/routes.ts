@@ -1,12 +1,15 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
-import { CursorKey, decodeCursor, Page, toPage } from '#platform/http/pagination';
+import { keyset, Keys, Page } from '#platform/http/pagination';
 import { conflict, notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import { HOUR_MS, hourOf, round, share, usualHourly } from './baseline.ts';
 import type { AnomalyGuard } from './guard.ts';
 import { AlertQuery, AlertSchema, ClientBaselineSchema, IdParams } from './schemas.ts';
 import * as queries from './state/queries.ts';
+
+/** The cursors of the alert list (newest first). */
+const alerts = keyset('anomaly.alerts', Keys.seq);
 
 const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' } };
 
@@ -61,7 +64,7 @@ export async function anomalyRoutes(
     },
     async (request) => {
       const { limit = 50, cursor, client_id, rule, status } = request.query;
-      const before = decodeCursor(cursor, CursorKey.seq);
+      const before = alerts.after(cursor);
       const rows = await queries.listAlerts(db, {
         clientId: client_id,
         rule,
@@ -69,7 +72,7 @@ export async function anomalyRoutes(
         beforeSeq: before === undefined ? undefined : Number(before),
         limit,
       });
-      const page = toPage(rows, limit, (row) => String(row.seq));
+      const page = alerts.page(rows, limit, (row) => String(row.seq));
       request.auditNote = { recordCount: page.items.length };
       return { ...page, items: page.items.map(alertJson) };
     },

@@ -1,12 +1,15 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
-import { decodeTimeCursor, Page, PageQuery, timeCursor, toPage } from '#platform/http/pagination';
+import { keyset, Keys, Page, PageQuery } from '#platform/http/pagination';
 import { notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import type { JobQueue } from '#platform/jobs/queue';
 import type { DeliveryRow } from '../exchange/deliveries.ts';
 import { replayDelivery, type ReplayJobs } from '../exchange/replay.ts';
+
+/** The cursors of the delivery list. */
+const deliveries = keyset('dci.deliveries', Keys.timeAndId);
 
 /**
  * Admin routes over outgoing DCI callbacks (mounted under /api/v1): the dead-letter list, one
@@ -103,7 +106,7 @@ export async function dciDeliveryRoutes(
     async (request) => {
       const { status, client_id, cursor } = request.query;
       const limit = request.query.limit ?? 50;
-      const after = decodeTimeCursor(cursor);
+      const after = deliveries.after(cursor);
       let query = db.selectFrom('dci_deliveries').selectAll();
       if (status) {
         query = query.where('status', '=', status);
@@ -124,7 +127,7 @@ export async function dciDeliveryRoutes(
         .orderBy('id', 'desc')
         .limit(limit + 1)
         .execute();
-      const page = toPage(rows, limit, (d) => timeCursor(d.created_at, d.id));
+      const page = deliveries.page(rows, limit, (d) => ({ at: d.created_at, id: d.id }));
       request.auditNote = { recordCount: page.items.length };
       return { ...page, items: page.items.map(json) };
     },
