@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,10 +13,13 @@ declare module 'vitest' {
 }
 
 /**
- * Runs once per `npm test`: builds a migrated PGlite data directory that every test file starts from
- * (initdb takes seconds; loading a dump a fraction of that), and says which engine the run covers.
+ * Runs once per `npm test`: builds the gateway into dist/ (the tests that spawn `spx` run it; only
+ * changed files are written, and a spawned `spx` never runs stale code), builds a migrated PGlite data
+ * directory that every test file starts from (initdb takes seconds; loading a dump a fraction of that),
+ * and says which engine the run covers.
  */
 export default async function setup(project: TestProject): Promise<() => void> {
+  execFileSync(process.execPath, ['bin/build.js'], { stdio: 'inherit' });
   const url = process.env['DATABASE_URL'];
   console.log(
     url
