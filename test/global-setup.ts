@@ -6,19 +6,21 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { openDatabase } from '#platform/db/database';
 import { migrate } from '#platform/db/migrate';
+import { browserBroker } from './console/browser-server.ts';
 import { databaseUrl, dropDatabase, onServer, TEMPLATE_SCHEMA } from './postgres.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     pgliteTemplate: string;
     postgresTemplate: string;
+    browserBroker: string;
   }
 }
 
 /**
  * Runs once per `npm test`: builds the gateway into dist/ (the tests that spawn `spx` run it; only
  * changed files are written), migrates the template database that every test file starts from (see
- * test/db.ts), and says which engine the run covers.
+ * test/db.ts), serves the run's one Chromium (test/console/browser-server.ts), and says which engine the run covers.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   execFileSync(process.execPath, ['bin/build.js'], { stdio: 'inherit' });
@@ -44,7 +46,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   project.provide('pgliteTemplate', file);
   project.provide('postgresTemplate', template);
+  const browsers = await browserBroker();
+  project.provide('browserBroker', browsers.url);
   return async () => {
+    await browsers.close();
     rmSync(dir, { recursive: true, force: true });
     if (url) {
       await dropDatabase(url, template);
