@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
-import { alertsOf, asAdmin, MINUTE, registerClient, TestClock, type ScriptedClient } from './support.ts';
+import { asAdmin } from '#test/clients';
+import { alertsOf, MINUTE, scriptedClient, TestClock, type ScriptedClient } from './support.ts';
 
 describe('anomaly guard: the admin API', () => {
   const clock = new TestClock(Date.parse('2025-03-04T10:00:00Z'));
@@ -29,7 +30,7 @@ describe('anomaly guard: the admin API', () => {
   }
 
   it('lists, filters and shows alerts; acknowledging keeps the first acknowledgement', async () => {
-    const client = await registerClient(t);
+    const client = await scriptedClient(t);
     const alert = await enumerate(client);
     expect(alert).toMatchObject({ rule: 'record_enumeration', acknowledged_at: null });
     expect((await alertsOf(t, '?status=open')).map((a) => a.id)).toContain(alert.id);
@@ -51,7 +52,7 @@ describe('anomaly guard: the admin API', () => {
   });
 
   it('lifts a throttle at once, and the lift is audited', async () => {
-    const client = await registerClient(t);
+    const client = await scriptedClient(t);
     const alert = await enumerate(client);
     const lifted = await asAdmin(t, 'POST', `/api/v1/anomaly/alerts/${alert.id}/lift`);
     expect(lifted.statusCode).toBe(200);
@@ -73,7 +74,7 @@ describe('anomaly guard: the admin API', () => {
   });
 
   it('re-enables a suspended client, which is then judged afresh', async () => {
-    const client = await registerClient(t);
+    const client = await scriptedClient(t);
     await enumerate(client);
     clock.advance(16 * MINUTE);
     await guess(client);
@@ -94,7 +95,7 @@ describe('anomaly guard: the admin API', () => {
   });
 
   it("shows a client's baseline, and 404 for an unknown client", async () => {
-    const client = await registerClient(t);
+    const client = await scriptedClient(t);
     clock.advance(MINUTE);
     await client.get(`/api/v1/households/${randomUUID()}`);
     const seen = await asAdmin(t, 'GET', `/api/v1/anomaly/clients/${client.id}`);
@@ -158,7 +159,7 @@ describe('anomaly guard: the admin API', () => {
 
   it('lets audit readers read alerts and only client managers act on them', async () => {
     const [alert] = await alertsOf(t);
-    const integrator = await registerClient(t);
+    const integrator = await scriptedClient(t);
     expect((await integrator.get('/api/v1/anomaly/alerts')).statusCode).toBe(403);
     const auditor = await t.keyFor('admin', ['audit:read']);
     expect((await asAdmin(t, 'GET', '/api/v1/anomaly/alerts', undefined, auditor)).statusCode).toBe(200);

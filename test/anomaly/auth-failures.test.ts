@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
-import { alertsOf, asAdmin, registerClient, TestClock } from './support.ts';
+import { asAdmin } from '#test/clients';
+import { alertsOf, scriptedClient, TestClock } from './support.ts';
 
 /** A well-formed API key that was never issued (random prefix and secret). */
 const guessedKey = () =>
@@ -29,7 +30,7 @@ describe('anomaly guard: failed authentications', () => {
     expect(new Set(statuses)).toEqual(new Set([401]));
 
     // Refused before any credential is looked at: a key that works elsewhere gets the same answer.
-    const client = await registerClient(t);
+    const client = await scriptedClient(t);
     const refused = await call(client.key, attacker);
     expect(refused.statusCode).toBe(429);
     expect(refused.headers['retry-after']).toBe('900');
@@ -73,7 +74,7 @@ describe('anomaly guard: failed authentications', () => {
   });
 
   it('alerts, without throttling, when one key is tried with wrong secrets from many addresses', async () => {
-    const owner = await registerClient(t);
+    const owner = await scriptedClient(t);
     const prefix = owner.key.split('_')[1]!;
     for (let i = 0; i < 30; i += 1) {
       clock.advance(1000);

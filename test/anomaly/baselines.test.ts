@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '#app';
 import type { App } from '#platform/http/types';
 import { createTestApp, type TestApp } from '#test/app';
-import { alertsOf, HOUR, MINUTE, registerClient, TestClock, type ScriptedClient } from './support.ts';
+import { alertsOf, HOUR, MINUTE, scriptedClient, TestClock, type ScriptedClient } from './support.ts';
 
 /** `perHour` requests spread over each of `hours` hours from `start` (the client's usual work). */
 async function usualHours(
@@ -40,7 +40,7 @@ describe('anomaly guard: baselines', () => {
   afterAll(() => t.close());
 
   it('throttles a client sending ten times its usual hourly volume, once it has a baseline', async () => {
-    const client = await registerClient(t);
+    const client = await scriptedClient(t);
     const start = Date.parse('2025-03-03T09:00:00Z');
     await usualHours(clock, client, start, 4, 20);
     clock.ms = start + 4 * HOUR;
@@ -56,13 +56,13 @@ describe('anomaly guard: baselines', () => {
   });
 
   it('does not judge the volume of a new client (no baseline yet)', async () => {
-    const client = await registerClient(t);
+    const client = await scriptedClient(t);
     expect(new Set(await burst(clock, client, 300))).toEqual(new Set([200]));
     expect(await alertsOf(t, `?client_id=${client.id}`)).toEqual([]);
   });
 
   it('alerts on traffic at an hour of the day a client never used, without refusing it', async () => {
-    const client = await registerClient(t);
+    const client = await scriptedClient(t);
     // Three working days, 09:00 to 17:00 UTC.
     for (const day of ['2025-03-10', '2025-03-11', '2025-03-12']) {
       await usualHours(clock, client, Date.parse(`${day}T09:00:00Z`), 8, 2);
@@ -83,7 +83,7 @@ describe('anomaly guard: baselines', () => {
   });
 
   it('throttles a client whose requests suddenly fail more often than not', async () => {
-    const client = await registerClient(t);
+    const client = await scriptedClient(t);
     await usualHours(clock, client, Date.parse('2025-03-20T07:00:00Z'), 3, 10);
     clock.ms = Date.parse('2025-03-20T10:00:00Z');
     const statuses: number[] = [];
@@ -106,7 +106,7 @@ describe('anomaly guard: baselines', () => {
   });
 
   it('does not judge the error rate of a client without history', async () => {
-    const client = await registerClient(t);
+    const client = await scriptedClient(t);
     expect(new Set(await burst(clock, client, 60, '/api/v1/households?limit=0'))).toEqual(new Set([400]));
     expect(await alertsOf(t, `?client_id=${client.id}`)).toEqual([]);
   });
@@ -138,7 +138,7 @@ describe('anomaly guard: a restart keeps baselines, counts and throttles', () =>
   });
 
   it('judges a spike across a restart against the baseline learned before it', async () => {
-    const client = await registerClient(first);
+    const client = await scriptedClient(first);
     const start = Date.parse('2025-04-01T09:00:00Z');
     await usualHours(clock, client, start, 3, 20);
     clock.ms = start + 3 * HOUR;

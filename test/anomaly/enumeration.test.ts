@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
 import { seedRegistry } from '#test/dci/fixtures';
-import { alertsOf, asAdmin, MINUTE, registerClient, TestClock } from './support.ts';
+import { asAdmin } from '#test/clients';
+import { alertsOf, MINUTE, scriptedClient, TestClock } from './support.ts';
 
 describe('anomaly guard: enumeration attacks', () => {
   const clock = new TestClock(Date.parse('2025-03-04T10:00:00Z'));
@@ -17,7 +18,7 @@ describe('anomaly guard: enumeration attacks', () => {
   afterAll(() => t.close());
 
   it('throttles a client walking national ids over DCI, then suspends it when it walks again', async () => {
-    const walker = await registerClient(t);
+    const walker = await scriptedClient(t);
     // A scraper walking a number series, one lookup a second; only a few ids exist.
     let next = 1_000_100;
     const walk = async (steps: number) => {
@@ -66,7 +67,7 @@ describe('anomaly guard: enumeration attacks', () => {
   });
 
   it('throttles a client guessing record ids over REST (many distinct ids, mostly not found)', async () => {
-    const guesser = await registerClient(t);
+    const guesser = await scriptedClient(t);
     const statuses: number[] = [];
     for (let i = 0; i < 100; i += 1) {
       clock.advance(2000);

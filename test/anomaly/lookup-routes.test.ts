@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
 import { idType, searchMessage } from '#test/dci/harness';
 import { LOOKUP_PROGRAM, lookupProgram, lookupRoutes, type LookupRoute } from '#test/lookup-routes';
-import { alertsOf, asAdmin, registerClient, TestClock, type ScriptedClient } from './support.ts';
+import { asAdmin } from '#test/clients';
+import { alertsOf, scriptedClient, TestClock, type ScriptedClient } from './support.ts';
 
 /**
  * Every route that finds a person by a key counts its lookups for the anomaly guard, a batch each
@@ -43,21 +44,16 @@ describe('anomaly guard: lookups on every route that takes a lookup key', () => 
 
   /** A client that may send async searches: answers go to its origin, unsigned messages accepted. */
   async function asyncClient(): Promise<ScriptedClient> {
-    const client = await registerClient(t);
+    const client = await scriptedClient(t);
     const set = (path: string, body: unknown) =>
-      t.app.inject({
-        method: 'PUT',
-        url: `/api/v1/clients/${client.id}${path}`,
-        headers: { authorization: `Bearer ${t.adminKey}` },
-        payload: body as object,
-      });
+      asAdmin(t, 'PUT', `/api/v1/clients/${client.id}${path}`, body);
     expect((await set('/dci', { callback_origins: ['https://mis.example'] })).statusCode).toBe(200);
     expect((await set('/dci/signature', { signature_policy: 'none' })).statusCode).toBe(200);
     return client;
   }
 
   const routes = [
-    ...lookupRoutes.map((route) => [route.name, route, registerClient] as const),
+    ...lookupRoutes.map((route) => [route.name, route, scriptedClient] as const),
     [asyncSearch.name, asyncSearch, asyncClient] as const,
   ];
 
@@ -80,7 +76,7 @@ describe('anomaly guard: lookups on every route that takes a lookup key', () => 
   });
 
   it('an eligibility batch counts each subject: 500 unknown identifiers in one request are an enumeration', async () => {
-    const walker = await registerClient(t);
+    const walker = await scriptedClient(t);
     clock.advance(1000);
     const subjects = Array.from({ length: 500 }, (_, i) => ({
       identifier_type: 'UIN',

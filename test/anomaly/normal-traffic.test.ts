@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
 import { seedRegistry } from '#test/dci/fixtures';
-import { alertsOf, asAdmin, registerClient, TestClock, type ScriptedClient } from './support.ts';
+import { asAdmin } from '#test/clients';
+import { alertsOf, scriptedClient, TestClock, type ScriptedClient } from './support.ts';
 
 describe('anomaly guard: normal traffic', () => {
   const clock = new TestClock(Date.parse('2025-03-04T08:00:00Z'));
@@ -43,8 +44,8 @@ describe('anomaly guard: normal traffic', () => {
   }
 
   it('trips nothing for two clients working steadily for hours', async () => {
-    const mis = await registerClient(t);
-    const payments = await registerClient(t);
+    const mis = await scriptedClient(t);
+    const payments = await scriptedClient(t);
     // Four hours: each client works half an hour at one request every 30 s, in turn.
     for (let hour = 0; hour < 4; hour += 1) {
       const statuses = [...(await workingDay(mis, 60, 30_000)), ...(await workingDay(payments, 60, 30_000))];

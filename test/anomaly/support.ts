@@ -2,6 +2,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
 import type { Role } from '#platform/auth/roles';
 import type { TestApp } from '#test/app';
+import { asAdmin, newClient } from '#test/clients';
 import { idType, searchMessage } from '#test/dci/harness';
 
 /**
@@ -29,15 +30,9 @@ export interface ScriptedClient {
   lookUp(type: string, value: string): Promise<LightMyRequestResponse>;
 }
 
-/** A client registered through POST /api/v1/clients, with a key, as an operator would. */
-export async function registerClient(t: TestApp, role: Role = 'integrator'): Promise<ScriptedClient> {
-  const name = `${role}-${Math.random().toString(36).slice(2, 10)}`;
-  const client = await asAdmin(t, 'POST', '/api/v1/clients', { name, role });
-  expect(client.statusCode).toBe(201);
-  const id = client.json<{ id: string }>().id;
-  const issued = await asAdmin(t, 'POST', `/api/v1/clients/${id}/keys`, {});
-  expect(issued.statusCode).toBe(201);
-  const key = issued.json<{ key: string }>().key;
+/** A client with a key, registered through the admin API, that calls the routes as a client would. */
+export async function scriptedClient(t: TestApp, role: Role = 'integrator'): Promise<ScriptedClient> {
+  const { id, key } = await newClient(t, role);
   return {
     id,
     key,
@@ -51,24 +46,6 @@ export async function registerClient(t: TestApp, role: Role = 'integrator'): Pro
         payload: JSON.stringify(searchMessage(idType('Person', type, value))),
       }),
   };
-}
-
-export function asAdmin(
-  t: TestApp,
-  method: 'GET' | 'POST',
-  url: string,
-  body?: unknown,
-  key = t.adminKey,
-): Promise<LightMyRequestResponse> {
-  return t.app.inject({
-    method,
-    url,
-    headers: {
-      authorization: `Bearer ${key}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
-  });
 }
 
 export interface AlertJson {

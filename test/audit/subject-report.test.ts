@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
 import { insertHousehold, insertIndividual } from '#test/factories';
-import { newClient, type TestClient } from '#test/policy/helpers';
+import { newClient, type TestClient } from '#test/clients';
 
 /** A data subject's access report: who accessed the person's data, when, why; JSON and CSV. */
 

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportsDir, purgeExpiredFiles } from '#exports/files';
-import { newClient } from '../policy/helpers.ts';
+import { newClient } from '#test/clients';
 import { createExportTestApp, type ExportTestApp } from './support.ts';
 
 /** Asynchronous export jobs: progress, the file when ready, its expiry, and who may download it. */

@@ -2,7 +2,8 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { XMLParser } from 'fast-xml-parser';
 import { parquetReadObjects } from 'hyparquet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newClient, setPolicy, type TestClient } from '../policy/helpers.ts';
+import { newClient, type TestClient } from '#test/clients';
+import { setPolicy } from '../policy/helpers.ts';
 import { createExportTestApp, type ExportTestApp } from './support.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueDueExports } from '#exports/schedule';
-import { newClient, type TestClient } from '../policy/helpers.ts';
+import { newClient, type TestClient } from '#test/clients';
 import { createExportTestApp, type ExportTestApp } from './support.ts';
 
 /** Scheduled exports: each run due is exported once, for the client that saved the definition. */

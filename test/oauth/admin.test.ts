@@ -2,7 +2,8 @@ import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { exportJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
-import { asAdmin, assertionKey, createSecret, ISSUER, newClient } from './oauth.ts';
+import { asAdmin, registerClient } from '#test/clients';
+import { assertionKey, createSecret, ISSUER } from './oauth.ts';
 
 /** The OAuth admin API: credentials of clients and identity providers; bad input changes nothing. */
 describe('the OAuth admin API', () => {
@@ -26,7 +27,7 @@ describe('the OAuth admin API', () => {
 
   describe('client secrets', () => {
     it('are shown once, stored as a hash, listed without it, and audited', async () => {
-      const client = await newClient(t);
+      const client = await registerClient(t);
       const requestId = randomUUID();
       const res = await t.app.inject({
         method: 'POST',
@@ -66,7 +67,7 @@ describe('the OAuth admin API', () => {
       ['an unknown property', { secret: 'mine' }, '/secret'],
       ['a lifetime out of range', { expires_in_days: 0 }, '/expires_in_days'],
     ])('refuse %s (400, nothing stored)', async (_name, body, pointer) => {
-      const client = await newClient(t);
+      const client = await registerClient(t);
       expectProblem(
         await asAdmin(t, 'POST', `/api/v1/clients/${client.id}/oauth/secrets`, body),
         400,
@@ -78,12 +79,12 @@ describe('the OAuth admin API', () => {
     it('are refused for an unknown or disabled client, beyond five, and to a caller without clients:manage', async () => {
       expectProblem(await asAdmin(t, 'POST', `/api/v1/clients/${randomUUID()}/oauth/secrets`, {}), 404);
       expectProblem(await asAdmin(t, 'POST', '/api/v1/clients/not-a-uuid/oauth/secrets', {}), 400);
-      const client = await newClient(t);
+      const client = await registerClient(t);
       for (let i = 0; i < 5; i += 1) {
         await createSecret(t, client.id);
       }
       expectProblem(await asAdmin(t, 'POST', `/api/v1/clients/${client.id}/oauth/secrets`, {}), 409);
-      const disabled = await newClient(t);
+      const disabled = await registerClient(t);
       await t.database.db
         .updateTable('api_clients')
         .set({ disabled_at: new Date() })
@@ -167,7 +168,7 @@ describe('the OAuth admin API', () => {
         /future/,
       ],
     ])('refuse %s (400, nothing stored)', async (_name, body, pointer, detail) => {
-      const client = await newClient(t);
+      const client = await registerClient(t);
       const res = await asAdmin(t, 'POST', `/api/v1/clients/${client.id}/oauth/keys`, await body());
       expectProblem(res, 400, pointer);
       expect(JSON.stringify(res.json())).toMatch(detail);
@@ -175,7 +176,7 @@ describe('the OAuth admin API', () => {
     });
 
     it('refuse a key id the client already uses, until that key is revoked', async () => {
-      const client = await newClient(t);
+      const client = await registerClient(t);
       const jwk = await assertionKey().jwk();
       const first = await asAdmin(t, 'POST', `/api/v1/clients/${client.id}/oauth/keys`, { jwk });
       expect(first.statusCode).toBe(201);
@@ -190,7 +191,7 @@ describe('the OAuth admin API', () => {
     });
 
     it('store the public members only, with a thumbprint kid when none is given', async () => {
-      const client = await newClient(t);
+      const client = await registerClient(t);
       const { kid: _kid, ...jwk } = await assertionKey('ec').jwk();
       const res = await asAdmin(t, 'POST', `/api/v1/clients/${client.id}/oauth/keys`, { jwk });
       expect(res.statusCode).toBe(201);
@@ -201,8 +202,8 @@ describe('the OAuth admin API', () => {
 
   describe('revocation', () => {
     it('answers 404 for a credential of another client or none, and is harmless twice', async () => {
-      const owner = await newClient(t);
-      const other = await newClient(t);
+      const owner = await registerClient(t);
+      const other = await registerClient(t);
       const secret = await createSecret(t, owner.id);
       expectProblem(
         await asAdmin(t, 'DELETE', `/api/v1/clients/${other.id}/oauth/credentials/${secret.id}`),
@@ -297,7 +298,7 @@ describe('the OAuth admin API', () => {
 
     it('link one identity to one client only, and only at an enabled provider', async () => {
       const id = (await asAdmin(t, 'POST', '/api/v1/identity-providers', provider())).json().id;
-      const [a, b] = [await newClient(t), await newClient(t)];
+      const [a, b] = [await registerClient(t), await registerClient(t)];
       const link = (clientId: string, body: Record<string, unknown>) =>
         asAdmin(t, 'POST', `/api/v1/clients/${clientId}/oauth/identities`, body);
       expect((await link(a.id, { provider_id: id, external_id: 'mis' })).statusCode).toBe(201);

@@ -3,7 +3,8 @@ import { exportJWK, SignJWT, type JWTPayload } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
 import { startJwksServer, type JwksServer } from '#test/jwks-server';
-import { asAdmin, ISSUER, newClient } from './oauth.ts';
+import { asAdmin, registerClient } from '#test/clients';
+import { ISSUER } from './oauth.ts';
 
 /**
  * Access tokens of an external identity provider (a Keycloak realm, played by a JWKS server on
@@ -35,7 +36,7 @@ describe('tokens of an external identity provider', () => {
 
   /** A new client of this role, linked to the identity `azp` at the provider. */
   const linkedClient = async (role: 'integrator' | 'analyst' = 'integrator', provider = providerId) => {
-    const client = await newClient(t, role);
+    const client = await registerClient(t, role);
     const azp = `mis-${randomBytes(4).toString('hex')}`;
     const res = await asAdmin(t, 'POST', `/api/v1/clients/${client.id}/oauth/identities`, {
       provider_id: provider,

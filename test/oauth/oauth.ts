@@ -1,30 +1,12 @@
 import { generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { exportJWK, SignJWT, type JWK } from 'jose';
-import { createClient, type ClientRecord } from '#platform/auth/clients';
-import type { Role } from '#platform/auth/roles';
 import type { TestApp } from '#test/app';
+import { asAdmin } from '#test/clients';
 
 /** Helpers of the OAuth tests: clients and credentials made through the admin API, token requests. */
 
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
-
-export const newClient = (t: TestApp, role: Role = 'integrator'): Promise<ClientRecord> =>
-  createClient(t.database.db, { name: `oauth-${randomBytes(4).toString('hex')}`, role });
-
-/** As the test's admin: any method on any path, JSON in and out. */
-export const asAdmin = (
-  t: TestApp,
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
-  url: string,
-  body?: unknown,
-): Promise<LightMyRequestResponse> =>
-  t.app.inject({
-    method,
-    url,
-    headers: { authorization: `Bearer ${t.adminKey}` },
-    ...(body === undefined ? {} : { payload: body as Record<string, unknown> }),
-  });
 
 /** A client secret made through the admin API. */
 export async function createSecret(

@@ -3,7 +3,7 @@ import { exportJWK } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
-import { asAdmin, newClient } from './oauth.ts';
+import { asAdmin, registerClient } from '#test/clients';
 
 /**
  * A standard OpenID Connect client library (openid-client 6) against the gateway on a real port, as
@@ -23,7 +23,7 @@ describe('an off-the-shelf OpenID Connect client', () => {
   afterAll(() => t.close());
 
   it('discovers the token endpoint from the issuer and gets a token with an Ed25519 private_key_jwt', async () => {
-    const client = await newClient(t);
+    const client = await registerClient(t);
     const { publicKey, privateKey } = (await crypto.subtle.generateKey({ name: 'Ed25519' }, false, [
       'sign',
       'verify',

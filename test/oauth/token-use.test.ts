@@ -14,7 +14,8 @@ import {
 } from '#security/tls/issue';
 import { createTestApp, type TestApp } from '#test/app';
 import { createTestPki, httpsCall } from '#test/tls';
-import { asAdmin, createSecret, ISSUER, newClient, tokenFor, tokenRequest } from './oauth.ts';
+import { asAdmin, registerClient } from '#test/clients';
+import { createSecret, ISSUER, tokenFor, tokenRequest } from './oauth.ts';
 
 /** Bearer access tokens on the API: what is accepted, what is refused and why (RFC 6750, 9068, 8705). */
 describe('access tokens on the API', () => {
@@ -24,7 +25,7 @@ describe('access tokens on the API', () => {
 
   beforeAll(async () => {
     t = await createTestApp({ publicUrl: ISSUER });
-    clientId = (await newClient(t)).id;
+    clientId = (await registerClient(t)).id;
     token = await tokenFor(t, clientId);
   });
   afterAll(() => t.close());
@@ -101,7 +102,7 @@ describe('access tokens on the API', () => {
   });
 
   it('never grants more than the credential and the role: a narrow credential gives a narrow token', async () => {
-    const client = await newClient(t);
+    const client = await registerClient(t);
     const secret = await createSecret(t, client.id, { scopes: ['jobs:read'] });
     const res = await tokenRequest(t, {
       grant_type: 'client_credentials',
@@ -122,7 +123,7 @@ describe('access tokens on the API', () => {
   });
 
   it('stops the tokens of a revoked credential and of a disabled client at once', async () => {
-    const client = await newClient(t);
+    const client = await registerClient(t);
     const secret = await createSecret(t, client.id);
     const issued = (
       await tokenRequest(t, {
@@ -137,7 +138,7 @@ describe('access tokens on the API', () => {
     ).toBe(200);
     expect(await refusal(issued)).toMatch(/revoked or expired/);
 
-    const other = await newClient(t);
+    const other = await registerClient(t);
     const otherToken = await tokenFor(t, other.id);
     expect((await t.get('/api/v1/programs', otherToken)).statusCode).toBe(200);
     await t.database.db
@@ -201,7 +202,7 @@ describe('certificate-bound access tokens', () => {
     });
 
   it('binds a token requested over mutual TLS to the certificate, and accepts it only with that certificate', async () => {
-    const client = await newClient(t);
+    const client = await registerClient(t);
     const certificate = await issueClientCertificate(ca, client.name, { days: 1 });
     const other = await issueClientCertificate(ca, `${client.name}-other`, { days: 1 });
     const secret = await createSecret(t, client.id);
@@ -242,7 +243,7 @@ describe('certificate-bound access tokens', () => {
   });
 
   it('issues unbound tokens over plain HTTP, usable on either listener', async () => {
-    const client = await newClient(t);
+    const client = await registerClient(t);
     const token = await tokenFor(t, client.id);
     expect(decodeJwt(token).cnf).toBeUndefined();
     const certificate = await issueClientCertificate(ca, `${client.name}-any`, { days: 1 });

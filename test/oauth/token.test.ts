@@ -4,15 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
 import { insertHousehold } from '#test/factories';
 import { startJwksServer, type JwksServer } from '#test/jwks-server';
+import { asAdmin, registerClient } from '#test/clients';
 import {
-  asAdmin,
   assertionKey,
   basic,
   CLIENT_ASSERTION_TYPE,
   clientAssertion,
   createSecret,
   ISSUER,
-  newClient,
   tokenRequest,
 } from './oauth.ts';
 
@@ -35,7 +34,7 @@ describe('the OAuth token endpoint', () => {
     createLocalJWKSet((await t.get('/.well-known/jwks.json')).json<{ keys: JWK[] }>());
 
   it('issues an RFC 9068 access token for a client secret sent with HTTP Basic, usable on the API', async () => {
-    const client = await newClient(t);
+    const client = await registerClient(t);
     const secret = await createSecret(t, client.id);
     const res = await tokenRequest(
       t,
@@ -73,7 +72,7 @@ describe('the OAuth token endpoint', () => {
   });
 
   it('accepts client_secret_post and narrows the scope to what is asked', async () => {
-    const client = await newClient(t);
+    const client = await registerClient(t);
     const secret = await createSecret(t, client.id);
     const res = await tokenRequest(t, {
       grant_type: 'client_credentials',
@@ -89,7 +88,7 @@ describe('the OAuth token endpoint', () => {
   });
 
   it('issues a token for a private_key_jwt assertion signed with a registered JWK, once only', async () => {
-    const client = await newClient(t);
+    const client = await registerClient(t);
     const key = assertionKey();
     const registered = await asAdmin(t, 'POST', `/api/v1/clients/${client.id}/oauth/keys`, {
       jwk: await key.jwk(),
@@ -122,7 +121,7 @@ describe('the OAuth token endpoint', () => {
   });
 
   it('verifies assertions with keys published at a JWKS URL (fetched once, then cached)', async () => {
-    const client = await newClient(t);
+    const client = await registerClient(t);
     const key = assertionKey('ec');
     jwks.keys.push({ ...(await key.jwk()), alg: 'ES256' });
     const registered = await asAdmin(t, 'POST', `/api/v1/clients/${client.id}/oauth/keys`, {
@@ -148,7 +147,7 @@ describe('the OAuth token endpoint', () => {
       ['Ed25519', 'EdDSA'],
       [undefined, 'Ed25519'],
     ] as const) {
-      const client = await newClient(t);
+      const client = await registerClient(t);
       const key = assertionKey();
       const jwk = { ...(await key.jwk()), ...(registeredAlg ? { alg: registeredAlg } : {}) };
       const registered = await asAdmin(t, 'POST', `/api/v1/clients/${client.id}/oauth/keys`, { jwk });
@@ -207,7 +206,7 @@ describe('the OAuth token endpoint', () => {
       /iss and sub/,
     ],
   ])('refuses an assertion %s', async (_name, make, reason) => {
-    const client = await newClient(t);
+    const client = await registerClient(t);
     const key = assertionKey();
     await asAdmin(t, 'POST', `/api/v1/clients/${client.id}/oauth/keys`, { jwk: await key.jwk() });
     const res = await tokenRequest(t, {
@@ -224,7 +223,7 @@ describe('the OAuth token endpoint', () => {
     let clientId: string;
     let secret: string;
     beforeAll(async () => {
-      clientId = (await newClient(t)).id;
+      clientId = (await registerClient(t)).id;
       secret = (await createSecret(t, clientId, { scopes: ['registry:read'] })).client_secret;
     });
     const post = (params: Record<string, string | undefined>) => ({
@@ -324,7 +323,7 @@ describe('the OAuth token endpoint', () => {
     });
 
     it('refuses a disabled client and an expired or revoked secret', async () => {
-      const other = await newClient(t);
+      const other = await registerClient(t);
       const kept = await createSecret(t, other.id);
       const revoked = await createSecret(t, other.id);
       expect(
@@ -352,7 +351,7 @@ describe('the OAuth token endpoint', () => {
   });
 
   it('audits every token request, granted or refused, without the secret', async () => {
-    const client = await newClient(t);
+    const client = await registerClient(t);
     const secret = await createSecret(t, client.id);
     const granted = randomUUID();
     const refused = randomUUID();
@@ -411,7 +410,7 @@ describe('the OAuth token endpoint', () => {
     const discovery = await t.get('/.well-known/openid-configuration');
     expect(discovery.statusCode).toBe(200);
     expect(discovery.json()).toEqual(metadata.json());
-    const client = await newClient(t);
+    const client = await registerClient(t);
     const secret = await createSecret(t, client.id);
     const token = (
       await tokenRequest(t, {

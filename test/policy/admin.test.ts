@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
 import { insertArea } from '#test/factories';
-import { asAdmin, newClient, setPolicy, type TestClient } from './helpers.ts';
+import { asAdmin, newClient, type TestClient } from '#test/clients';
+import { setPolicy } from './helpers.ts';
 
 describe('client policy admin API', () => {
   let t: TestApp;

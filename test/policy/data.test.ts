@@ -4,7 +4,8 @@ import { createTestApp, type TestApp } from '#test/app';
 import { insertEnrollment, insertProgram } from '#test/factories';
 import { groupNumbers, itemsOf, keysDeep, seedRegistry, type Registry6 } from '#test/dci/fixtures';
 import { example, idType, predicate, searchMessage } from '#test/dci/harness';
-import { asAdmin, dciPost, newClient, setPolicy, type TestClient } from './helpers.ts';
+import { asAdmin, dciPost, newClient, type TestClient } from '#test/clients';
+import { setPolicy } from './helpers.ts';
 
 const SR_SEARCH = '/dci/sr/registry/sync/search';
 const IBR = '/dci/ibr/registry/sync';

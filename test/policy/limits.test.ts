@@ -3,7 +3,8 @@ import { buildApp } from '#app';
 import { createClient, createKey } from '#platform/auth/clients';
 import { createTestApp, type TestApp } from '#test/app';
 import { predicate, searchMessage } from '#test/dci/harness';
-import { dciPost, newClient, setPolicy, type TestClient } from './helpers.ts';
+import { dciPost, newClient, type TestClient } from '#test/clients';
+import { setPolicy } from './helpers.ts';
 
 /** A clock the test moves by hand: limits are checked without sleeping. */
 function testClock(start: string) {

@@ -3,7 +3,8 @@ import { createTestApp, type TestApp } from '#test/app';
 import { insertEnrollment, insertHousehold, insertIndividual, insertProgram } from '#test/factories';
 import { example } from '#test/dci/harness';
 import { lookupProgram, lookupRoutes, type LookupKey } from '#test/lookup-routes';
-import { newClient, setPolicy } from './helpers.ts';
+import { newClient } from '#test/clients';
+import { setPolicy } from './helpers.ts';
 
 /**
  * A lookup key passes the field policy of a filter on its field: whether a person is found by a
