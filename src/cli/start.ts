@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '#config/load';
-import { exitGracefullyOnSignals, startGateway } from '../main.ts';
+import { exitGracefullyOnSignals, startGateway } from './gateway.ts';
 import { refuseBesideGateway } from './context.ts';
 
 /** `spx start`: the gateway, with demo data on the first start of an empty registry. */
