@@ -1,18 +1,15 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '#config/load';
 import type { Config } from '#config/settings';
 import { openDatabase } from '#platform/db/database';
 import { startGateway } from '#cli/gateway';
 import { testDatabaseUrl } from './db.ts';
+import { runSpx } from './spx.ts';
 import { httpsCall } from './tls.ts';
-
-const run = promisify(execFile);
 
 /**
  * `spx certs` as an operator runs it, and a gateway started with the files it wrote. Each test runs
@@ -26,18 +23,8 @@ describe('spx certs and the mutual-TLS listener of a started gateway', { timeout
   const database = url ? { DATABASE_URL: url, SPX_DB_SCHEMA: schema } : {};
   let thumbprint = '';
 
-  const spx = async (args: string[], env: Record<string, string> = {}) => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, ['bin/spx.js', ...args], {
-        env: { PATH: process.env['PATH'], SPX_DATA_DIR: join(dir, 'data'), ...database, ...env },
-        timeout: 60_000,
-      });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const failed = error as { code: number; stdout: string; stderr: string };
-      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-    }
-  };
+  const spx = (args: string[], env: Record<string, string> = {}) =>
+    runSpx(args, { SPX_DATA_DIR: join(dir, 'data'), ...database, ...env });
   const tlsFiles = {
     tlsCert: join(pki, 'server.crt'),
     tlsKey: join(pki, 'server.key'),

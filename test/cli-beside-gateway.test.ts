@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { verifyAuditChain } from '#platform/audit/audit-log';
 import { LOCAL_ADMIN } from '#platform/auth/bootstrap';
 import { lockFileOf } from '#platform/db/lock';
 import { testDatabaseUrl } from './db.ts';
-import { spxWorkspace } from './spx.ts';
+import { spawnSpx, spxWorkspace } from './spx.ts';
 
 /**
  * `spx` beside a running gateway on the embedded database (issue "A newcomer's first hour", item 1):
@@ -95,14 +95,7 @@ describe.skipIf(!pglite)('spx beside a running gateway (embedded database)', { t
     );
 
   beforeAll(async () => {
-    gateway = spawn(process.execPath, ['bin/spx.js', 'start'], {
-      env: {
-        PATH: process.env['PATH'],
-        SPX_DATA_DIR: workspace.dir,
-        SPX_PORT: '0',
-        SPX_DEMO_HOUSEHOLDS: '3',
-      },
-    });
+    gateway = spawnSpx(['start'], { SPX_DATA_DIR: workspace.dir, SPX_PORT: '0', SPX_DEMO_HOUSEHOLDS: '3' });
     let banner = '';
     gateway.stdout!.on('data', (chunk: Buffer) => (banner += chunk.toString()));
     while (!/spx_\S+/.test(banner.split('First admin API key')[1] ?? '')) {

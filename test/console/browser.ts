@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CONSOLE_DIST } from '#console-server/static-routes';
+import { inject } from 'vitest';
 import type { TestApp } from '#test/app';
+import { CHROMIUM } from './browser-server.ts';
 
 /**
  * Browser tests of the admin console drive Debian's Chromium (/usr/bin/chromium, `apt-get install
@@ -12,7 +14,6 @@ import type { TestApp } from '#test/app';
  * tests are skipped, and say so. The console is built first if it is not (npm install builds it).
  */
 
-export const CHROMIUM = process.env['SPX_CHROMIUM'] ?? '/usr/bin/chromium';
 export const hasBrowser = existsSync(CHROMIUM);
 if (!hasBrowser) {
   console.warn(`[spx] console browser tests SKIPPED: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
@@ -27,21 +28,13 @@ export async function ensureConsoleBuilt(): Promise<void> {
   }
 }
 
-export function launchBrowser(): Promise<Browser> {
-  // The machine's network is closed: no background connections, updates or sync.
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+/** The run's one Chromium (test/console/browser-server.ts); closing it ends this file's contexts only. */
+export async function launchBrowser(): Promise<Browser> {
+  const endpoint = await fetch(inject('browserBroker'));
+  if (!endpoint.ok) {
+    throw new Error(`Chromium did not start: ${await endpoint.text()}`);
+  }
+  return chromium.connect(await endpoint.text());
 }
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');

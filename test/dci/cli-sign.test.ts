@@ -1,13 +1,10 @@
-import { execFile } from 'node:child_process';
 import { createPublicKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SIGNATURE_LIMITS, parseSignature, verifyEnvelope } from '@spx/dci-client';
-
-const run = promisify(execFile);
+import { runSpx } from '#test/spx';
 
 /**
  * `spx dci keygen` and `spx dci sign`, as an integrator runs them before curl. Each test runs real
@@ -16,16 +13,7 @@ const run = promisify(execFile);
 describe('spx dci keygen | sign', { timeout: 120_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'spx-dci-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const spx = async (...args: string[]) => {
-    try {
-      return {
-        code: 0,
-        ...(await run(process.execPath, ['bin/spx.js', 'dci', ...args], { timeout: 60_000 })),
-      };
-    } catch (error) {
-      return error as { code: number; stdout: string; stderr: string };
-    }
-  };
+  const spx = (...args: string[]) => runSpx(['dci', ...args]);
 
   it('makes a key pair and a signed envelope that verifies with the printed public key', async () => {
     const keyFile = join(dir, 'key.pem');
@@ -71,7 +59,7 @@ describe('spx dci keygen | sign', { timeout: 120_000 }, () => {
     const keyFile = join(dir, 'key2.pem');
     await spx('keygen', '--out', keyFile);
     const notEnvelope = join(dir, 'x.json');
-    await run('sh', ['-c', `echo '{"a":1}' > ${notEnvelope}`]);
+    writeFileSync(notEnvelope, '{"a":1}\n');
     const res = await spx('sign', '--key', keyFile, '--key-id', 'k1', '--in', notEnvelope);
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/not a DCI envelope/);

@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
-import { asAdmin, dciPost, newClient, type TestClient } from '#test/policy/helpers';
+import { spawnSpx } from '#test/spx';
+import { asAdmin, dciPost, newClient, type TestClient } from '#test/clients';
 import { deadOrigin, until } from './callback-server.ts';
 import { asyncSearch, attemptsOf, exchangeOf, settled } from './exchanges.ts';
 import { idType } from './harness.ts';
@@ -26,13 +27,7 @@ describe('spx dci receiver against a running gateway', { timeout: 120_000 }, () 
   beforeAll(async () => {
     t = await createTestApp({ jobsEnabled: true, dciCallbackRetries: 0 });
     const gateway = await t.app.listen({ host: '127.0.0.1', port: 0 });
-    receiver = spawn(
-      process.execPath,
-      ['bin/spx.js', 'dci', 'receiver', '--port', '0', '--gateway', gateway],
-      {
-        env: { PATH: process.env['PATH'] },
-      },
-    );
+    receiver = spawnSpx(['dci', 'receiver', '--port', '0', '--gateway', gateway]);
     receiver.stdout!.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n')));
     receiverUrl = /listening on (\S+),/.exec(await lineWith('listening on'))![1]!;
     dead = await deadOrigin();

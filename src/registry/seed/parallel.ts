@@ -6,13 +6,16 @@ import { Worker } from 'node:worker_threads';
 import type { Batch, PopulationOptions } from './generator.ts';
 import type { WorkerInput } from './worker.ts';
 
+// Built code (dist/) starts the worker's JavaScript; the sources need the tsx loader in the thread first.
+const WORKER_ENTRY = import.meta.url.endsWith('.ts') ? './worker-thread.js' : './worker.js';
+
 /** Yields the batches of a seed, generated in a worker thread that stops when the caller does. */
 export async function* batchesFromWorker(
   options: PopulationOptions,
   batchSize: number,
 ): AsyncGenerator<Batch> {
   const input: WorkerInput = { options, batchSize };
-  const worker = new Worker(new URL('./worker-thread.js', import.meta.url), { workerData: input });
+  const worker = new Worker(new URL(WORKER_ENTRY, import.meta.url), { workerData: input });
   let pending = nextBatch(worker);
   try {
     for (let batch = await pending; batch !== null; batch = await pending) {
