@@ -4,7 +4,7 @@ import { Cron } from 'croner';
 import type { Kysely, Selectable } from 'kysely';
 import { isUniqueViolation } from '#platform/db/errors';
 import type { DB, ExportDefinitionTable } from '#platform/db/types';
-import { badRequest, conflict, type FieldError } from '#platform/http/problem';
+import { badRequest, conflict, type FieldError } from '#platform/problem';
 import { EXPORT_ENTITIES, fieldNames, type ExportEntity } from './fields.ts';
 import { EXPORT_FORMATS, FORMATS, type ExportFormat } from './formats/index.ts';
 import { LegalBasis, Purpose } from './statement.ts';

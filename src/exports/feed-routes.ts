@@ -7,7 +7,7 @@ import type { Principal } from '#platform/auth/principal';
 import type { KeyVault } from '#platform/crypto/key-vault';
 import type { DB } from '#platform/db/types';
 import { TimeSlicer, type Slots } from '#platform/http/long-reads';
-import { badRequest, notFound, ProblemError } from '#platform/http/problem';
+import { badRequest, notFound, ProblemError } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import { findDefinition, type DefinitionRow } from './definitions.ts';
 import { currentPosition, decodePosition, encodePosition, readChanges, type FeedPosition } from './feed.ts';

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
-import { badRequest } from '#platform/http/problem';
+import { badRequest } from '#platform/problem';
 import { identifiersOf, memberCount } from '#registry/queries';
 import type { HouseholdRow, IndividualRow } from '#registry/views';
 import type { ExportPlan } from './plan.ts';

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import { maySee } from '#platform/auth/principal';
-import { badRequest } from '#platform/http/problem';
+import { badRequest } from '#platform/problem';
 import { DciError } from '#dci/errors';
 import { type Entity, type Where } from '#dci/query/attributes';
 import { compileCondition, withinScope } from '#dci/query/compile';

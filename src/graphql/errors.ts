@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql/index.js';
-import { ProblemError } from '#platform/http/problem';
+import { ProblemError } from '#platform/problem';
 
 /**
  * GraphQL errors as clients receive them, each with `extensions.code`. The gateway's problems

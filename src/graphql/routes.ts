@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import mercurius from 'mercurius';
 import type { DB } from '#platform/db/types';
 import { JSON_TEXT, slicedJson } from '#platform/http/long-reads';
-import { badRequest } from '#platform/http/problem';
+import { badRequest } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import { createContext, type GraphContext } from './context.ts';
 import { formatErrors, refusalErrors } from './errors.ts';

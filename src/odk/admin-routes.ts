@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
 import { rawResponse } from '#platform/http/openapi';
-import { badRequest, notFound } from '#platform/http/problem';
+import { badRequest, notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import { keyset, Keys, Page, PageQuery } from '#platform/http/pagination';
 import { Nullable } from '#registry/schemas';

@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
 import { toProblemError } from '#platform/http/errors';
 import { rawResponse } from '#platform/http/openapi';
-import { badRequest, notFound, ProblemError, tooLarge } from '#platform/http/problem';
+import { badRequest, notFound, ProblemError, tooLarge } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import { findForm, listCurrentForms } from './forms.ts';
 import { processSubmission, storeSubmission, type Attachment } from './submissions.ts';

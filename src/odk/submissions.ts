@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
-import { badRequest, conflict, forbidden, notFound } from '#platform/http/problem';
+import { badRequest, conflict, forbidden, notFound } from '#platform/problem';
 import { submitChange } from '#registry/changes/service';
 import type { AreaScope } from '#registry/scope';
 import { currentMapping, findForm } from './forms.ts';

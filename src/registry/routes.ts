@@ -4,7 +4,7 @@ import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
 import { keyset, Keys, Page, PageQuery } from '#platform/http/pagination';
 import { identifierKey, singleLookup } from '#security/anomaly/lookup-keys';
-import { badRequest, notFound } from '#platform/http/problem';
+import { badRequest, notFound } from '#platform/problem';
 import type { App, RegistryName } from '#platform/http/types';
 import * as queries from './queries.ts';
 import {

@@ -3,7 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Kysely, Selectable } from 'kysely';
 import type { KeyVault } from '#platform/crypto/key-vault';
 import type { DB, OdkCentralSourceTable } from '#platform/db/types';
-import { badRequest, conflict, notFound } from '#platform/http/problem';
+import { badRequest, conflict, notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import type { JobQueue } from '#platform/jobs/queue';
 import {

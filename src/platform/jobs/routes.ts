@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { Principal } from '#platform/auth/principal';
-import { notFound } from '#platform/http/problem';
+import { notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import type { JobQueue, JobScope } from './queue.ts';
 import { JOB_STATUSES, JobResource } from './schemas.ts';

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Kysely, Selectable } from 'kysely';
 import type { ChangeRequestTable, DB } from '#platform/db/types';
-import { notFound } from '#platform/http/problem';
+import { notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import { keyset, Keys, Page, PageQuery } from '#platform/http/pagination';
 import { Nullable } from '#registry/schemas';

@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import { singleLookup } from '#security/anomaly/lookup-keys';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
-import { badRequest, conflict, notFound } from '#platform/http/problem';
+import { badRequest, conflict, notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import { findIndividual } from '#registry/queries';
 import { Nullable } from '#registry/schemas';
