@@ -1,6 +1,6 @@
 import { GraphQLScalarType, valueFromASTUntyped } from 'graphql/index.js';
 import type { Principal } from '#platform/auth/principal';
-import { identifierKey } from '#platform/anomaly/lookup-keys';
+import { identifierKey } from '#security/anomaly/lookup-keys';
 import { inTurns } from '#platform/http/long-reads';
 import { unstorableIn } from '#platform/http/input-guard';
 import { keyset, Keys, type Keyset } from '#platform/http/pagination';

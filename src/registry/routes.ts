@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
 import { keyset, Keys, Page, PageQuery } from '#platform/http/pagination';
-import { identifierKey, singleLookup } from '#platform/anomaly/lookup-keys';
+import { identifierKey, singleLookup } from '#security/anomaly/lookup-keys';
 import { badRequest, notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import { accessTo, IdParams, principalOf, problems, StringEnum } from '#platform/http/kit';
@@ -28,12 +28,12 @@ const AreaCode = Type.String({
 const Since = Type.String({ format: 'date-time', description: 'Only records updated at or after this time' });
 const notFoundResponse = { ...problems(400, 404) };
 
-/** Households and persons are Social Registry records; enrolments, the IBR's (data sharing agreements). */
+/** Households and persons are Social Registry records; enrollments, the IBR's (data sharing agreements). */
 const readSocial = accessTo('registry:read', 'household', 'social');
 const readIbr = accessTo('registry:read', 'individual', 'ibr');
 const read = accessTo('registry:read', 'program');
 
-/** Read API v1 over households, individuals, programs, enrolments and admin areas. */
+/** Read API v1 over households, individuals, programs, enrollments and admin areas. */
 export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Promise<void> {
   app.get(
     '/households',
@@ -183,7 +183,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       schema: {
         tags: ['registry'],
         operationId: 'listIndividualEnrollments',
-        summary: "A person's program enrolments (their own and their household's), with status history",
+        summary: "A person's program enrollments (their own and their household's), with status history",
         params: IdParams,
         response: { 200: Type.Object({ items: Type.Array(EnrollmentSchema) }), ...notFoundResponse },
       },

@@ -1,13 +1,13 @@
-import { applyBeneficiaries, assertMayPush } from '../ibr/enrollment-push.ts';
-import { identifierKey, singleLookup } from '#platform/anomaly/lookup-keys';
+import { applyBeneficiaries, assertMayPush } from '../enrollment/enrollment-push.ts';
+import { identifierKey, singleLookup } from '#security/anomaly/lookup-keys';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '#platform/auth/principal';
 import type { App } from '#platform/http/types';
 import type { RequestHeader } from '../envelope.ts';
 import { answering, duplicateMessage, receive, type Received } from '../exchange/receive.ts';
 import { finishExchange, type ExchangeOperation } from '../exchange/store.ts';
-import { answerUpdates, parseUpdates, SYNC_ENROLLMENT_UPDATES } from '../ibr/enrollment-updates.ts';
-import { answerEnrolled, parseEnrolled, SYNC_ENROLLED } from '../ibr/enrolled.ts';
+import { answerUpdates, parseUpdates, SYNC_ENROLLMENT_UPDATES } from '../enrollment/enrollment-updates.ts';
+import { answerEnrolled, parseEnrolled, SYNC_ENROLLED } from '../enrollment/enrolled.ts';
 import { dciPost, incoming, type RouteContext } from './kit.ts';
 
 const BARE =
@@ -42,7 +42,7 @@ export function ibrRoutes(app: App, ctx: RouteContext): void {
       const { body, recordCount } = await answering(ctx.db, received, () =>
         answerEnrolled(parsed, { ...ctx, principal, correlationId: received.correlationId }),
       );
-      // A lookup by key for the anomaly guard; found when the person holds an enrolment asked about.
+      // A lookup by key for the anomaly guard; found when the person holds an enrollment asked about.
       const { type = 'person_identifier', value } = parsed.person;
       request.lookups = singleLookup(identifierKey(type, value), recordCount > 0);
       return answered(ctx, request, reply, received, {
@@ -61,12 +61,12 @@ export function ibrRoutes(app: App, ctx: RouteContext): void {
       audit: 'enrollment_updates',
       signature: 'sync',
       operationId: (r) => `exchange${r}EnrollmentUpdatesSync`,
-      summary: 'report beneficiaries, or read enrolment changes since a time',
+      summary: 'report beneficiaries, or read enrollment changes since a time',
       description:
         'Both directions. enrolled_updates.beneficiaries (the spec: a programme system reporting its beneficiaries; ' +
-        'needs registry:write): each is applied (enrolment created or its status changed) and answered with its own ' +
+        'needs registry:write): each is applied (enrollment created or its status changed) and answered with its own ' +
         'status in enrolled_response. enrolled_updates: { since, cursor?, page_size? } (extension properties): the ' +
-        'changed enrolments and their Beneficiary records in enrolled_updates.beneficiaries, with next_cursor while ' +
+        'changed enrollments and their Beneficiary records in enrolled_updates.beneficiaries, with next_cursor while ' +
         `more follow. ${BARE}`,
       answers: { 200: 'EnrollmentUpdatesResponse', 400: 'HttpErrorResponse', 409: 'HttpErrorResponse' },
     },

@@ -1,8 +1,8 @@
 import { TtlCache } from '#platform/cache/ttl-cache';
 import { resolveGuardedHost, type Resolve } from '#platform/outbound/address';
 import { getBody, postForm } from '#platform/outbound/request';
-import type { ProviderRecord } from '#platform/oauth/providers';
-import { jwksUriProblem } from '#platform/oauth/urls';
+import type { ProviderRecord } from '#security/oauth/providers';
+import { jwksUriProblem } from '#security/oauth/urls';
 
 /**
  * What the console's sign-in asks of an OpenID provider, through the same SSRF guard as its JWKS

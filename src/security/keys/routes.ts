@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { App } from '#platform/http/types';
-import type { OwnKeyInfo, OwnKeys } from './own-keys.ts';
+import type { OwnKeyInfo, OwnKeys } from '#platform/crypto/own-keys';
 
 /**
  * Admin routes of our own keys (mounted under /api/v1, permission clients:manage, audited, RFC 9457

@@ -9,7 +9,7 @@ import {
   issueClientCertificate,
   loadCertificateAuthority,
   type CertificateAuthority,
-} from '#platform/tls/issue';
+} from '#security/tls/issue';
 import { createTestApp, type TestApp } from '#test/app';
 import { createTestPki } from '#test/tls';
 

@@ -5,7 +5,7 @@ import type { DB } from '#platform/db/types';
 import { notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import { EnrollmentSchema, Nullable, ProgramCode } from '#registry/schemas';
-import { singleLookup } from '#platform/anomaly/lookup-keys';
+import { singleLookup } from '#security/anomaly/lookup-keys';
 import { lookUpSubjects, onlySubject, participationOf } from './participation.ts';
 import { findProgram, programCounts } from './program-view.ts';
 
@@ -19,7 +19,7 @@ const Participation = Type.Object({
   }),
   summary: Type.Object({
     programs: Type.Integer(),
-    active: Type.Integer({ description: 'Enrolments with status enrolled' }),
+    active: Type.Integer({ description: 'Enrollments with status enrolled' }),
     active_programs: Type.Array(Type.String()),
     last_payment_at: Nullable(Type.String({ format: 'date' })),
   }),

@@ -9,8 +9,8 @@ import {
   issueClientCertificate,
   issueServerCertificate,
   loadCertificateAuthority,
-} from '#platform/tls/issue';
-import { readTlsSettings } from '#platform/tls/settings';
+} from '#security/tls/issue';
+import { readTlsSettings } from '#security/tls/settings';
 import { createTestPki } from '#test/tls';
 
 /** A wrong mutual-TLS file stops the start with one line naming its variable. */

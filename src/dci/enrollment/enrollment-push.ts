@@ -10,13 +10,13 @@ import { DciError } from '../errors.ts';
  * IBR `/registry/sync/enrollment/updates` in the direction the spec describes: a programme system
  * reports its beneficiaries to the IBR (`enrolled_updates.beneficiaries`, the spec's own example).
  * Each beneficiary is applied on its own, in its own transaction, and answered with its own status:
- * the person is found by an identifier the registry holds, the programme by its code; the enrolment
+ * the person is found by an identifier the registry holds, the programme by its code; the enrollment
  * is created, or its status changed (with a status history row). A programme whose target unit is
- * the household enrols the person's household. Nothing is created for a person the registry does not
- * know, and an enrolment that would break a programme exclusion group is refused (IBR-033).
+ * the household enrolls the person's household. Nothing is created for a person the registry does not
+ * know, and an enrollment that would break a programme exclusion group is refused (IBR-033).
  */
 
-/** EnrollmentStatusEnum: codes 1 to 4, or their labels. Deceased ends the enrolment. */
+/** EnrollmentStatusEnum: codes 1 to 4, or their labels. Deceased ends the enrollment. */
 const STATUS_OF: Record<string, { status: string; reason?: string }> = {
   '1': { status: ENROLLMENT_STATUS.Active },
   '2': { status: ENROLLMENT_STATUS.Exited, reason: 'deceased' },
@@ -29,7 +29,7 @@ const STATUS_OF: Record<string, { status: string; reason?: string }> = {
   Exited: { status: ENROLLMENT_STATUS.Exited },
 };
 
-/** Statuses in which an enrolment counts against the programme exclusion groups. */
+/** Statuses in which an enrollment counts against the programme exclusion groups. */
 const ONGOING = [ENROLLMENT_STATUS.Active, ENROLLMENT_STATUS.Suspended];
 
 export interface PushedItem {
@@ -55,7 +55,7 @@ interface Beneficiary {
 class Refusal extends Error {}
 
 /**
- * Only a client allowed to write the registry may report enrolments, and, since each beneficiary is
+ * Only a client allowed to write the registry may report enrollments, and, since each beneficiary is
  * found by its identifier (found or not tells the identifier), only one that may search by it.
  */
 export function assertMayPush(principal: Principal): void {
@@ -102,7 +102,7 @@ export async function applyBeneficiaries(
   return { items, enrollmentIds };
 }
 
-/** Applies one beneficiary; returns the enrolment id, or throws a Refusal saying why not. */
+/** Applies one beneficiary; returns the enrollment id, or throws a Refusal saying why not. */
 async function applyOne(trx: Transaction<DB>, b: Beneficiary, by: string): Promise<string> {
   const person = await findPerson(trx, identifiersOf(b));
   const program = await findProgram(trx, b.programme_identifier?.[0]?.programme_identifier);

@@ -9,9 +9,9 @@ import type { App } from '#platform/http/types';
 import { statusHistoryOf } from '#registry/queries';
 import { EnrollmentSchema, ProgramCode } from '#registry/schemas';
 import { enrollmentView } from '#registry/views';
-import { enrol, transfer, transition, TRANSITIONS, type TransitionAction } from './lifecycle.ts';
+import { enroll, transfer, transition, TRANSITIONS, type TransitionAction } from './lifecycle.ts';
 
-/** The enrolment lifecycle and benefit caps over REST (issue 7, scope 2). */
+/** The enrollment lifecycle and benefit caps over REST (issue 7, scope 2). */
 
 const Reason = Type.String({ minLength: 1, maxLength: 500, description: 'Why: kept in the status history' });
 const Terms = {
@@ -46,9 +46,9 @@ const findEnrollmentRow = (db: Kysely<DB>, id: string) =>
 
 /**
  * With `verify_identity`, the person's identity is verified against the national ID system first
- * (recorded like any verification); no match, or an ID system that cannot answer, enrols nobody.
+ * (recorded like any verification); no match, or an ID system that cannot answer, enrolls nobody.
  */
-async function verifyBeforeEnrolment(
+async function verifyBeforeEnrollment(
   verifier: IdentityVerifier,
   db: Kysely<DB>,
   beneficiary: { type: string; id: string },
@@ -67,7 +67,7 @@ async function verifyBeforeEnrolment(
   }
 }
 
-export async function enrolmentRoutes(
+export async function enrollmentRoutes(
   app: App,
   { db, verifier }: { db: Kysely<DB>; verifier: IdentityVerifier },
 ): Promise<void> {
@@ -83,7 +83,7 @@ export async function enrolmentRoutes(
       schema: {
         tags: ['ibr'],
         operationId: 'createEnrollment',
-        summary: 'Enrol a person or household in a program (exclusivity and benefit cap checked)',
+        summary: 'Enroll a person or household in a program (exclusivity and benefit cap checked)',
         body: Type.Object(
           {
             program: ProgramCode,
@@ -98,7 +98,7 @@ export async function enrolmentRoutes(
             verify_identity: Type.Optional(
               Type.Boolean({
                 description:
-                  "Verify the person's identity against the national ID system first; no match (422) or no answer (503) enrols nobody",
+                  "Verify the person's identity against the national ID system first; no match (422) or no answer (503) enrolls nobody",
               }),
             ),
             ...Terms,
@@ -116,9 +116,9 @@ export async function enrolmentRoutes(
     async (request, reply) => {
       const { beneficiary, verify_identity, ...terms } = request.body;
       if (verify_identity) {
-        await verifyBeforeEnrolment(verifier, db, beneficiary, principalOf(request));
+        await verifyBeforeEnrollment(verifier, db, beneficiary, principalOf(request));
       }
-      const id = await enrol(
+      const id = await enroll(
         db,
         { ...terms, beneficiary: beneficiary as { type: 'individual' | 'household'; id: string } },
         principalOf(request),
@@ -134,7 +134,7 @@ export async function enrolmentRoutes(
       schema: {
         tags: ['ibr'],
         operationId: 'transitionEnrollment',
-        summary: 'Suspend, resume, graduate or exit an enrolment, with a reason',
+        summary: 'Suspend, resume, graduate or exit an enrollment, with a reason',
         params: IdParams,
         body: Type.Object(
           { action: Type.String({ enum: Object.keys(TRANSITIONS) }), reason: Reason },
@@ -163,7 +163,7 @@ export async function enrolmentRoutes(
         tags: ['ibr'],
         operationId: 'transferEnrollment',
         summary:
-          'Move the beneficiary to another program: this enrolment exits, a new one starts, in one step',
+          'Move the beneficiary to another program: this enrollment exits, a new one starts, in one step',
         params: IdParams,
         body: Type.Object(
           { program: ProgramCode, reason: Reason, ...Terms },
@@ -213,7 +213,7 @@ export async function enrolmentRoutes(
       schema: {
         tags: ['ibr'],
         operationId: 'setBenefitCap',
-        summary: "Set a currency's monthly cap per household (new enrolments and resumptions are checked)",
+        summary: "Set a currency's monthly cap per household (new enrollments and resumptions are checked)",
         params: Type.Object({ currency: Type.String({ pattern: '^[A-Z]{3}$' }) }),
         body: Type.Object(
           { monthly_cap: Type.Number({ exclusiveMinimum: 0, maximum: 1e10 }) },

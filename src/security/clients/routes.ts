@@ -13,8 +13,8 @@ import {
   revokeKey,
   type ClientRecord,
   type KeyRecord,
-} from './clients.ts';
-import { PERMISSIONS, ROLES } from './roles.ts';
+} from '#platform/auth/clients';
+import { PERMISSIONS, ROLES } from '#platform/auth/roles';
 
 const Client = Type.Object({
   id: Type.String({ format: 'uuid' }),

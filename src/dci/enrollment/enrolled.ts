@@ -8,9 +8,9 @@ import { invalidCriteria, isObject, parseIdTypeValue, QUERY_LIMITS, type Test } 
 import { dateTime } from '../records.ts';
 import { validateRequest } from '../spec.ts';
 import {
-  enrolmentsOfPerson,
+  enrollmentsOfPerson,
   programmeNames,
-  type PersonEnrolment,
+  type PersonEnrollment,
   type PersonIdentifier,
 } from './queries.ts';
 
@@ -37,7 +37,7 @@ export interface ParsedEnrolled {
   person: PersonIdentifier;
   /** Programme codes asked about; all the person's programmes when absent. */
   programmes?: string[] | undefined;
-  /** Member: the person's own enrolments and their household's; Group: the household's only. */
+  /** Member: the person's own enrollments and their household's; Group: the household's only. */
   unit: 'Member' | 'Group';
 }
 
@@ -145,7 +145,7 @@ export async function answerEnrolled(
   parsed: ParsedEnrolled,
   ctx: { db: Kysely<DB>; receiver: Receiver; correlationId: string; principal: Principal },
 ): Promise<{ body: EnrolledResponse; recordCount: number }> {
-  const rows = await enrolmentsOfPerson(ctx.db, parsed.person, {
+  const rows = await enrollmentsOfPerson(ctx.db, parsed.person, {
     own: parsed.unit === 'Member',
     household: true,
     programmes: parsed.programmes,
@@ -171,10 +171,11 @@ export async function answerEnrolled(
   };
 }
 
-/** Per programme, the enrolment that says most: a current one before an ended one. */
-function bestByProgramme(rows: PersonEnrolment[]): Map<string, PersonEnrolment> {
-  const rank = (row: PersonEnrolment) => ['enrolled', 'suspended', 'graduated', 'exited'].indexOf(row.status);
-  const best = new Map<string, PersonEnrolment>();
+/** Per programme, the enrollment that says most: a current one before an ended one. */
+function bestByProgramme(rows: PersonEnrollment[]): Map<string, PersonEnrollment> {
+  const rank = (row: PersonEnrollment) =>
+    ['enrolled', 'suspended', 'graduated', 'exited'].indexOf(row.status);
+  const best = new Map<string, PersonEnrollment>();
   for (const row of rows) {
     const kept = best.get(row.program_code);
     if (!kept || rank(row) < rank(kept)) {
@@ -184,7 +185,7 @@ function bestByProgramme(rows: PersonEnrolment[]): Map<string, PersonEnrolment> 
   return best;
 }
 
-function itemOf(code: string, at: string, row: PersonEnrolment | undefined, name: string | undefined) {
+function itemOf(code: string, at: string, row: PersonEnrollment | undefined, name: string | undefined) {
   const programme_name = row?.program_name ?? name;
   const item: EnrolledItem = {
     reference_id: code,

@@ -29,7 +29,7 @@ import {
   type DefinitionRow,
 } from './definitions.ts';
 import { EXPORT_ENTITIES, FIELDS_OF } from './fields.ts';
-import { feedRoute } from './feed-route.ts';
+import { feedRoute } from './feed-routes.ts';
 import { exportsDir, filesOfDefinition, findExportFile, isReady } from './files.ts';
 import { EXPORT_FORMATS, FORMATS, type ExportFormat } from './formats/index.ts';
 import { exportXsd } from './formats/xml.ts';

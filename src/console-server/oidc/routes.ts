@@ -7,7 +7,7 @@ import type { DB } from '#platform/db/types';
 import { handleError } from '#platform/http/errors';
 import { notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
-import type { OAuth } from '#platform/oauth/service';
+import type { OAuth } from '#security/oauth/service';
 import { readCookie, setCookie } from '../cookies.ts';
 import { openSession } from '../session.ts';
 import {

@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { PERMISSIONS, ROLES } from '#platform/auth/roles';
 import { CREDENTIAL_KINDS, type CredentialRecord } from './credentials.ts';
 import type { ProviderRecord } from './providers.ts';
-import { PublicJwk } from '#platform/http/jwks';
+import { PublicJwk } from '#platform/http/jwks-routes';
 
 /** Schemas of the OAuth admin API (validation, types and OpenAPI from one source). */
 

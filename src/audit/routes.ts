@@ -4,7 +4,7 @@ import type { DB } from '#platform/db/types';
 import { keyset, Keys, Page, PageQuery } from '#platform/http/pagination';
 import type { App } from '#platform/http/types';
 import { stringify } from 'csv-stringify/sync';
-import { verifyAuditChain } from './audit-log.ts';
+import { verifyAuditChain } from '#platform/audit/audit-log';
 
 /** The cursors of the audit event list (newest first). */
 const events = keyset('audit.events', Keys.seq);

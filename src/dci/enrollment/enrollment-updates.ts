@@ -8,16 +8,16 @@ import type { SearchLimits } from '../query/criteria.ts';
 import { timestamp as timestampValue } from '../query/values.ts';
 import type { DciRecord } from '../records.ts';
 import { validateRequest } from '../spec.ts';
-import { changedEnrolments } from './queries.ts';
+import { changedEnrollments } from './queries.ts';
 
 /**
  * IBR `/registry/sync/enrollment/updates` both ways. As the spec describes it, a programme system
  * reports beneficiaries (`enrolled_updates.beneficiaries`: enrollment-push.ts). As the DCI issue
- * asks, it also answers the enrolment changes since a time; the spec's messages have no field for a
+ * asks, it also answers the enrollment changes since a time; the spec's messages have no field for a
  * time or for the changed records, so, within the spec's schemas (which allow extra properties):
  * - request `enrolled_updates: { since, cursor?, page_size? }`;
  * - response the bare `EnrollmentUpdatesResponse` (the spec's default response, no envelope), one
- *   `enrolled_response` item per changed enrolment (reference_id = enrolment id, timestamp = when it
+ *   `enrolled_response` item per changed enrollment (reference_id = enrollment id, timestamp = when it
  *   changed), and `enrolled_updates: { beneficiaries, next_cursor? }`: the IBR Beneficiary records,
  *   in the same order, through the field policy, as the spec's own `enrolled_updates` carries them.
  */
@@ -106,7 +106,7 @@ export async function answerUpdates(
   parsed: ParsedUpdates,
   ctx: { db: Kysely<DB>; principal: Principal; correlationId: string },
 ): Promise<{ body: UpdatesResponse; recordCount: number }> {
-  const rows = await changedEnrolments(
+  const rows = await changedEnrollments(
     ctx.db,
     parsed.since,
     parsed.cursor,

@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
 import { enrollmentInScope, type AreaScope } from '#registry/scope';
 
-/** The SQL of the IBR enrolment endpoints, one small query each (STYLE habit 5). */
+/** The SQL of the IBR enrollment endpoints, one small query each (STYLE habit 5). */
 
 /** A person identifier: a value, of one type or of any type (the spec's person_identifier has none). */
 export interface PersonIdentifier {
@@ -10,7 +10,7 @@ export interface PersonIdentifier {
   value: string;
 }
 
-export interface PersonEnrolment {
+export interface PersonEnrollment {
   program_code: string;
   program_name: string;
   status: string;
@@ -18,15 +18,15 @@ export interface PersonEnrolment {
 }
 
 /**
- * The enrolments covering the persons holding this identifier: their own (`own`: individual
+ * The enrollments covering the persons holding this identifier: their own (`own`: individual
  * programmes) and their households' (`household`: household programmes). Served by
- * identifiers_value or identifiers_lookup, and the partial enrolment indexes.
+ * identifiers_value or identifiers_lookup, and the partial enrollment indexes.
  */
-export async function enrolmentsOfPerson(
+export async function enrollmentsOfPerson(
   db: Kysely<DB>,
   person: PersonIdentifier,
   scope: { own: boolean; household: boolean; programmes?: string[] | undefined; areas: AreaScope },
-): Promise<PersonEnrolment[]> {
+): Promise<PersonEnrollment[]> {
   const holders = db
     .selectFrom('identifiers as x')
     .select('x.individual_id')
@@ -59,23 +59,23 @@ export async function programmeNames(db: Kysely<DB>, codes: string[]): Promise<M
   return new Map(rows.map((row) => [row.code, row.name]));
 }
 
-export interface ChangedEnrolment {
+export interface ChangedEnrollment {
   id: string;
   updated_at: Date;
   change_seq: number;
 }
 
 /**
- * Enrolments changed after `since` (the enrolment trigger stamps updated_at and change_seq on every
+ * Enrollments changed after `since` (the enrollment trigger stamps updated_at and change_seq on every
  * change, status changes included), in change order, after the `cursor` position when paging.
  */
-export async function changedEnrolments(
+export async function changedEnrollments(
   db: Kysely<DB>,
   since: string,
   cursor: number | undefined,
   limit: number,
   scope: AreaScope,
-): Promise<ChangedEnrolment[]> {
+): Promise<ChangedEnrollment[]> {
   return db
     .selectFrom('enrollments as e')
     .select(['e.id', 'e.updated_at', 'e.change_seq'])

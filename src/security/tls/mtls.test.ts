@@ -9,7 +9,7 @@ import {
   loadCertificateAuthority,
   type CertificateAuthority,
   type IssuedCertificate,
-} from '#platform/tls/issue';
+} from '#security/tls/issue';
 import type { TestApp } from '#test/app';
 import { createTlsTestApp, HANDSHAKE_REFUSED, httpsCall, type TlsTestApp } from '#test/tls';
 
