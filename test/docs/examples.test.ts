@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '#config/load';
-import { startGateway, type RunningGateway } from '../../src/main.ts';
+import { startGateway, type RunningGateway } from '#cli/gateway';
 import { spxWorkspace } from '../spx.ts';
 
 /**
