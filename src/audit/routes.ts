@@ -3,6 +3,7 @@ import { sql, type Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
 import { keyset, Keys, Page, PageQuery } from '#platform/http/pagination';
 import type { App } from '#platform/http/types';
+import { accessTo, problems, StringEnum } from '#platform/http/kit';
 import { stringify } from 'csv-stringify/sync';
 import { verifyAuditChain } from '#platform/audit/audit-log';
 
@@ -68,9 +69,7 @@ async function accessesOf(db: Kysely<DB>, subject: string) {
   }
 }
 
-const auditRead = (action: string) => ({
-  access: { permission: 'audit:read' as const, audit: { action, resourceType: 'audit_log' } },
-});
+const auditRead = accessTo('audit:read', 'audit_log');
 
 /** Search and verify the audit trail. Newest first. */
 export async function auditRoutes(app: App, { db }: { db: Kysely<DB> }): Promise<void> {
@@ -95,13 +94,13 @@ export async function auditRoutes(app: App, { db }: { db: Kysely<DB> }): Promise
                 description: 'Accesses that returned this record (a person or household id)',
               }),
             ),
-            outcome: Type.Optional(Type.String({ enum: ['success', 'denied', 'error', 'invalid'] })),
+            outcome: Type.Optional(StringEnum(['success', 'denied', 'error', 'invalid'])),
             from: Type.Optional(Type.String({ format: 'date-time' })),
             to: Type.Optional(Type.String({ format: 'date-time' })),
           },
           { additionalProperties: false },
         ),
-        response: { 200: Page(Entry), 400: { $ref: 'Problem#' } },
+        response: { 200: Page(Entry), ...problems(400) },
       },
     },
     async (request) => {
@@ -160,7 +159,7 @@ export async function auditRoutes(app: App, { db }: { db: Kysely<DB> }): Promise
           'system; `format=csv` answers the entries as a CSV file to hand to the data subject.',
         params: Type.Object({ id: Type.String({ format: 'uuid', description: 'A person or household id' }) }),
         querystring: Type.Object(
-          { format: Type.Optional(Type.String({ enum: ['json', 'csv'], default: 'json' })) },
+          { format: Type.Optional(StringEnum(['json', 'csv'], { default: 'json' })) },
           { additionalProperties: false },
         ),
         response: {
@@ -188,7 +187,7 @@ export async function auditRoutes(app: App, { db }: { db: Kysely<DB> }): Promise
               }),
             ),
           }),
-          400: { $ref: 'Problem#' },
+          ...problems(400),
         },
       },
     },

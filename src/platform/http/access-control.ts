@@ -14,6 +14,7 @@ import { createPolicyEnforcement, type PolicyOptions } from '#security/policy/en
 import { httpBasicCheck } from './http-basic.ts';
 import { forbidden, unauthorized, badRequest } from './problem.ts';
 import type { App, RouteAccess } from './types.ts';
+import { problems } from '#platform/http/kit';
 
 // Routes added by the API docs plugin are static pages and the spec: public by nature.
 const DOCS_PREFIX = '/docs';
@@ -69,7 +70,7 @@ export function installAccessControl(app: App, db: Kysely<DB>, options: AccessCo
       route.schema = {
         ...route.schema,
         security: [{ apiKey: [] }, { bearer: [] }, { oauth2: [access.permission] }],
-        response: { 401: { $ref: 'Problem#' }, 403: { $ref: 'Problem#' }, ...(route.schema?.response ?? {}) },
+        response: { ...problems(401, 403), ...(route.schema?.response ?? {}) },
       };
     }
   });
