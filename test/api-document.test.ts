@@ -104,7 +104,7 @@ describe('the OpenAPI document', () => {
   it('generates a typed client (openapi-typescript) that type-checks and makes real calls (openapi-fetch)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'spx-api-client-'));
     try {
-      writeFileSync(join(dir, 'api.ts'), astToString(await openapiTS(doc as OpenAPI3)));
+      writeFileSync(join(dir, 'api.ts'), astToString(await openapiTS(doc)));
       writeFileSync(join(dir, 'calls.ts'), CALLS);
       expect(typeErrors(join(dir, 'calls.ts'))).toEqual([]);
       const js = ts.transpileModule(CALLS, { compilerOptions: COMPILER_OPTIONS }).outputText;

@@ -91,7 +91,7 @@ describe('bad input on every route', () => {
 
   beforeAll(async () => {
     t = await createTestApp();
-    const doc = (await t.get('/openapi.json')).json() as { paths: Record<string, Record<string, Operation>> };
+    const doc = (await t.get('/openapi.json')).json<{ paths: Record<string, Record<string, Operation>> }>();
     operations = Object.entries(doc.paths).flatMap(([path, methods]) =>
       Object.entries(methods).map(([method, op]) => ({ method: method.toUpperCase(), path, op })),
     );

@@ -6,7 +6,7 @@ import { isUniqueViolation } from '#platform/db/errors';
 import type { DB, ExportDefinitionTable } from '#platform/db/types';
 import { badRequest, conflict, type FieldError } from '#platform/problem';
 import { StringEnum } from '#platform/http/kit';
-import { EXPORT_ENTITIES, fieldNames, type ExportEntity } from './fields.ts';
+import { EXPORT_ENTITIES, fieldNames } from './fields.ts';
 import { EXPORT_FORMATS, FORMATS } from './formats/index.ts';
 import { LegalBasis, Purpose } from './statement.ts';
 
@@ -22,8 +22,7 @@ const Name = Type.String({ pattern: NAME, description: 'Lower-case name: letters
 
 const definitionFields = {
   description: Type.Optional(Type.String({ maxLength: 500 })),
-  entity: Type.String({
-    enum: [...EXPORT_ENTITIES],
+  entity: StringEnum(EXPORT_ENTITIES, {
     description:
       'households, individuals, or household_members (one row per member with its household fields, prefixed household_)',
   }),
@@ -85,7 +84,7 @@ export type DefinitionRow = Selectable<ExportDefinitionTable>;
 
 /** Checks what the schema cannot: fields of the entity, format options, schedule. */
 export function checkDefinition(input: DefinitionInput): void {
-  const entity = input.entity as ExportEntity;
+  const entity = input.entity;
   const known = new Set(fieldNames(entity));
   const errors: FieldError[] = [];
   const seen = new Set<string>();
@@ -230,7 +229,7 @@ export async function insertVersion(
         name: input.name,
         version: record.version,
         description: input.description ?? null,
-        entity: input.entity as ExportEntity,
+        entity: input.entity,
         fields: input.fields,
         filter: input.filter ? JSON.stringify(input.filter) : null,
         format: input.format,

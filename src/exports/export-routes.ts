@@ -424,7 +424,7 @@ const draft = (input: DefinitionInput): DefinitionRow => ({
   name: input.name,
   version: 0,
   description: null,
-  entity: input.entity as DefinitionRow['entity'],
+  entity: input.entity,
   fields: input.fields,
   filter: input.filter ?? null,
   format: input.format,

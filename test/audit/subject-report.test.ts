@@ -55,4 +55,29 @@ describe('subject access report', () => {
     const nobody = await t.get('/api/v1/audit/subjects/00000000-0000-4000-8000-000000000000', t.adminKey);
     expect(nobody.json()).toMatchObject({ accesses: 0, by_client: [], entries: [] });
   });
+
+  it('pages through the entries with a cursor, and sums up all of them on every page', async () => {
+    const first = await t.get(`/api/v1/audit/subjects/${person}?limit=1`, t.adminKey);
+    expect(first.statusCode, first.body).toBe(200);
+    const one = first.json<{
+      accesses: number;
+      entries: { purpose: string }[];
+      next_cursor: string | null;
+    }>();
+    expect(one).toMatchObject({ accesses: 2, entries: [{ purpose: 'eligibility check' }] });
+    expect(one.next_cursor).toEqual(expect.any(String));
+    const next = await t.get(
+      `/api/v1/audit/subjects/${person}?limit=1&cursor=${one.next_cursor}`,
+      t.adminKey,
+    );
+    expect(next.json()).toMatchObject({
+      accesses: 2,
+      entries: [{ purpose: 'case review' }],
+      next_cursor: null,
+    });
+    // A cursor of the audit search is not one of this report.
+    const search = (await t.get('/api/v1/audit?limit=1', t.adminKey)).json<{ next_cursor: string }>();
+    const foreign = await t.get(`/api/v1/audit/subjects/${person}?cursor=${search.next_cursor}`, t.adminKey);
+    expect(foreign.statusCode).toBe(400);
+  });
 });

@@ -92,7 +92,7 @@ describe('export jobs', () => {
     expect(file.statusCode).toBe(200);
     expect(file.headers['content-type']).toMatch(/^text\/csv/);
     expect(Number(file.headers['content-length'])).toBe(file.rawPayload.length);
-    const [header, ...rows] = parseCsv(file.body) as string[][];
+    const [header, ...rows] = parseCsv(file.body);
     expect(header).toEqual(['id', 'household_id', 'sex', 'birth_year', 'household_admin_area_code']);
     expect(rows).toHaveLength(total);
 

@@ -24,10 +24,10 @@ describe('an off-the-shelf OpenID Connect client', () => {
 
   it('discovers the token endpoint from the issuer and gets a token with an Ed25519 private_key_jwt', async () => {
     const client = await registerClient(t);
-    const { publicKey, privateKey } = (await crypto.subtle.generateKey({ name: 'Ed25519' }, false, [
+    const { publicKey, privateKey } = await crypto.subtle.generateKey({ name: 'Ed25519' }, false, [
       'sign',
       'verify',
-    ])) as CryptoKeyPair;
+    ]);
     const registered = await asAdmin(t, 'POST', `/api/v1/clients/${client.id}/oauth/keys`, {
       jwk: await exportJWK(publicKey),
     });

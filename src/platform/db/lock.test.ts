@@ -34,7 +34,7 @@ describe('data directory lock', () => {
 
   it('takes over, with a warning, a lock left by a process that no longer runs', () => {
     const dir = join(root, 'stale');
-    const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+    const gone = spawnSync(process.execPath, ['-e', '']).pid;
     writeFileSync(lockFileOf(dir), `${gone}\n`);
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     try {
