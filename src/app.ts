@@ -1,88 +1,53 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { TSchema } from '@sinclair/typebox';
 import Fastify, { type FastifyServerOptions } from 'fastify';
+import type { Kysely } from 'kysely';
 import type { Config } from '#config/settings';
 import type { Authenticator } from '#platform/auth/authenticate';
-import type { Database } from '#platform/db/database';
-import { installAccessControl } from '#platform/http/access-control';
-import { handleError } from '#platform/http/errors';
-import { installInputGuard } from '#platform/http/input-guard';
-import { installMetrics } from '#platform/http/metrics';
-import { installOpenApi } from '#platform/http/openapi';
-import { operationsRoutes } from '#platform/http/operations-routes';
-import { notFound } from '#platform/problem';
-import type { App } from '#platform/http/types';
-import { accessRoutes } from '#security/clients/routes';
-import { policyRoutes } from '#security/policy/routes';
-import { createPolicyEnforcement } from '#security/policy/enforce';
-import { auditRoutes } from '#audit/routes';
-import type { TSchema } from '@sinclair/typebox';
-import { createJobQueue, type JobKind, type JobQueue } from '#platform/jobs/queue';
-import { jobRoutes } from '#platform/jobs/routes';
-import { registryRoutes } from '#registry/routes';
-import { consentRoutes } from '#registry/consent/routes';
-import { ibrRoutes } from '#ibr/participation-routes';
-import { enrollmentRoutes } from '#ibr/enrollment-routes';
-import { programRoutes } from '#ibr/program-routes';
-import { installShippedForm } from '#odk/forms';
-import { openRosaRoutes } from '#odk/openrosa-routes';
-import { odkAdminRoutes } from '#odk/admin-routes';
-import { centralPullJob } from '#odk/central/pull';
-import { centralRoutes } from '#odk/central/routes';
-import { pullCentralPeriodically } from '#odk/central/schedule';
-import { changeRequestRoutes } from '#registry/changes/routes';
-import { consoleSessionAuthenticator, consoleSessionRoutes } from '#console-server/session';
-import { consoleOidcRoutes } from '#console-server/oidc/routes';
-import { consoleStatic } from '#console-server/static-routes';
-import { monitorRoutes } from '#monitor/routes';
-import { recordTraffic, TrafficRecorder } from '#monitor/traffic';
-import { eligibilityRoutes } from '#ibr/eligibility-routes';
-import { identityRoutes } from '#ibr/identity/routes';
-import { identityVerifierOf } from '#ibr/identity/configured';
-import { dciRoutes } from '#dci/plugin';
-import { dciJobKinds, REPLAY_JOBS } from '#dci/jobs';
-import { dciDeliveryRoutes } from '#dci/routes/deliveries';
-import { purgeAnswersPeriodically } from '#dci/exchange/retention';
-import type { Periodic } from '#platform/jobs/periodic';
-import { dciClientSettingsRoutes } from '#dci/routes/client-settings';
-import { dciTestEventRoutes } from '#dci/routes/test-event';
-import { systemResolve } from '#dci/callback/address';
-import { defaultReceiver } from '#dci/envelope';
-import { dciNotifications } from '#dci/subscriptions/notifier';
-import { dciSubscriptionAdminRoutes } from '#dci/routes/subscription-admin';
-import { dciSignatureRoutes } from '#dci/signature/routes';
-import { createDciSignatures } from '#dci/signature/service';
-import { DCI_SIGNING_KEYS } from '#dci/signature/keys';
-import { DCI_ENCRYPTION_KEYS } from '#dci/encryption/keys';
-import { createDciEncryption } from '#dci/encryption/service';
 import type { KeyVault } from '#platform/crypto/key-vault';
 import { openKeyVault } from '#platform/crypto/open-vault';
 import { OwnKeys } from '#platform/crypto/own-keys';
-import { gatewayKeyRoutes } from '#security/keys/routes';
-import { TOKEN_SIGNING_KEYS } from '#security/oauth/signing-keys';
+import type { Database } from '#platform/db/database';
 import type { DB } from '#platform/db/types';
-import type { Kysely } from 'kysely';
-import { createClientPolicies } from '#dci/client-policy';
-import { certificateAuthenticator, certificateOwnerCheck } from '#security/tls/authenticator';
-import { tlsListener } from '#security/tls/listener';
-import { certificateRoutes } from '#security/tls/routes';
-import { readTlsSettings } from '#security/tls/settings';
+import { installAccessControl } from '#platform/http/access-control';
+import { handleError } from '#platform/http/errors';
+import { installInputGuard } from '#platform/http/input-guard';
+import { jwksRoute } from '#platform/http/jwks-routes';
+import { installMetrics } from '#platform/http/metrics';
+import { API_PREFIX, installOpenApi } from '#platform/http/openapi';
+import { operationsRoutes } from '#platform/http/operations-routes';
+import type { App } from '#platform/http/types';
+import { createJobQueue, type JobKind, type JobQueue } from '#platform/jobs/queue';
+import { jobRoutes } from '#platform/jobs/routes';
+import { notFound } from '#platform/problem';
 import { AnomalyGuard } from '#security/anomaly/guard';
 import { thresholdsFrom } from '#security/anomaly/rules';
-import { anomalyRoutes } from '#security/anomaly/routes';
-import { jwksRoute } from '#platform/http/jwks-routes';
-import { oauthCredentialRoutes } from '#security/oauth/credential-routes';
-import { oauthProviderRoutes } from '#security/oauth/provider-routes';
 import { createOAuth } from '#security/oauth/service';
-import { oauthRoutes } from '#security/oauth/token-routes';
+import { TOKEN_SIGNING_KEYS } from '#security/oauth/signing-keys';
 import { issuerUrl } from '#security/oauth/urls';
-import { exportJob } from '#exports/job';
-import { purgeFilesPeriodically } from '#exports/files';
-import { runSchedulesPeriodically } from '#exports/schedule';
-import { exportRoutes } from '#exports/export-routes';
-import websocket from '@fastify/websocket';
-import { graphqlRoutes } from '#graphql/routes';
+import { securityPlugin } from '#security/plugin';
+import { createPolicyEnforcement } from '#security/policy/enforce';
+import { certificateAuthenticator, certificateOwnerCheck } from '#security/tls/authenticator';
+import { tlsListener } from '#security/tls/listener';
+import { readTlsSettings } from '#security/tls/settings';
+import { auditPlugin } from '#audit/plugin';
+import { consoleServerPlugin } from '#console-server/plugin';
+import { consoleSessionAuthenticator } from '#console-server/session';
+import { DCI_ENCRYPTION_KEYS } from '#dci/encryption/keys';
+import { createDciEncryption } from '#dci/encryption/service';
+import { dciPlugin } from '#dci/plugin';
+import { DCI_SIGNING_KEYS } from '#dci/signature/keys';
+import { createDciSignatures } from '#dci/signature/service';
+import { exportsPlugin } from '#exports/plugin';
+import { graphqlPlugin } from '#graphql/plugin';
+import { ibrPlugin } from '#ibr/plugin';
+import { monitorPlugin } from '#monitor/plugin';
+import { recordTraffic, TrafficRecorder } from '#monitor/traffic';
+import { odkPlugin } from '#odk/plugin';
+import { registryPlugin } from '#registry/plugin';
 
 export const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -184,28 +149,11 @@ export async function buildApp({
     cacheMs: config.authCacheSeconds * 1000,
   });
   const encryption = createDciEncryption({ db, keys: keys.dciEncryption });
-  const dciJobs = dciJobKinds({
-    db,
-    signatures,
-    encryption,
-    receiverId: config.dciId,
-    retry: { retryLimit: config.dciCallbackRetries, retryDelaySeconds: config.dciCallbackBackoffSeconds },
-  });
-  const exportJobs = [exportJob({ db, vault, dataDir: config.dataDir, copyOut: database.copyOut })];
-  const centralCalls = {
-    resolve: systemResolve,
-    timeoutMs: 60_000,
-    maxBytes: config.odkMaxSubmissionMb * 1024 * 1024,
-  };
-  [...jobKinds, ...dciJobs, ...exportJobs, centralPullJob(db, vault, centralCalls)].forEach((kind) =>
-    jobs.define(kind),
-  );
-  // Job kinds are defined by the capabilities below, before the queue starts.
+  jobKinds.forEach((kind) => jobs.define(kind));
+  // The capabilities below define their job kinds when registered, before the queue starts.
   app.addHook('onReady', () => jobs.start());
   // onClose runs once the server has stopped and in-flight requests are done.
   app.addHook('onClose', () => jobs.stop({ graceful: true, timeoutMs: config.shutdownTimeoutMs }));
-  // DCI notifications: registry changes matched against subscriptions (after the queue starts, stopped before it).
-  dciNotifications(app, { db, intervalMs: config.dciNotifyIntervalMs });
 
   await installOpenApi(app, { version: VERSION, publicUrl: config.publicUrl });
   // OAuth 2.0: our access tokens and the identity providers we trust (the issuer URL may be known
@@ -251,108 +199,31 @@ export async function buildApp({
   recordTraffic(app, traffic);
 
   operationsRoutes(app, { db, metrics, version: VERSION, engine: database.engine, isClosing: () => closing });
-  await app.register(registryRoutes, { prefix: '/api/v1', db });
-  await app.register(consentRoutes, { prefix: '/api/v1', db });
-  await app.register(ibrRoutes, { prefix: '/api/v1', db });
-  await app.register(programRoutes, { prefix: '/api/v1', db });
-  await app.register(changeRequestRoutes, { prefix: '/api/v1', db });
-  await installShippedForm(db);
-  await app.register(odkAdminRoutes, { prefix: '/api/v1', db });
-  await app.register(centralRoutes, { prefix: '/api/v1', db, vault, jobs, resolve: systemResolve });
-  await app.register(openRosaRoutes, {
-    prefix: '/odk',
-    db,
-    publicUrl: config.publicUrl,
-    maxSubmissionBytes: config.odkMaxSubmissionMb * 1024 * 1024,
-  });
-  const identityVerifier = identityVerifierOf(config);
-  await app.register(enrollmentRoutes, { prefix: '/api/v1', db, verifier: identityVerifier });
-  await app.register(eligibilityRoutes, { prefix: '/api/v1', db });
-  await app.register(identityRoutes, { prefix: '/api/v1', db, verifier: identityVerifier });
-  await app.register(accessRoutes, { prefix: '/api/v1', db, config });
-  await app.register(consoleSessionRoutes, { prefix: '/api/v1', db });
-  await app.register(consoleStatic);
-  await app.register(monitorRoutes, { prefix: '/api/v1', db, traffic });
-  await app.register(policyRoutes, { prefix: '/api/v1', db });
-  await app.register(certificateRoutes, { prefix: '/api/v1', db, clientCas: tls?.clientCas });
-  await app.register(dciClientSettingsRoutes, { prefix: '/api/v1', db });
-  await app.register(dciTestEventRoutes, {
-    prefix: '/api/v1',
-    deps: {
-      db,
-      signatures,
-      encryption,
-      resolve: systemResolve,
-      timeoutMs: 10_000,
-      receiver: defaultReceiver(config.dciId),
-    },
-  });
-  await app.register(dciSubscriptionAdminRoutes, { prefix: '/api/v1', db });
-  await app.register(dciSignatureRoutes, { prefix: '/api/v1', db });
+  await app.register(jobRoutes, { prefix: API_PREFIX, jobs });
   await app.register(jwksRoute, {
     sources: [() => signatures.publicKeys(), () => oauth.publicKeys(), () => encryption.publicKeys()],
   });
-  await app.register(gatewayKeyRoutes, {
-    prefix: '/api/v1',
+
+  // The capabilities, one plugin each owning its routes, job kinds and periodic work. Each is a
+  // fastify-plugin: registered at the root, its hooks run in this order after the platform's (its job
+  // kinds are defined before the queue starts, its periodic work starts after the queue does).
+  await app.register(monitorPlugin, { db, traffic });
+  await app.register(registryPlugin, { db });
+  await app.register(odkPlugin, { db, config, vault });
+  await app.register(ibrPlugin, { db, config });
+  await app.register(securityPlugin, {
+    db,
+    config,
+    oauth,
+    guard,
     keys: Object.values(keys),
-    graceHours: config.keyGraceHours,
+    clientCas: tls?.clientCas,
   });
-  await app.register(oauthRoutes, { oauth });
-  await app.register(oauthCredentialRoutes, { prefix: '/api/v1', db, config });
-  await app.register(oauthProviderRoutes, { prefix: '/api/v1', db, oauth });
-  await app.register(consoleOidcRoutes, { prefix: '/api/v1', db, oauth, config });
-  await app.register(dciDeliveryRoutes, { prefix: '/api/v1', db, jobs, replayJobs: REPLAY_JOBS });
-  await app.register(auditRoutes, { prefix: '/api/v1', db });
-  await app.register(anomalyRoutes, { prefix: '/api/v1', db, guard });
-  await app.register(jobRoutes, { prefix: '/api/v1', jobs });
-  await app.register(exportRoutes, {
-    prefix: '/api/v1',
-    db,
-    vault,
-    jobs,
-    dataDir: config.dataDir,
-    fileHours: config.exportFileHours,
-    feedPollMs: config.exportFeedPollMs,
-    feedLimits: { perClient: config.exportFeedsPerClient, total: config.exportFeedsTotal },
-    copyOut: database.copyOut,
-  });
-  await app.register(graphqlRoutes, { db });
-  // DCI Social Registry and IBR APIs, each under its own base path (DCI issue).
-  const policies = createClientPolicies(db, { cacheMs: config.authCacheSeconds * 1000 });
-  const dci = {
-    db,
-    signatures,
-    encryption,
-    policies,
-    receiverId: config.dciId,
-    syncMaxRecords: config.dciSyncMaxRecords,
-  };
-  await app.register(dciRoutes, { prefix: '/dci/sr', registry: 'social', ...dci });
-  await app.register(dciRoutes, { prefix: '/dci/ibr', registry: 'ibr', ...dci });
-  let purges: Periodic[] = [];
-  app.addHook('onReady', async () => {
-    const failed = (what: string) => (error: unknown) =>
-      app.log.error({ error: String(error) }, `purging ${what} failed`);
-    purges = [
-      purgeAnswersPeriodically(db, config.dciAnswerRetentionHours, failed('stored DCI answers')),
-      purgeFilesPeriodically(db, config.dataDir, failed('expired export files')),
-      traffic.start(5000, failed('traffic counts')),
-      ...(config.jobsEnabled
-        ? [
-            runSchedulesPeriodically(db, jobs, config.exportFileHours, (error) =>
-              app.log.error({ error: String(error) }, 'starting scheduled exports failed'),
-            ),
-            pullCentralPeriodically(db, jobs, (error) =>
-              app.log.error({ error: String(error) }, 'starting scheduled ODK Central pulls failed'),
-            ),
-          ]
-        : []),
-    ];
-  });
-  app.addHook('onClose', async () => {
-    await Promise.all(purges.map((purge) => purge.stop()));
-    await traffic.flush();
-  });
+  await app.register(consoleServerPlugin, { db, config, oauth });
+  await app.register(auditPlugin, { db });
+  await app.register(exportsPlugin, { database, config, vault });
+  await app.register(graphqlPlugin, { db });
+  await app.register(dciPlugin, { db, config, signatures, encryption });
   // Last, so that closing the app waits for its requests before the hooks above stop the jobs.
   app.decorate('tlsListener', tls && tlsListener(app, tls));
   return app;

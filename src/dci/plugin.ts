@@ -1,85 +1,74 @@
+import fp from 'fastify-plugin';
 import type { Kysely } from 'kysely';
+import type { Config } from '#config/settings';
 import type { DB } from '#platform/db/types';
+import { API_PREFIX } from '#platform/http/openapi';
 import type { App } from '#platform/http/types';
-import { ackErrorHandler } from './async/ack.ts';
-import { createClientPolicies, type ClientPolicies } from './client-policy.ts';
-import { defaultReceiver, type Receiver } from './envelope.ts';
-import { handleDciError } from './errors.ts';
-import { exchangeRecorder } from './exchange/store.ts';
-import { ibrRoutes } from './routes/ibr.ts';
-import type { RouteContext } from './routes/kit.ts';
-import { asyncSearchRoute, searchRoutes } from './routes/search.ts';
-import { subscriptionRoutes } from './routes/subscriptions.ts';
-import { asyncTxnStatusRoute, txnStatusRoutes } from './routes/txn-status.ts';
-import { DEFAULT_LIMITS, type SearchLimits } from './query/criteria.ts';
-import { DEFAULT_MAX_BATCH, DEFAULT_SYNC_MAX_RECORDS } from './search.ts';
+import { runWhileUp } from '#platform/jobs/periodic';
+import { systemResolve } from './callback/address.ts';
+import { createClientPolicies } from './client-policy.ts';
 import type { DciEncryption } from './encryption/service.ts';
+import { defaultReceiver } from './envelope.ts';
+import { purgeAnswersPeriodically } from './exchange/retention.ts';
+import { dciJobKinds, REPLAY_JOBS } from './jobs.ts';
+import { dciClientSettingsRoutes } from './routes/client-settings.ts';
+import { dciDeliveryRoutes } from './routes/deliveries.ts';
+import { dciRoutes } from './routes/registry.ts';
+import { dciSubscriptionAdminRoutes } from './routes/subscription-admin.ts';
+import { dciTestEventRoutes } from './routes/test-event.ts';
+import { dciSignatureRoutes } from './signature/routes.ts';
 import type { DciSignatures } from './signature/service.ts';
-import type { Registry } from './spec.ts';
+import { dciNotifications } from './subscriptions/notifier.ts';
 
-export interface DciRouteOptions {
+export interface DciPluginOptions {
   db: Kysely<DB>;
-  /** Which DCI API this mount speaks: the Social Registry or the Integrated Beneficiary Registry. */
-  registry: Registry;
-  limits?: Partial<SearchLimits>;
-  /** Most `search_request` items per message. */
-  maxBatch?: number;
-  /** Most records one sync search answer holds, over all its items. */
-  syncMaxRecords?: number;
-  /** Our id as DCI callers know it; requests addressed to another `receiver_id` are refused. */
-  receiverId?: string;
-  /** Clock and id source (tests pin them). */
-  receiver?: Receiver;
-  /** Message signatures (shared with the jobs and the JWKS route). */
+  config: Config;
+  /** Message signatures and encryption, shared with the JWKS route (one cache of keys). */
   signatures: DciSignatures;
-  /** Message encryption (shared with the jobs and the JWKS route). */
   encryption: DciEncryption;
-  /** Client policies (shared by the mounts, cached); by default this mount's own, uncached. */
-  policies?: ClientPolicies;
 }
 
 /**
- * DCI API routes of one registry, to mount under a prefix (`/dci/sr`, `/dci/ibr`). Thin: the cores
- * are search.ts, txn-status.ts and ibr/. Errors leave as the spec's HttpErrorResponse
- * (`{ errors: [{ code, message }] }`), also for authentication failures of these routes, except on
- * the async endpoints, which answer ERR acknowledgements. The async endpoints queue their answers on
- * the gateway's job queue (`app.jobs`, with the kinds of dciJobKinds defined on it). Every route
- * verifies signatures, decrypts, encrypts and signs its envelopes through `app.dciSignatures` and
- * `app.dciEncryption` (see http/kit.ts).
+ * The DCI capability: the Social Registry and IBR APIs under their base paths (`/dci/sr`,
+ * `/dci/ibr`), their admin API, the job kinds of the async endpoints, subscription notifications
+ * and the purge of stored answers. Needs the job queue and the client changes of access control.
  */
-export async function dciRoutes(app: App, options: DciRouteOptions): Promise<void> {
-  if (!app.hasDecorator('jobs')) {
-    throw new Error('dciRoutes needs the job queue (app.jobs) for the async DCI endpoints');
-  }
-  const receiver = options.receiver ?? defaultReceiver(options.receiverId);
-  const ctx: RouteContext = {
-    db: options.db,
-    registry: options.registry,
-    receiver,
-    limits: { ...DEFAULT_LIMITS, ...options.limits },
-    maxBatch: options.maxBatch ?? DEFAULT_MAX_BATCH,
-    syncMaxRecords: options.syncMaxRecords ?? DEFAULT_SYNC_MAX_RECORDS,
-    jobs: app.jobs,
-    recordExchange: exchangeRecorder(options.db),
+async function dci(app: App, { db, config, signatures, encryption }: DciPluginOptions): Promise<void> {
+  const retry = {
+    retryLimit: config.dciCallbackRetries,
+    retryDelaySeconds: config.dciCallbackBackoffSeconds,
   };
-  app.decorate('dciSignatures', options.signatures);
-  app.decorate('dciEncryption', options.encryption);
-  const policies = options.policies ?? createClientPolicies(options.db, { cacheMs: 0 });
-  app.decorate('dciPolicies', policies);
-  app.clientChanges.onChange((clientId) => {
-    policies.forget(clientId);
-    options.signatures.forgetClient(clientId);
-  });
-  app.setErrorHandler(handleDciError);
-  searchRoutes(app, ctx);
-  txnStatusRoutes(app, ctx);
-  if (options.registry === 'ibr') {
-    ibrRoutes(app, ctx);
-  }
-  await app.register(async (acked: App) => {
-    acked.setErrorHandler(ackErrorHandler(receiver));
-    asyncSearchRoute(acked, ctx);
-    asyncTxnStatusRoute(acked, ctx);
-    subscriptionRoutes(acked, ctx);
-  });
+  dciJobKinds({ db, signatures, encryption, receiverId: config.dciId, retry }).forEach((kind) =>
+    app.jobs.define(kind),
+  );
+  // Registry changes matched against subscriptions (after the queue starts, stopped before it).
+  dciNotifications(app, { db, intervalMs: config.dciNotifyIntervalMs });
+  runWhileUp(app, () =>
+    purgeAnswersPeriodically(db, config.dciAnswerRetentionHours, (error) =>
+      app.log.error({ error: String(error) }, 'purging stored DCI answers failed'),
+    ),
+  );
+
+  const admin = { prefix: API_PREFIX, db };
+  await app.register(dciClientSettingsRoutes, admin);
+  const receiver = defaultReceiver(config.dciId);
+  const testEvent = { db, signatures, encryption, resolve: systemResolve, timeoutMs: 10_000, receiver };
+  await app.register(dciTestEventRoutes, { prefix: API_PREFIX, deps: testEvent });
+  await app.register(dciSubscriptionAdminRoutes, admin);
+  await app.register(dciSignatureRoutes, admin);
+  await app.register(dciDeliveryRoutes, { ...admin, jobs: app.jobs, replayJobs: REPLAY_JOBS });
+
+  const policies = createClientPolicies(db, { cacheMs: config.authCacheSeconds * 1000 });
+  const mount = {
+    db,
+    signatures,
+    encryption,
+    policies,
+    receiverId: config.dciId,
+    syncMaxRecords: config.dciSyncMaxRecords,
+  };
+  await app.register(dciRoutes, { prefix: '/dci/sr', registry: 'social', ...mount });
+  await app.register(dciRoutes, { prefix: '/dci/ibr', registry: 'ibr', ...mount });
 }
+
+export const dciPlugin = fp(dci, { name: 'dci', decorators: { fastify: ['jobs', 'clientChanges'] } });

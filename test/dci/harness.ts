@@ -16,7 +16,7 @@ import { auditRoutes } from '#audit/routes';
 import { policyRoutes } from '#security/policy/routes';
 import { dciDeliveryRoutes } from '#dci/routes/deliveries';
 import { dciJobKinds, REPLAY_JOBS, type DciJobOptions } from '#dci/jobs';
-import { dciRoutes, type DciRouteOptions } from '#dci/plugin';
+import { dciRoutes, type DciRouteOptions } from '#dci/routes/registry';
 import { dciNotifications } from '#dci/subscriptions/notifier';
 import { dciSubscriptionAdminRoutes } from '#dci/routes/subscription-admin';
 import { senderIdOf } from '#dci/envelope';

@@ -15,8 +15,8 @@ describe('import boundaries', () => {
   it('reads the import graph of src/ (aliases, relative and type-only imports)', () => {
     expect(imports).toEqual(
       expect.arrayContaining([
-        { from: 'app.ts', to: 'platform/http/access-control.ts' },
-        { from: 'dci/plugin.ts', to: 'dci/routes/kit.ts' },
+        { from: 'app.ts', to: 'dci/plugin.ts' },
+        { from: 'dci/plugin.ts', to: 'dci/routes/registry.ts' },
         { from: 'platform/http/types.ts', to: 'platform/auth/principal.ts' },
       ]),
     );

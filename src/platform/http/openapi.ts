@@ -4,6 +4,9 @@ import { PERMISSIONS } from '#platform/auth/roles';
 import { ProblemSchema } from '#platform/problem';
 import type { App } from './types.ts';
 
+/** Where the REST API lives, its version in the path (the DCI, OpenRosa and GraphQL APIs have their own). */
+export const API_PREFIX = '/api/v1';
+
 export interface OpenApiOptions {
   version: string;
   /** SPX_PUBLIC_URL: the document's server; without it the server is `/`, the document's own host. */

@@ -1,3 +1,5 @@
+import type { App } from '#platform/http/types';
+
 /**
  * Housekeeping that runs every so often inside a gateway (retention purges, outbox polling). Runs
  * never overlap: the next one is scheduled when the last one ends. A failed run is reported and the
@@ -55,4 +57,15 @@ export function runPeriodically(
       await running;
     },
   };
+}
+
+/** Periodic work that runs while the app is up: started once it is ready, stopped when it closes. */
+export function runWhileUp(app: App, start: () => Periodic): void {
+  let periodic: Periodic | undefined;
+  app.addHook('onReady', async () => {
+    periodic = start();
+  });
+  app.addHook('onClose', async () => {
+    await periodic?.stop();
+  });
 }
