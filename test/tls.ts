@@ -10,7 +10,7 @@ import {
   loadCertificateAuthority,
   type CertificateAuthority,
   type IssuedCertificate,
-} from '#platform/tls/issue';
+} from '#security/tls/issue';
 
 /** A CA and a server certificate for 127.0.0.1, written to `dir`, with the settings that use them. */
 export async function createTestPki(dir: string): Promise<{

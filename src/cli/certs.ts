@@ -10,7 +10,7 @@ import {
   loadCertificateAuthority,
   type CertificateAuthority,
   type IssuedCertificate,
-} from '#platform/tls/issue';
+} from '#security/tls/issue';
 import { UsageError } from './errors.ts';
 import { writeOnce } from './files.ts';
 

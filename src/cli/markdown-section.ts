@@ -1,6 +1,6 @@
 /**
  * A generated section of a Markdown file lies between `<!-- name:start -->` and `<!-- name:end -->`
- * (the settings table of the README, the benchmark history): the text with that section replaced.
+ * (the settings table of docs/configuration.md, the benchmark history): the text with that section replaced.
  */
 export function replaceSection(text: string, name: string, content: string): string {
   const start = `<!-- ${name}:start -->`;

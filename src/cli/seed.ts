@@ -25,7 +25,7 @@ interface SeedArguments {
 export function registerSeedCommand(program: Command): void {
   program
     .command('seed')
-    .description('load a synthetic population (households, persons, enrolments) into an empty registry')
+    .description('load a synthetic population (households, persons, enrollments) into an empty registry')
     .option('--households <n>', 'households to generate (about 4.7 persons each)', '2000')
     .option('--seed <s>', 'random seed: the same seed always gives the same registry', '42')
     .option(

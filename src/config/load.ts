@@ -88,7 +88,7 @@ function readConfigFile(path: string | undefined): Record<string, unknown> {
   }
 }
 
-/** The README's configuration table, generated from the settings. */
+/** The configuration table of docs/configuration.md, generated from the settings. */
 export function configMarkdownTable(): string {
   const rows = (Object.values(settings) as Setting[]).map((s) => {
     const fallback = 'default' in s ? `\`${String(s.default)}\`` : '(unset)';

@@ -2,7 +2,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
 /**
  * Every setting of the gateway, in one place: its environment variable, its type and default, and
- * the sentence the README's configuration table shows (`spx config --markdown` prints that table).
+ * the sentence the configuration table of docs/configuration.md shows (`spx config --markdown` prints that table).
  */
 export interface Setting {
   env: string;

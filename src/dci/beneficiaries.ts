@@ -3,9 +3,9 @@ import { BENEFIT_TYPE, codeOf, ENROLLMENT_STATUS } from './codes.ts';
 import { compact, dateTime, groupRecord, memberRecord, type DciRecord } from './records.ts';
 
 /**
- * Enrolments as IBR Beneficiary records (spdci extensions/ibr/v1/data Beneficiary, Programme,
+ * Enrollments as IBR Beneficiary records (spdci extensions/ibr/v1/data Beneficiary, Programme,
  * Benefit): the assistance unit (1 member, 2 household) with the member, or the household with its
- * head only, the programme, enrolment date and status, status change dates and the benefit. Built
+ * head only, the programme, enrollment date and status, status change dates and the benefit. Built
  * from policy-filtered views, like records.ts.
  */
 

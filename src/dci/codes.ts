@@ -19,7 +19,7 @@ export const MARITAL_STATUS = {
 export const GROUP_TYPE = { '2': 'household', '3': 'family' } as const;
 
 /**
- * IBR EnrollmentStatusEnum labels (1 Active, 2 Deceased, 3 Graduated, 4 Suspended) -> enrolment
+ * IBR EnrollmentStatusEnum labels (1 Active, 2 Deceased, 3 Graduated, 4 Suspended) -> enrollment
  * status. The list has no "exited"; we send `Exited`, as the upstream IBR examples send labels.
  */
 export const ENROLLMENT_STATUS = {

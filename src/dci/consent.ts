@@ -1,7 +1,7 @@
 import { sql, type Kysely, type SqlBool } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
-import { purposeRefusal } from '#platform/policy/rules';
+import { purposeRefusal } from '#security/policy/rules';
 import { isRecognisedPurpose, unrecognisedPurpose } from '#registry/consent/purposes';
 import { searchRejection } from './errors.ts';
 import type { Entity, Where } from './query/attributes.ts';
@@ -43,7 +43,7 @@ export function statedPurpose(criteria: StatedPurpose): string | undefined {
 
 /**
  * The purpose of an access checked against the client's data sharing agreement: the same check
- * access control makes of X-Purpose (platform/policy/rules.ts). Refused: the item is rejected.
+ * access control makes of X-Purpose (security/policy/rules.ts). Refused: the item is rejected.
  */
 export function agreedPurpose(principal: Principal, purpose: string | undefined): string | undefined {
   const refused = purposeRefusal(principal.purposes, purpose);

@@ -65,7 +65,7 @@ export const DEFAULT_MESSAGE_TIME_WINDOW: MessageTimeWindow = { maxAgeSeconds: 8
 /**
  * Refuses a message whose `message_ts` lies outside the window: spec MsgHeaderStatusReasonCode
  * `rjct.message_ts.invalid`. It is checked once, when the message arrives (the DCI POST routes,
- * src/dci/http/kit.ts), before it is recorded, so it does not use up the message id; the answer has
+ * src/dci/routes/kit.ts), before it is recorded, so it does not use up the message id; the answer has
  * no header to carry the code (an HttpErrorResponse, or an ERR ack on the async endpoints), so the
  * code leads the message, as for a duplicate message id, with HTTP 400. A message_ts that is not a
  * date is left to the schema validation (err.request.bad).

@@ -1,4 +1,4 @@
-import { identifierKey } from '#platform/anomaly/lookup-keys';
+import { identifierKey } from '#security/anomaly/lookup-keys';
 import type { Lookups } from '#platform/http/types';
 import { isObject } from './query/condition.ts';
 import type { SearchRequestItem, SearchResponseItem } from './search.ts';

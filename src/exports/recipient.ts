@@ -3,7 +3,7 @@ import { findClient } from '#platform/auth/clients';
 import { principalFor, type Principal } from '#platform/auth/principal';
 import { isRole, roleDefinitions } from '#platform/auth/roles';
 import type { DB } from '#platform/db/types';
-import { principalUnderPolicy } from '#platform/policy/enforce';
+import { principalUnderPolicy } from '#security/policy/enforce';
 
 /**
  * The principal an export is made for when no request carries a credential (a scheduled run, the

@@ -4,9 +4,9 @@ import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
 import type { AuditNote, Lookups } from '#platform/http/types';
 import { forbidden } from '#platform/http/problem';
-import { policyOf } from '#platform/policy/enforce';
-import { findPolicy } from '#platform/policy/queries';
-import { refusal } from '#platform/policy/rules';
+import { policyOf } from '#security/policy/enforce';
+import { findPolicy } from '#security/policy/queries';
+import { refusal } from '#security/policy/rules';
 import { enrollmentsByIds, householdsByIds, individualsByIds, membersOfHouseholds } from '#dci/query/queries';
 import { listPrograms } from '#registry/queries';
 import {
@@ -49,7 +49,7 @@ export interface GraphContext {
   program(id: string): Promise<Graph | undefined>;
   programs(): Promise<Graph[]>;
   /**
-   * Whether the caller's data sharing agreement covers the IBR, whose records enrolments are. When
+   * Whether the caller's data sharing agreement covers the IBR, whose records enrollments are. When
    * it does not, the first call throws the refusal (403, one error in the answer) and later ones
    * answer false (the field is null without a further error).
    */
@@ -87,7 +87,7 @@ function groupBy<R>(rows: readonly R[], parentOf: (row: R) => string | null): Ma
   return groups;
 }
 
-const inEnrolmentOrder = (a: EnrollmentRow, b: EnrollmentRow) =>
+const inEnrollmentOrder = (a: EnrollmentRow, b: EnrollmentRow) =>
   a.enrolled_at.localeCompare(b.enrolled_at) || a.id.localeCompare(b.id);
 
 /**
@@ -161,7 +161,7 @@ export function createContext(
       async (ids) => byKey(ids, await enrollmentsByIds(db, ids, scope), (row) => row.id),
       BATCHES,
     ),
-    // The parents were read within the caller's scope: their members and enrolments are within it too.
+    // The parents were read within the caller's scope: their members and enrollments are within it too.
     members: new DataLoader(async (ids) => {
       const groups = groupBy(await membersOfHouseholds(db, ids), (row) => row.household_id);
       return ids.map((id) => groups.get(id) ?? []);
@@ -171,7 +171,7 @@ export function createContext(
       const groups = groupBy(rows, (row) => row.household_id);
       return ids.map((id) => groups.get(id) ?? []);
     }, BATCHES),
-    // A person's enrolments are their own and their household's, as in the REST API.
+    // A person's enrollments are their own and their household's, as in the REST API.
     personEnrollments: new DataLoader(
       async (persons) => {
         const rows = await enrollmentsOfBeneficiaries(db, {
@@ -181,7 +181,7 @@ export function createContext(
         const own = groupBy(rows, (row) => row.individual_id);
         const households = groupBy(rows, (row) => row.household_id);
         return persons.map((p) =>
-          [...(own.get(p.id) ?? []), ...(households.get(p.householdId) ?? [])].sort(inEnrolmentOrder),
+          [...(own.get(p.id) ?? []), ...(households.get(p.householdId) ?? [])].sort(inEnrollmentOrder),
         );
       },
       { ...BATCHES, cacheKeyFn: (person) => person.id },

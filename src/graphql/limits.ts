@@ -38,7 +38,7 @@ const RECORD_TYPES = new Set(['Household', 'Individual', 'Enrollment', 'Program'
 
 /**
  * Sizes assumed for lists without a page size: a household's members (the registry's households
- * have 1 to 12), a household's or person's enrolments, the programs.
+ * have 1 to 12), a household's or person's enrollments, the programs.
  */
 const ASSUMED_LIST_SIZE: Record<string, number> = {
   'Household.members': 10,

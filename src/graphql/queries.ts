@@ -4,8 +4,8 @@ import { statusHistoryOf } from '#registry/queries';
 import type { EnrollmentRow } from '#registry/views';
 
 /**
- * The enrolment queries the GraphQL API needs beyond the REST ones (registry/queries.ts): a keyset
- * list with filters, and the enrolments of many households or persons at once (one query per page
+ * The enrollment queries the GraphQL API needs beyond the REST ones (registry/queries.ts): a keyset
+ * list with filters, and the enrollments of many households or persons at once (one query per page
  * of parents rather than one per parent). Callers apply the field policy to the rows.
  */
 
@@ -29,7 +29,7 @@ export interface EnrollmentFilters {
   where: RawBuilder<SqlBool>;
 }
 
-/** One page of enrolments (`limit + 1` rows, for toPage), ordered by id. */
+/** One page of enrollments (`limit + 1` rows, for toPage), ordered by id. */
 export async function listEnrollments(db: Kysely<DB>, filters: EnrollmentFilters): Promise<EnrollmentRow[]> {
   let query = enrollments(db).where(filters.where);
   if (filters.after) {
@@ -57,8 +57,8 @@ export async function listEnrollments(db: Kysely<DB>, filters: EnrollmentFilters
 }
 
 /**
- * The enrolments whose beneficiary is one of these persons or households, in enrolment order. The
- * parents were read within the caller's scope, and so are their enrolments.
+ * The enrollments whose beneficiary is one of these persons or households, in enrollment order. The
+ * parents were read within the caller's scope, and so are their enrollments.
  */
 export async function enrollmentsOfBeneficiaries(
   db: Kysely<DB>,

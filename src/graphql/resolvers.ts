@@ -1,9 +1,9 @@
 import { GraphQLScalarType, valueFromASTUntyped } from 'graphql/index.js';
 import type { Principal } from '#platform/auth/principal';
-import { identifierKey } from '#platform/anomaly/lookup-keys';
+import { identifierKey } from '#security/anomaly/lookup-keys';
 import { inTurns } from '#platform/http/long-reads';
 import { unstorableIn } from '#platform/http/input-guard';
-import { CursorKey, decodeCursor, encodeCursor, toPage } from '#platform/http/pagination';
+import { keyset, Keys, type Keyset } from '#platform/http/pagination';
 import { badRequest } from '#platform/http/problem';
 import { compileFilter } from '#exports/plan';
 import { withinScope } from '#dci/query/compile';
@@ -50,7 +50,7 @@ const since = (value: string | null | undefined, argument: string) =>
 const ROWS_PER_READ = 100;
 
 /**
- * A page of `first + 1` rows (for toPage) read in keyset slices of ROWS_PER_READ, one query each;
+ * A page of `first + 1` rows (for a keyset page) read in keyset slices of ROWS_PER_READ, one query each;
  * `read(after, limit)` answers up to `limit + 1` rows after `after`, as the list queries do.
  */
 async function inSlices<R extends { id: string }>(
@@ -71,21 +71,21 @@ async function inSlices<R extends { id: string }>(
   }
 }
 
-/** The record id a cursor carries (cursors are opaque; one not issued here is refused). */
-function afterKey(after: string | null | undefined): string | undefined {
-  if (after === null || after === undefined) {
-    return undefined;
-  }
-  let key: string | undefined;
+/** The cursors of each connection: a cursor of another list is refused. */
+const lists = {
+  households: keyset('graphql.households', Keys.id),
+  individuals: keyset('graphql.individuals', Keys.id),
+  enrollments: keyset('graphql.enrollments', Keys.id),
+};
+
+/** The record id a cursor carries (cursors are opaque; one not issued for this list is refused). */
+function afterKey(list: Keyset<string>, after: string | null | undefined): string | undefined {
   try {
-    key = decodeCursor(after, CursorKey.id);
+    return list.after(after ?? undefined, 'after');
   } catch {
-    // decodeCursor's refusal names the REST parameter (cursor); here the argument is `after`.
-  }
-  if (key === undefined) {
+    // The kit's refusal is a REST problem; a GraphQL field fails with an error naming its argument.
     throw invalid('after', 'is not a cursor this API issued');
   }
-  return key;
 }
 
 /**
@@ -93,10 +93,15 @@ function afterKey(after: string | null | undefined): string | undefined {
  * GraphQL, 50 per turn of the event loop (platform/http/long-reads.ts): 500 nodes at once held
  * every other request for some 30 ms.
  */
-function connection<R extends { id: string }>(rows: R[], first: number, shape: (row: R) => Graph) {
-  const page = toPage(rows, first, (row) => row.id);
+function connection<R extends { id: string }>(
+  list: Keyset<string>,
+  rows: R[],
+  first: number,
+  shape: (row: R) => Graph,
+) {
+  const page = list.page(rows, first, (row) => row.id);
   const nodes = inTurns(page.items, shape);
-  const edges = page.items.map((row, i) => ({ cursor: encodeCursor(row.id), node: nodes[i] }));
+  const edges = page.items.map((row, i) => ({ cursor: list.cursor(row.id), node: nodes[i] }));
   return {
     edges,
     pageInfo: { hasNextPage: page.next_cursor !== null, endCursor: edges.at(-1)?.cursor ?? null },
@@ -189,10 +194,10 @@ const query = {
       updatedSince: since(filter?.updatedSince, 'filter.updatedSince'),
       where: whereOf(where, 'group', ctx.principal),
     };
-    const rows = await inSlices(first, afterKey(after), (from, limit) =>
+    const rows = await inSlices(first, afterKey(lists.households, after), (from, limit) =>
       listHouseholds(ctx.db, { ...filters, after: from, limit }),
     );
-    return connection(rows, first, ctx.household);
+    return connection(lists.households, rows, first, ctx.household);
   },
 
   individual: async (_root: unknown, { id }: { id: string }, ctx: GraphContext) => {
@@ -213,7 +218,7 @@ const query = {
       updatedSince: since(filter?.updatedSince, 'filter.updatedSince'),
       where: whereOf(where, 'person', ctx.principal),
     };
-    const rows = await inSlices(first, afterKey(after), (from, limit) =>
+    const rows = await inSlices(first, afterKey(lists.individuals, after), (from, limit) =>
       listIndividuals(ctx.db, { ...filters, after: from, limit }),
     );
     if (identifier) {
@@ -222,7 +227,7 @@ const query = {
     if (filter?.householdId) {
       ctx.lookedUp(`household:${filter.householdId}`, rows.length > 0);
     }
-    return connection(rows, first, ctx.individual);
+    return connection(lists.individuals, rows, first, ctx.individual);
   },
 
   programs: (_root: unknown, _args: unknown, ctx: GraphContext) => ctx.programs(),
@@ -240,10 +245,10 @@ const query = {
       updatedSince: since(filter?.updatedSince, 'filter.updatedSince'),
       where: withinScope(condition, 'beneficiary', ctx.principal.areaScope),
     };
-    const rows = await inSlices(first, afterKey(after), (from, limit) =>
+    const rows = await inSlices(first, afterKey(lists.enrollments, after), (from, limit) =>
       listEnrollments(ctx.db, { ...filters, after: from, limit }),
     );
-    return connection(rows, first, ctx.enrollment);
+    return connection(lists.enrollments, rows, first, ctx.enrollment);
   },
 };
 

@@ -118,7 +118,8 @@ export async function graphqlRoutes(app: App, { db }: { db: Kysely<DB> }): Promi
       schema: {
         tags: ['registry'],
         operationId: 'queryGraphql',
-        summary: 'GraphQL API (Apollo Federation v2 subgraph): households, individuals, programs, enrolments',
+        summary:
+          'GraphQL API (Apollo Federation v2 subgraph): households, individuals, programs, enrollments',
         description: 'See docs/graphql.md. Introspection is open to authenticated callers.',
         body: GraphQLRequest,
         response: {

@@ -8,7 +8,7 @@ import { parse } from 'graphql/index.js';
  * of the REST API (statuses, codes, dates as ISO 8601 strings).
  *
  * Fields that a role or a data sharing agreement may hide are nullable: a hidden field resolves to
- * null with one error naming it (see fields.ts). So are the root lists and the enrolment lists, so
+ * null with one error naming it (see fields.ts). So are the root lists and the enrollment lists, so
  * that a refused argument or registry nulls that field only, not the whole answer. Lists of
  * records are Relay-style connections with opaque cursors; `first` is capped and every query is
  * priced before it runs (limits.ts).
@@ -30,7 +30,7 @@ export const SDL = /* GraphQL */ `
     individuals(first: Int = 50, after: String, filter: IndividualFilter, where: JSON): IndividualConnection
     "Social protection programs, by code."
     programs: [Program!]!
-    "Program enrolments (IBR), ordered by id. \`where\` takes a DCI expression over beneficiary attributes."
+    "Program enrollments (IBR), ordered by id. \`where\` takes a DCI expression over beneficiary attributes."
     enrollments(first: Int = 50, after: String, filter: EnrollmentFilter, where: JSON): EnrollmentConnection
   }
 
@@ -58,9 +58,9 @@ export const SDL = /* GraphQL */ `
     "Program code, e.g. CCT."
     programCode: String
     status: EnrollmentStatus
-    "Enrolments of this household (household-level programs)."
+    "Enrollments of this household (household-level programs)."
     householdId: ID
-    "Enrolments of this person (individual-level programs)."
+    "Enrollments of this person (individual-level programs)."
     individualId: ID
     updatedSince: String
   }
@@ -119,7 +119,7 @@ export const SDL = /* GraphQL */ `
     version: Int!
     "The members, the head first, then by birth date."
     members: [Individual!]!
-    "Enrolments in household-level programs; null (with an error) when your agreement does not cover the IBR."
+    "Enrollments in household-level programs; null (with an error) when your agreement does not cover the IBR."
     enrollments: [Enrollment!]
   }
 
@@ -159,7 +159,7 @@ export const SDL = /* GraphQL */ `
     registeredAt: String!
     updatedAt: String!
     version: Int!
-    "The person's own enrolments and their household's; null (with an error) when your agreement does not cover the IBR."
+    "The person's own enrollments and their household's; null (with an error) when your agreement does not cover the IBR."
     enrollments: [Enrollment!]
   }
 

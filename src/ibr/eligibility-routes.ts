@@ -115,7 +115,7 @@ export async function eligibilityRoutes(app: App, { db }: { db: Kysely<DB> }): P
         summary: `Is each person or household enrolled in, eligible for, or excluded from a program? (1 to ${MAX_SUBJECTS})`,
         description:
           'For each subject: found (false when outside your areas, unknown, or an identifier several persons hold: ambiguous), ' +
-          'the enrolment in the program if any, the criteria passed and failed, the active enrolments in programs that exclude ' +
+          'the enrollment in the program if any, the criteria passed and failed, the active enrollments in programs that exclude ' +
           'this one, and eligible = every criterion passed and no exclusion.',
         body: Type.Object(
           {

@@ -151,7 +151,7 @@ interface Program {
   criteria: Criterion[];
 }
 
-/** Each subject's answer: found, criteria passed and failed, enrolment in the program, exclusions. */
+/** Each subject's answer: found, criteria passed and failed, enrollment in the program, exclusions. */
 export async function checkEligibility(
   db: Kysely<DB>,
   program: Program,
@@ -177,13 +177,13 @@ export async function checkEligibility(
     const results = criteria.get(key) ?? {};
     const passed = program.criteria.filter((c) => results[c.name]).map((c) => c.name);
     const failed = program.criteria.filter((c) => !results[c.name]).map((c) => c.name);
-    // As enrolment checks count them: a person with their household's places, a household with its members'.
+    // As enrollment checks count them: a person with their household's places, a household with its members'.
     const mine = places.filter(
       (p) =>
         p.family === s.householdId &&
         (s.personId === null || p.household_id !== null || p.individual_id === s.personId),
     );
-    const enrolment = mine.find((p) => p.program_id === program.id);
+    const enrollment = mine.find((p) => p.program_id === program.id);
     const excludedBy = mine
       .filter(
         (p) =>
@@ -195,7 +195,7 @@ export async function checkEligibility(
       found: true,
       person_id: s.personId,
       household_id: s.householdId,
-      enrolled: enrolment ? { enrollment_id: enrolment.id, status: enrolment.status } : null,
+      enrolled: enrollment ? { enrollment_id: enrollment.id, status: enrollment.status } : null,
       eligible: failed.length === 0 && excludedBy.length === 0,
       criteria: { passed, failed },
       excluded_by: excludedBy,
@@ -254,7 +254,7 @@ async function activePlaces(db: Kysely<DB>, program: Program, found: ResolvedSub
   }>`select e.id, e.program_id, p.code, e.status, e.household_id, e.individual_id, p.exclusion_groups,
       coalesce(e.household_id, i.household_id) as family
     from (
-      -- Each side through its own index (an OR of the two would scan every enrolment).
+      -- Each side through its own index (an OR of the two would scan every enrollment).
       select * from enrollments where household_id = any(${households}::uuid[])
       union all
       select * from enrollments where individual_id in (

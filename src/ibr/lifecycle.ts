@@ -6,17 +6,17 @@ import { badRequest, conflict, notFound } from '#platform/http/problem';
 import { findHousehold, findIndividual } from '#registry/queries';
 
 /**
- * Program enrolment lifecycle and benefit coordination (IBR, issue 7): enrol, suspend, resume,
+ * Program enrollment lifecycle and benefit coordination (IBR, issue 7): enroll, suspend, resume,
  * graduate, exit, and transfer from one program to another, each with a reason in the status
  * history. Within one transaction per change, under a lock of the household: programs sharing an
- * exclusion group are mutually exclusive (the household's enrolments and its members' count
+ * exclusion group are mutually exclusive (the household's enrollments and its members' count
  * together), and a household's monthly benefits across programs stay under the cap of their
- * currency. A refusal names the enrolment it conflicts with, and writes nothing.
+ * currency. A refusal names the enrollment it conflicts with, and writes nothing.
  */
 
 export type Beneficiary = { type: 'individual' | 'household'; id: string };
 
-export interface Enrolment {
+export interface Enrollment {
   program: string;
   beneficiary: Beneficiary;
   reason?: string | undefined;
@@ -36,7 +36,7 @@ export const TRANSITIONS = {
 } as const;
 export type TransitionAction = keyof typeof TRANSITIONS;
 
-/** Enrolments that still hold a place in their program. */
+/** Enrollments that still hold a place in their program. */
 const ACTIVE = ['enrolled', 'suspended'];
 
 /** Months a payment covers, by the program's frequency (one-off payments are not monthly benefits). */
@@ -44,7 +44,10 @@ const MONTHS: Record<string, number> = { monthly: 1, bimonthly: 2, quarterly: 3,
 
 type Trx = Transaction<DB>;
 
-/** Serialises the changes of one household's enrolments (both engines: an advisory lock). */
+/**
+ * Serialises the changes of one household's enrollments (both engines: an advisory lock). The key
+ * keeps its old spelling: gateways of an earlier version sharing the database take the same lock.
+ */
 const lockHousehold = (trx: Trx, householdId: string) =>
   sql`select pg_advisory_xact_lock(hashtext('enrolments:' || ${householdId}))`.execute(trx);
 
@@ -64,8 +67,8 @@ async function householdOf(db: Kysely<DB>, beneficiary: Beneficiary, principal: 
   return found;
 }
 
-/** The active enrolments of a household and its members, with their programs. */
-const activeEnrolmentsOf = (trx: Trx, householdId: string) =>
+/** The active enrollments of a household and its members, with their programs. */
+const activeEnrollmentsOf = (trx: Trx, householdId: string) =>
   trx
     .selectFrom('enrollments as e')
     .innerJoin('programs as p', 'p.id', 'e.program_id')
@@ -82,7 +85,7 @@ const activeEnrolmentsOf = (trx: Trx, householdId: string) =>
       'p.benefit_frequency',
     ])
     .where('e.status', 'in', ACTIVE)
-    // Each side through its own index (an OR of the two would scan every enrolment).
+    // Each side through its own index (an OR of the two would scan every enrollment).
     .where(
       'e.id',
       'in',
@@ -92,9 +95,9 @@ const activeEnrolmentsOf = (trx: Trx, householdId: string) =>
     .execute();
 
 type Program = NonNullable<Awaited<ReturnType<typeof findProgramByCode>>>;
-type Active = Awaited<ReturnType<typeof activeEnrolmentsOf>>[number];
+type Active = Awaited<ReturnType<typeof activeEnrollmentsOf>>[number];
 
-/** Refuses a place in `program` for the beneficiary that conflicts with another active enrolment. */
+/** Refuses a place in `program` for the beneficiary that conflicts with another active enrollment. */
 async function checkCoordination(
   trx: Trx,
   householdId: string,
@@ -103,14 +106,14 @@ async function checkCoordination(
   benefit: { amount: number | null; currency: string | null },
   ignoring?: string,
 ): Promise<void> {
-  const active = (await activeEnrolmentsOf(trx, householdId)).filter((e) => e.id !== ignoring);
+  const active = (await activeEnrollmentsOf(trx, householdId)).filter((e) => e.id !== ignoring);
   const holder = (e: Active) =>
     e.individual_id ? `person ${e.individual_id}` : `household ${e.household_id}`;
   const same = active.find(
     (e) => e.program_id === program.id && (e.individual_id ?? e.household_id) === beneficiary.id,
   );
   if (same) {
-    throw conflict(`${holder(same)} is already in ${program.code}: enrolment ${same.id} (${same.status})`);
+    throw conflict(`${holder(same)} is already in ${program.code}: enrollment ${same.id} (${same.status})`);
   }
   // A person counts with their household: a person's place and the household's are one family's.
   const family = active.filter(
@@ -120,7 +123,7 @@ async function checkCoordination(
     const clash = family.find((e) => e.exclusion_groups.includes(group));
     if (clash) {
       throw conflict(
-        `${program.code} and ${clash.code} are mutually exclusive (group ${group}): ${holder(clash)} holds enrolment ${clash.id} (${clash.status})`,
+        `${program.code} and ${clash.code} are mutually exclusive (group ${group}): ${holder(clash)} holds enrollment ${clash.id} (${clash.status})`,
       );
     }
   }
@@ -158,7 +161,7 @@ async function checkCap(
         `${Number(cap.monthly_cap).toFixed(2)} (now ${current.toFixed(2)} from ${
           active
             .filter((e) => e.currency === currency)
-            .map((e) => `${e.code} enrolment ${e.id}`)
+            .map((e) => `${e.code} enrollment ${e.id}`)
             .join(', ') || 'no program'
         })`,
     );
@@ -167,7 +170,7 @@ async function checkCap(
 
 const history = (
   trx: Trx,
-  enrolmentId: string,
+  enrollmentId: string,
   from: string | null,
   to: string,
   reason: string | undefined,
@@ -176,7 +179,7 @@ const history = (
   trx
     .insertInto('enrollment_status_history')
     .values({
-      enrollment_id: enrolmentId,
+      enrollment_id: enrollmentId,
       from_status: from,
       to_status: to,
       reason: reason ?? null,
@@ -184,18 +187,18 @@ const history = (
     })
     .execute();
 
-/** Enrols a beneficiary; answers the new enrolment's id. */
-export async function enrol(db: Kysely<DB>, input: Enrolment, principal: Principal): Promise<string> {
+/** Enrolls a beneficiary; answers the new enrollment's id. */
+export async function enroll(db: Kysely<DB>, input: Enrollment, principal: Principal): Promise<string> {
   const householdId = await householdOf(db, input.beneficiary, principal);
   return db.transaction().execute(async (trx) => {
     await lockHousehold(trx, householdId);
-    return insertEnrolment(trx, input, householdId, principal);
+    return insertEnrollment(trx, input, householdId, principal);
   });
 }
 
-async function insertEnrolment(
+async function insertEnrollment(
   trx: Trx,
-  input: Enrolment,
+  input: Enrollment,
   householdId: string,
   principal: Principal,
   ignoring?: string,
@@ -205,10 +208,10 @@ async function insertEnrolment(
     throw notFound(`program ${input.program}`);
   }
   if (!program.active) {
-    throw conflict(`program ${program.code} is closed to new enrolments`);
+    throw conflict(`program ${program.code} is closed to new enrollments`);
   }
   if (program.target_unit !== input.beneficiary.type) {
-    throw badRequest(`${program.code} enrols ${program.target_unit}s, not ${input.beneficiary.type}s`, [
+    throw badRequest(`${program.code} enrolls ${program.target_unit}s, not ${input.beneficiary.type}s`, [
       { pointer: '/beneficiary/type', detail: `must be ${program.target_unit}` },
     ]);
   }
@@ -236,8 +239,8 @@ async function insertEnrolment(
   return id;
 }
 
-/** The enrolment and its household, if within the caller's areas. */
-async function findEnrolment(db: Kysely<DB>, id: string, principal: Principal) {
+/** The enrollment and its household, if within the caller's areas. */
+async function findEnrollment(db: Kysely<DB>, id: string, principal: Principal) {
   const row = await db
     .selectFrom('enrollments as e')
     .leftJoin('individuals as i', 'i.id', 'e.individual_id')
@@ -250,12 +253,12 @@ async function findEnrolment(db: Kysely<DB>, id: string, principal: Principal) {
     .where('e.id', '=', id)
     .executeTakeFirst();
   if (!row || !(await findHousehold(db, row.family, principal.areaScope))) {
-    throw notFound('enrolment');
+    throw notFound('enrollment');
   }
   return row;
 }
 
-/** Moves an enrolment to another status (suspend, resume, graduate, exit) with a reason. */
+/** Moves an enrollment to another status (suspend, resume, graduate, exit) with a reason. */
 export async function transition(
   db: Kysely<DB>,
   id: string,
@@ -263,7 +266,7 @@ export async function transition(
   reason: string,
   principal: Principal,
 ): Promise<void> {
-  const found = await findEnrolment(db, id, principal);
+  const found = await findEnrollment(db, id, principal);
   await db.transaction().execute(async (trx) => {
     await lockHousehold(trx, found.family);
     const current = await trx
@@ -276,7 +279,7 @@ export async function transition(
     const rule = TRANSITIONS[action];
     if (!(rule.from as readonly string[]).includes(current.status)) {
       throw conflict(
-        `cannot ${action} an enrolment that is ${current.status} (allowed from ${rule.from.join(' or ')})`,
+        `cannot ${action} an enrollment that is ${current.status} (allowed from ${rule.from.join(' or ')})`,
       );
     }
     if (action === 'resume') {
@@ -303,17 +306,17 @@ export async function transition(
 }
 
 /**
- * Moves a beneficiary from one program to another: the old enrolment exits ("transferred to …")
- * and a new one starts, in one transaction, checked as a new enrolment would be (the old place no
- * longer counts). Answers the new enrolment's id.
+ * Moves a beneficiary from one program to another: the old enrollment exits ("transferred to …")
+ * and a new one starts, in one transaction, checked as a new enrollment would be (the old place no
+ * longer counts). Answers the new enrollment's id.
  */
 export async function transfer(
   db: Kysely<DB>,
   id: string,
-  target: Omit<Enrolment, 'beneficiary'> & { reason: string },
+  target: Omit<Enrollment, 'beneficiary'> & { reason: string },
   principal: Principal,
 ): Promise<string> {
-  const found = await findEnrolment(db, id, principal);
+  const found = await findEnrollment(db, id, principal);
   return db.transaction().execute(async (trx) => {
     await lockHousehold(trx, found.family);
     const current = await trx
@@ -322,7 +325,7 @@ export async function transfer(
       .where('id', '=', id)
       .executeTakeFirstOrThrow();
     if (!ACTIVE.includes(current.status)) {
-      throw conflict(`cannot transfer an enrolment that is ${current.status}`);
+      throw conflict(`cannot transfer an enrollment that is ${current.status}`);
     }
     const beneficiary: Beneficiary = current.individual_id
       ? { type: 'individual', id: current.individual_id }
@@ -334,9 +337,9 @@ export async function transfer(
       .where('id', '=', id)
       .execute();
     await history(trx, id, current.status, 'exited', reason, principal.clientName);
-    return insertEnrolment(
+    return insertEnrollment(
       trx,
-      { ...target, beneficiary, reason: `transferred from enrolment ${id}: ${target.reason}` },
+      { ...target, beneficiary, reason: `transferred from enrollment ${id}: ${target.reason}` },
       found.family,
       principal,
       id,

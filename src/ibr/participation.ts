@@ -4,7 +4,7 @@ import type { DB } from '#platform/db/types';
 import { badRequest, conflict, notFound } from '#platform/http/problem';
 import { findHousehold, findIndividual, listMembers } from '#registry/queries';
 import type { AreaScope } from '#registry/scope';
-import { identifierKey } from '#platform/anomaly/lookup-keys';
+import { identifierKey } from '#security/anomaly/lookup-keys';
 import { assertMayLookUp, enrollmentView, type LookupKey } from '#registry/views';
 import {
   beneficiariesById,

@@ -10,8 +10,8 @@ import { Nullable, ProgramCode, ProgramSchema } from '#registry/schemas';
 /**
  * Program definitions (issue 7): the programs the IBR coordinates, with the exclusion groups that
  * make programs mutually exclusive. Defining programs is an administrator's act (`clients:manage`),
- * like benefit caps; a program's target unit is fixed once created (its enrolments depend on it).
- * Changes apply to enrolments made afterwards; existing ones are not re-checked.
+ * like benefit caps; a program's target unit is fixed once created (its enrollments depend on it).
+ * Changes apply to enrollments made afterwards; existing ones are not re-checked.
  */
 
 const Editable = {
@@ -29,7 +29,7 @@ const Editable = {
     uniqueItems: true,
     description: 'Programs sharing a group are mutually exclusive (a household holds at most one of them)',
   }),
-  active: Type.Boolean({ description: 'false: closed to new enrolments' }),
+  active: Type.Boolean({ description: 'false: closed to new enrollments' }),
 };
 const NewProgram = Type.Object(
   {
@@ -93,7 +93,7 @@ export async function programRoutes(app: App, { db }: { db: Kysely<DB> }): Promi
       schema: {
         tags: ['ibr'],
         operationId: 'updateProgram',
-        summary: "Change a program's name, benefit, exclusion groups, or close it to new enrolments",
+        summary: "Change a program's name, benefit, exclusion groups, or close it to new enrollments",
         params: Type.Object({ code: ProgramCode }),
         body: ProgramChange,
         response: { 200: ProgramSchema, ...problems },

@@ -5,9 +5,9 @@ import { householdInScope, individualInScope, type AreaScope } from '#registry/s
 import type { EnrollmentRow } from '#registry/views';
 
 /**
- * The IBR's reads (IBR-030): whose participation is asked for, and every enrolment of a household
+ * The IBR's reads (IBR-030): whose participation is asked for, and every enrollment of a household
  * and its members with its program. Each read that finds a subject for a caller applies its area
- * scope; the enrolments of a subject found are read by its household.
+ * scope; the enrollments of a subject found are read by its household.
  */
 
 export type ParticipationRow = EnrollmentRow & {
@@ -60,7 +60,7 @@ export const beneficiariesById = (db: Kysely<DB>, beneficiaryId: string, scope: 
     .limit(20)
     .execute();
 
-/** Every enrolment of the household and of its members, with its program, oldest first. */
+/** Every enrollment of the household and of its members, with its program, oldest first. */
 export const participationOfHousehold = (db: Kysely<DB>, householdId: string): Promise<ParticipationRow[]> =>
   db
     .selectFrom('enrollments as e')

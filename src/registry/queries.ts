@@ -17,7 +17,7 @@ export const identifiersOf = sql<{ type: string; value: string }[]>`coalesce((
   select json_agg(json_build_object('type', x.id_type, 'value', x.id_value) order by x.id_type, x.id_value)
   from identifiers x where x.individual_id = i.id), '[]'::json)`.as('identifiers');
 
-/** An enrolment's status changes, oldest first, as a JSON array. */
+/** An enrollment's status changes, oldest first, as a JSON array. */
 export const statusHistoryOf = sql<EnrollmentRow['history']>`coalesce((
         select json_agg(json_build_object('from_status', s.from_status, 'to_status', s.to_status, 'reason', s.reason,
           'changed_at', to_char(s.changed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) order by s.changed_at, s.id)
@@ -190,7 +190,7 @@ export const listPrograms = (db: Kysely<DB>) =>
     .execute();
 
 /**
- * A person's enrolments: their own, and those of their household (household-level programs). The
+ * A person's enrollments: their own, and those of their household (household-level programs). The
  * person was found within the caller's scope (findIndividual), and so was their household.
  */
 export async function listEnrollmentsOfIndividual(

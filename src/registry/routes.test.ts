@@ -61,7 +61,7 @@ describe('registry read API', () => {
     });
   });
 
-  it("lists a person's own and household enrolments with history", async () => {
+  it("lists a person's own and household enrollments with history", async () => {
     const res = await t.get(`/api/v1/individuals/${headId}/enrollments`, t.adminKey);
     expect(res.statusCode).toBe(200);
     const items = res.json().items as {

@@ -2,8 +2,8 @@ import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
-import { CursorKey, decodeCursor, Page, PageQuery, toPage } from '#platform/http/pagination';
-import { identifierKey, singleLookup } from '#platform/anomaly/lookup-keys';
+import { keyset, Keys, Page, PageQuery } from '#platform/http/pagination';
+import { identifierKey, singleLookup } from '#security/anomaly/lookup-keys';
 import { badRequest, notFound } from '#platform/http/problem';
 import type { App, RegistryName } from '#platform/http/types';
 import * as queries from './queries.ts';
@@ -17,6 +17,9 @@ import {
 } from './schemas.ts';
 import { assertMayLookUp, enrollmentView, householdView, individualView } from './views.ts';
 
+const households = keyset('registry.households', Keys.id);
+const individuals = keyset('registry.individuals', Keys.id);
+
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const AreaCode = Type.String({
   pattern: '^[A-Za-z0-9-]{1,40}$',
@@ -25,7 +28,7 @@ const AreaCode = Type.String({
 const Since = Type.String({ format: 'date-time', description: 'Only records updated at or after this time' });
 const notFoundResponse = { 404: { $ref: 'Problem#' }, 400: { $ref: 'Problem#' } };
 
-/** Households and persons are Social Registry records; enrolments, the IBR's (data sharing agreements). */
+/** Households and persons are Social Registry records; enrollments, the IBR's (data sharing agreements). */
 const read = (action: string, resourceType: string, registry?: RegistryName) => ({
   access: { permission: 'registry:read' as const, audit: { action, resourceType }, registry },
 });
@@ -33,7 +36,7 @@ const read = (action: string, resourceType: string, registry?: RegistryName) => 
 /** The principal of an authenticated request (access control has run before any handler). */
 const principalOf = (request: { principal?: Principal }): Principal => request.principal!;
 
-/** Read API v1 over households, individuals, programs, enrolments and admin areas. */
+/** Read API v1 over households, individuals, programs, enrollments and admin areas. */
 export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Promise<void> {
   app.get(
     '/households',
@@ -60,12 +63,12 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       const rows = await queries.listHouseholds(db, {
         scope: principalOf(request).areaScope,
         limit,
-        after: decodeCursor(cursor, CursorKey.id),
+        after: households.after(cursor),
         adminArea: admin_area,
         status,
         updatedSince: updated_since,
       });
-      const page = toPage(rows, limit, (row) => row.id);
+      const page = households.page(rows, limit, (row) => row.id);
       request.auditNote = { recordCount: page.items.length };
       return { ...page, items: page.items.map((row) => householdView(row, principalOf(request))) };
     },
@@ -129,7 +132,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       const rows = await queries.listIndividuals(db, {
         scope: principal.areaScope,
         limit,
-        after: decodeCursor(q.cursor, CursorKey.id),
+        after: individuals.after(q.cursor),
         householdId: q.household_id,
         sex: q.sex,
         isDeceased: q.is_deceased,
@@ -137,7 +140,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
         identifier,
         updatedSince: q.updated_since,
       });
-      const page = toPage(rows, limit, (row) => row.id);
+      const page = individuals.page(rows, limit, (row) => row.id);
       request.auditNote = { recordCount: page.items.length };
       // The members of a household by its id, or persons by an identifier: lookups by key.
       const keys = [
@@ -183,7 +186,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       schema: {
         tags: ['registry'],
         operationId: 'listIndividualEnrollments',
-        summary: "A person's program enrolments (their own and their household's), with status history",
+        summary: "A person's program enrollments (their own and their household's), with status history",
         params: IdParams,
         response: { 200: Type.Object({ items: Type.Array(EnrollmentSchema) }), ...notFoundResponse },
       },

@@ -2,7 +2,7 @@ import { sql, type Expression, type RawBuilder, type SqlBool } from 'kysely';
 
 /**
  * The row policy of the registry: a caller limited to some admin areas (its data sharing agreement,
- * Principal.areaScope) reads only records of households in those areas, and persons and enrolments
+ * Principal.areaScope) reads only records of households in those areas, and persons and enrollments
  * through their household. Every query that reads registry records for a caller adds one of these
  * conditions, so a record outside the scope is neither returned nor counted.
  */
@@ -30,7 +30,7 @@ export function householdInScope(alias: string, scope: readonly string[]): RawBu
 export const individualInScope = (alias: string, scope: readonly string[]): RawBuilder<SqlBool> =>
   sql<SqlBool>`${sql.ref(`${alias}.household_id`)} in (select sh.id from households sh where ${householdInScope('sh', scope)})`;
 
-/** Enrolments (alias `alias`) of a household in scope, or of a person whose household is. */
+/** Enrollments (alias `alias`) of a household in scope, or of a person whose household is. */
 export const enrollmentInScope = (alias: string, scope: readonly string[]): RawBuilder<SqlBool> =>
   sql<SqlBool>`(${sql.ref(`${alias}.household_id`)} in (select sh.id from households sh where ${householdInScope('sh', scope)})
     or ${sql.ref(`${alias}.individual_id`)} in (select si.id from individuals si where ${individualInScope('si', scope)}))`;

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { CONSOLE_DIST } from '#console/static';
+import { CONSOLE_DIST } from '#console-server/static-routes';
 import { inject } from 'vitest';
 import type { TestApp } from '#test/app';
 import { CHROMIUM } from './browser-server.ts';

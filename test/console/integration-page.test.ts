@@ -6,7 +6,7 @@ import {
   createCertificateAuthority,
   issueClientCertificate,
   loadCertificateAuthority,
-} from '#platform/tls/issue';
+} from '#security/tls/issue';
 import { createTestApp, type TestApp } from '#test/app';
 import { startCallbackServer, type CallbackServer } from '#test/dci/callback-server';
 import { asAdmin, newClient, type TestClient } from '#test/clients';

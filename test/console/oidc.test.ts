@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '#config/load';
-import { consoleOidcSettings } from '#console/oidc/flow';
-import { OpenIdProvider } from '#console/oidc/provider';
-import type { ProviderRecord } from '#platform/oauth/providers';
+import { consoleOidcSettings } from '#console-server/oidc/flow';
+import { OpenIdProvider } from '#console-server/oidc/provider';
+import type { ProviderRecord } from '#security/oauth/providers';
 import { systemResolve } from '#platform/outbound/address';
 import { createTestApp } from '#test/app';
 import { startOpenIdProvider } from '#test/oidc-provider';

@@ -10,14 +10,14 @@ import { handleError } from '#platform/http/errors';
 import { ProblemSchema } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import { createTestDatabase, type TestDatabase } from '#test/db';
-import { dciClientSettingsRoutes } from '#dci/http/client-settings';
-import { auditRoutes } from '#platform/audit/routes';
-import { policyRoutes } from '#platform/policy/routes';
-import { dciDeliveryRoutes } from '#dci/http/deliveries';
+import { dciClientSettingsRoutes } from '#dci/routes/client-settings';
+import { auditRoutes } from '#audit/routes';
+import { policyRoutes } from '#security/policy/routes';
+import { dciDeliveryRoutes } from '#dci/routes/deliveries';
 import { dciJobKinds, REPLAY_JOBS, type DciJobOptions } from '#dci/jobs';
-import { dciRoutes, type DciRouteOptions } from '#dci/routes';
+import { dciRoutes, type DciRouteOptions } from '#dci/plugin';
 import { dciNotifications } from '#dci/subscriptions/notifier';
-import { dciSubscriptionAdminRoutes } from '#dci/http/subscription-admin';
+import { dciSubscriptionAdminRoutes } from '#dci/routes/subscription-admin';
 import { senderIdOf } from '#dci/envelope';
 import {
   type Signable,
@@ -27,7 +27,7 @@ import {
   type SignOptions,
 } from '@spx/dci-client';
 import { dciSignatureRoutes } from '#dci/signature/routes';
-import { jwksRoute } from '#platform/http/jwks';
+import { jwksRoute } from '#platform/http/jwks-routes';
 import { createDciSignatures } from '#dci/signature/service';
 import { createDciEncryption } from '#dci/encryption/service';
 import { gatewayKeys } from '#app';

@@ -62,7 +62,7 @@ describe('DCI IBR enrollment/updates: a programme system reporting its beneficia
     }
     return body;
   };
-  const enrolmentsOf = (column: 'individual_id' | 'household_id', id: string) =>
+  const enrollmentsOf = (column: 'individual_id' | 'household_id', id: string) =>
     t.database.db
       .selectFrom('enrollments as e')
       .innerJoin('programs as p', 'p.id', 'e.program_id')
@@ -88,11 +88,11 @@ describe('DCI IBR enrollment/updates: a programme system reporting its beneficia
     ]);
   });
 
-  it('enrols a known person, then records a status change with its history', async () => {
+  it('enrolls a known person, then records a status change with its history', async () => {
     const [created] = (await send(report(beneficiary('UIN-A1', 'CT-2025'))))['enrolled_response'];
     expect(created).toMatchObject({ status: 'succ' });
-    const [enrolment] = await enrolmentsOf('individual_id', registry.persons['amina']!);
-    expect(enrolment).toMatchObject({
+    const [enrollment] = await enrollmentsOf('individual_id', registry.persons['amina']!);
+    expect(enrollment).toMatchObject({
       id: created.reference_id,
       code: 'CT-2025',
       status: 'enrolled',
@@ -111,10 +111,10 @@ describe('DCI IBR enrollment/updates: a programme system reporting its beneficia
     expect(await historyOf(created.reference_id)).toHaveLength(2);
   });
 
-  it("enrols the person's household in a household programme", async () => {
+  it("enrolls the person's household in a household programme", async () => {
     const [item] = (await send(report(beneficiary('UIN-B2', 'HH-CASH'))))['enrolled_response'];
     expect(item).toMatchObject({ status: 'succ' });
-    expect(await enrolmentsOf('household_id', registry.households.B)).toEqual([
+    expect(await enrollmentsOf('household_id', registry.households.B)).toEqual([
       expect.objectContaining({ code: 'HH-CASH', status: 'enrolled' }),
     ]);
   });
@@ -136,17 +136,17 @@ describe('DCI IBR enrollment/updates: a programme system reporting its beneficia
       ['rjct', expect.stringContaining('enrollment_status 9')],
       ['rjct', 'enrollment_date must be an ISO 8601 date'],
     ]);
-    expect((await enrolmentsOf('individual_id', registry.persons['halima']!)).map((e) => e.code)).toEqual([
+    expect((await enrollmentsOf('individual_id', registry.persons['halima']!)).map((e) => e.code)).toEqual([
       'CT-2025',
     ]);
-    expect(await enrolmentsOf('individual_id', registry.persons['juma']!)).toEqual([]);
+    expect(await enrollmentsOf('individual_id', registry.persons['juma']!)).toEqual([]);
   });
 
   it('refuses clients that may not write the registry, and empty reports', async () => {
     const reader = await t.keyFor('integrator');
     const refused = await send(report(beneficiary('UIN-E1', 'CT-2025')), 403, reader);
     expect(refused['errors'][0]).toMatchObject({ code: 'err.request.forbidden' });
-    expect(await enrolmentsOf('individual_id', registry.persons['said']!)).toEqual([]);
+    expect(await enrollmentsOf('individual_id', registry.persons['said']!)).toEqual([]);
     const empty = report();
     empty['message'].enrolled_updates.beneficiaries = [];
     expect((await send(empty, 400))['errors'][0].code).toBe('err.request.bad');

@@ -32,7 +32,7 @@ const person = (value: string, programmes?: Json) => ({
   },
 });
 
-describe('DCI IBR enrolment endpoints', () => {
+describe('DCI IBR enrollment endpoints', () => {
   let t: DciTestApp;
   let key: string;
   let analyst: string;
@@ -197,7 +197,7 @@ describe('DCI IBR enrolment endpoints', () => {
       return body;
     };
 
-    it('lists the enrolments changed since a time, with their Beneficiary records, page by page', async () => {
+    it('lists the enrollments changed since a time, with their Beneficiary records, page by page', async () => {
       const first = await updates({ since: '2000-01-01T00:00:00Z', page_size: 2 });
       expect(first['enrolled_response']).toHaveLength(2);
       expect(first['enrolled_updates'].beneficiaries).toHaveLength(2);

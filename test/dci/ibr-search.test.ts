@@ -3,7 +3,7 @@ import { insertEnrollment, insertProgram } from '#test/factories';
 import { createDciApp, expression, idType, predicate, searchMessage, type DciTestApp } from './harness.ts';
 import { itemsOf, keysDeep, seedRegistry, type ResponseItem } from './fixtures.ts';
 
-describe('DCI IBR sync search: beneficiaries and their enrolments', () => {
+describe('DCI IBR sync search: beneficiaries and their enrollments', () => {
   let t: DciTestApp;
   let key: string;
 

@@ -15,7 +15,7 @@ import {
   type Json,
 } from './subscriptions.ts';
 
-describe('DCI subscriptions on the IBR: enrolments, status changes, deregistrations', () => {
+describe('DCI subscriptions on the IBR: enrollments, status changes, deregistrations', () => {
   let t: DciTestApp;
   let registry: Registry6;
   let server: CallbackServer;
@@ -61,7 +61,7 @@ describe('DCI subscriptions on the IBR: enrolments, status changes, deregistrati
     return answer['message'].subscribe_response;
   }
 
-  it('notifies the IBR Beneficiary record of each matching enrolment event, spec-valid', async () => {
+  it('notifies the IBR Beneficiary record of each matching enrollment event, spec-valid', async () => {
     const programme = where('programme_identifier', 'eq', 'CCT');
     const items = await subscribe(
       criteria('enrollement', 'Beneficiary', 'predicate', programme),
@@ -75,22 +75,22 @@ describe('DCI subscriptions on the IBR: enrolments, status changes, deregistrati
       'succ',
       'rjct.notify_types.invalid',
     ]);
-    const [enrolments, statusChanges, deregistrations] = items.map(
+    const [enrollments, statusChanges, deregistrations] = items.map(
       (item) => item['subscriptions']?.[0].code as string,
     );
 
-    const enrolment = await insertEnrollment(db(), cct, { household_id: registry.households.B });
+    const enrollment = await insertEnrollment(db(), cct, { household_id: registry.households.B });
     await insertEnrollment(db(), pension, { individual_id: registry.persons['halima']! });
-    await settledNotifications(db(), enrolments!, 1);
+    await settledNotifications(db(), enrollments!, 1);
     const setStatus = (status: string) =>
-      db().updateTable('enrollments').set({ status }).where('id', '=', enrolment).execute();
+      db().updateTable('enrollments').set({ status }).where('id', '=', enrollment).execute();
     await setStatus('suspended');
     await settledNotifications(db(), statusChanges!, 1);
     // An update that leaves the status as it is, is no event.
     await db()
       .updateTable('enrollments')
       .set({ benefit_amount: 50000 })
-      .where('id', '=', enrolment)
+      .where('id', '=', enrollment)
       .execute();
     await setStatus('exited');
     await settledNotifications(db(), deregistrations!, 1);
@@ -98,7 +98,7 @@ describe('DCI subscriptions on the IBR: enrolments, status changes, deregistrati
 
     const events = notifications().map((n) => n['message'].notify_event[0]);
     expect(events.map((e: Json) => [e['reference_id'], e['data'].reg_event_type])).toEqual([
-      [enrolments, 'enrollement'],
+      [enrollments, 'enrollement'],
       [statusChanges, 'enrollement_status_change'],
       [deregistrations, 'Deregister'],
     ]);

@@ -100,7 +100,7 @@ describe('the DCI response validators', () => {
     }
   });
 
-  it('read the bare schemas the IBR enrolment paths declare as their default response', () => {
+  it('read the bare schemas the IBR enrollment paths declare as their default response', () => {
     const enrolled: Operation = { registry: 'ibr', path: '/registry/sync/enrolled' };
     expect(validateResponse(enrolled, example('ibr-sync-enrolled-response-message'))).toEqual([]);
     expect(validateResponse(enrolled, { transaction_id: 't' })).toEqual([
@@ -109,7 +109,7 @@ describe('the DCI response validators', () => {
     ]);
   });
 
-  it('accept the minimal IBR enrolment requests', () => {
+  it('accept the minimal IBR enrollment requests', () => {
     expect(
       validateRequest(
         { registry: 'ibr', path: '/registry/sync/enrolled' },

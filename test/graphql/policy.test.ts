@@ -78,7 +78,7 @@ describe('GraphQL policy', () => {
       );
     });
 
-    it('withholds household places and enrolment payment accounts by role, and what an agreement adds', async () => {
+    it('withholds household places and enrollment payment accounts by role, and what an agreement adds', async () => {
       const query = `{ households(first: 30) { edges { node { pmtScore location { latitude } addressLine
         enrollments { paymentAccount programBeneficiaryId } members { enrollments { paymentAccount } } } } } }`;
       const analyst = await graphql(t, await t.keyFor('analyst'), query);
@@ -247,7 +247,7 @@ describe('GraphQL policy', () => {
   });
 
   describe('data sharing agreements', () => {
-    it('an agreement covering only the Social Registry withholds enrolments (IBR records), keeping the rest', async () => {
+    it('an agreement covering only the Social Registry withholds enrollments (IBR records), keeping the rest', async () => {
       const client = await newClient(t, 'integrator');
       await setPolicy(t, client.id, { registries: ['social'] });
       const { status, body } = await graphql(

@@ -169,7 +169,7 @@ describe('GraphQL queries', () => {
       expect(match!['identifiers']).toContainEqual({ type: person.id_type, value: person.id_value });
     });
 
-    it('filters enrolments by program and status, each with its program, beneficiary and history', async () => {
+    it('filters enrollments by program and status, each with its program, beneficiary and history', async () => {
       const { nodes } = await everyPage(t, t.adminKey, 'enrollments', {
         first: 100,
         args: ', filter: { programCode: "CCT", status: enrolled }',
@@ -318,7 +318,7 @@ describe('GraphQL queries', () => {
       expect(body['data']).toMatchObject({ missing: null, notAnId: null });
     });
 
-    it("lists a person's own and their household's enrolments, and programs", async () => {
+    it("lists a person's own and their household's enrollments, and programs", async () => {
       const row = await t.database.db
         .selectFrom('enrollments')
         .select(['individual_id'])

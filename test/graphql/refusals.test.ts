@@ -241,7 +241,7 @@ describe('GraphQL refusals', () => {
         { 'x-request-id': requestId },
       );
       expect(status).toBe(400);
-      // 500 households, 10 members each assumed, 5 enrolments each assumed.
+      // 500 households, 10 members each assumed, 5 enrollments each assumed.
       expect(body['errors'][0]).toMatchObject({
         message: `the query may return up to 30500 records; at most ${GRAPHQL_LIMITS.cost} are allowed: ask for smaller pages (first) or fewer nested lists`,
         extensions: { code: 'QUERY_TOO_COSTLY', cost: 30_500 },

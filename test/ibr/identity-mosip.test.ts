@@ -14,7 +14,7 @@ import { setPolicy } from '#test/policy/helpers';
  * Identity verification through the MOSIP ID Authentication adapter, against a fake IDA on
  * 127.0.0.1 that checks the partner path, the request signature, the encryption and the HMAC as
  * MOSIP does, and signs its answers: demographic match and no match, the OTP flow, answers not
- * signed by IDA, a refused partner, and verification on enrolment.
+ * signed by IDA, a refused partner, and verification on enrollment.
  */
 
 interface Verification {
@@ -180,15 +180,15 @@ describe('MOSIP OTP flow', () => {
   });
 });
 
-describe('verification on enrolment', () => {
-  const enrol = (person: string, extra: object = {}) =>
+describe('verification on enrollment', () => {
+  const enroll = (person: string, extra: object = {}) =>
     post('/api/v1/ibr/enrollments', {
       program: 'PEN',
       beneficiary: { type: 'individual', id: person },
       verify_identity: true,
       ...extra,
     });
-  const enrolmentsOf = (person: string) =>
+  const enrollmentsOf = (person: string) =>
     t.database.db
       .selectFrom('enrollments')
       .select('id')
@@ -196,25 +196,25 @@ describe('verification on enrolment', () => {
       .execute()
       .then((rows) => rows.length);
 
-  it('enrols nobody when the identity does not match (422) or IDA cannot answer (503)', async () => {
-    const noMatch = await enrol(people['wrong-dob']!);
+  it('enrolls nobody when the identity does not match (422) or IDA cannot answer (503)', async () => {
+    const noMatch = await enroll(people['wrong-dob']!);
     expect(noMatch.statusCode).toBe(422);
     expect(noMatch.json<{ detail: string }>().detail).toMatch(
       /^identity not verified: the national ID system found no match \(verification [0-9a-f-]{36}\); nothing was enrolled$/,
     );
-    expect(await enrolmentsOf(people['wrong-dob']!)).toBe(0);
+    expect(await enrollmentsOf(people['wrong-dob']!)).toBe(0);
     ida.mode = 'down';
-    const down = await enrol(people['known']!);
+    const down = await enroll(people['known']!);
     expect(down.statusCode).toBe(503);
-    expect(await enrolmentsOf(people['known']!)).toBe(0);
+    expect(await enrollmentsOf(people['known']!)).toBe(0);
   });
 
-  it('enrols once the identity matches; households cannot ask for it', async () => {
+  it('enrolls once the identity matches; households cannot ask for it', async () => {
     await new Promise((resolve) => setTimeout(resolve, 1100)); // the circuit may have opened above
-    const res = await enrol(people['known']!);
+    const res = await enroll(people['known']!);
     expect(res.statusCode, res.body).toBe(201);
-    expect(await enrolmentsOf(people['known']!)).toBe(1);
-    const household = await enrol(people['known']!, {
+    expect(await enrollmentsOf(people['known']!)).toBe(1);
+    const household = await enroll(people['known']!, {
       beneficiary: { type: 'household', id: people['known'] },
     });
     expect(household.statusCode).toBe(400);

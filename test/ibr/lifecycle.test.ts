@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
 import { insertHousehold, insertIndividual, insertProgram } from '#test/factories';
 
-/** Enrolment lifecycle, exclusivity and benefit caps (issue 7, scope 2), through the API. */
+/** Enrollment lifecycle, exclusivity and benefit caps (issue 7, scope 2), through the API. */
 
-interface Enrolment {
+interface Enrollment {
   id: string;
   status: string;
   status_reason: string | null;
@@ -24,7 +24,7 @@ const post = (url: string, payload: unknown, key = t.adminKey) =>
     headers: { authorization: `Bearer ${key}` },
     payload: payload as object,
   });
-const enrol = (
+const enroll = (
   program: string,
   beneficiary: { type: string; id: string },
   extra: Record<string, unknown> = {},
@@ -63,13 +63,13 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-describe('enrolment lifecycle', () => {
-  let cct: Enrolment;
+describe('enrollment lifecycle', () => {
+  let cct: Enrollment;
 
-  it('enrols with a reason in the history, and audits it', async () => {
-    const res = await enrol('CCT', { type: 'household', id: household }, { benefit_amount: 40000 });
+  it('enrolls with a reason in the history, and audits it', async () => {
+    const res = await enroll('CCT', { type: 'household', id: household }, { benefit_amount: 40000 });
     expect(res.statusCode, res.body).toBe(201);
-    cct = res.json<Enrolment>();
+    cct = res.json<Enrollment>();
     expect(cct).toMatchObject({ status: 'enrolled', program: { code: 'CCT' } });
     expect(cct.history).toEqual([
       expect.objectContaining({ from_status: null, to_status: 'enrolled', reason: 'assessed eligible' }),
@@ -84,7 +84,7 @@ describe('enrolment lifecycle', () => {
       status_reason: 'missed verification',
     });
     expect((await act(cct.id, 'resume', 'verified')).json()).toMatchObject({ status: 'enrolled' });
-    const graduated = (await act(cct.id, 'graduate', 'income above threshold')).json<Enrolment>();
+    const graduated = (await act(cct.id, 'graduate', 'income above threshold')).json<Enrollment>();
     expect(graduated.status).toBe('graduated');
     expect(graduated.history.map((h) => [h.from_status, h.to_status, h.reason])).toEqual([
       [null, 'enrolled', 'assessed eligible'],
@@ -95,74 +95,74 @@ describe('enrolment lifecycle', () => {
   });
 
   it.each([
-    ['resume', /cannot resume an enrolment that is graduated/],
-    ['suspend', /cannot suspend an enrolment that is graduated/],
-    ['exit', /cannot exit an enrolment that is graduated \(allowed from enrolled or suspended\)/],
-  ])('refuses to %s an enrolment that ended', async (action, message) => {
+    ['resume', /cannot resume an enrollment that is graduated/],
+    ['suspend', /cannot suspend an enrollment that is graduated/],
+    ['exit', /cannot exit an enrollment that is graduated \(allowed from enrolled or suspended\)/],
+  ])('refuses to %s an enrollment that ended', async (action, message) => {
     const res = await act(cct.id, action);
     expect(res.statusCode).toBe(409);
     expect(res.json<{ detail: string }>().detail).toMatch(message);
   });
 
-  it('refuses a second place in a program, and one in a mutually exclusive program, naming the enrolment', async () => {
-    const first = (await enrol('CCT', { type: 'household', id: household })).json<Enrolment>();
-    const again = await enrol('CCT', { type: 'household', id: household });
+  it('refuses a second place in a program, and one in a mutually exclusive program, naming the enrollment', async () => {
+    const first = (await enroll('CCT', { type: 'household', id: household })).json<Enrollment>();
+    const again = await enroll('CCT', { type: 'household', id: household });
     expect(again.statusCode).toBe(409);
     expect(again.json<{ detail: string }>().detail).toContain(
-      `is already in CCT: enrolment ${first.id} (enrolled)`,
+      `is already in CCT: enrollment ${first.id} (enrolled)`,
     );
     const before = await count();
-    const exclusive = await enrol('UCT', { type: 'household', id: household });
+    const exclusive = await enroll('UCT', { type: 'household', id: household });
     expect(exclusive.statusCode).toBe(409);
     expect(exclusive.json<{ detail: string }>().detail).toBe(
-      `UCT and CCT are mutually exclusive (group cash): household ${household} holds enrolment ${first.id} (enrolled)`,
+      `UCT and CCT are mutually exclusive (group cash): household ${household} holds enrollment ${first.id} (enrolled)`,
     );
     expect(await count()).toBe(before);
     // A suspended place still holds: resuming is checked again.
     await act(first.id, 'exit', 'moved away');
   });
 
-  it('lets only one of two racing enrolments in exclusive programs through', async () => {
+  it('lets only one of two racing enrollments in exclusive programs through', async () => {
     const other = await insertHousehold(t.database.db);
     const results = await Promise.all([
-      enrol('CCT', { type: 'household', id: other }),
-      enrol('UCT', { type: 'household', id: other }),
-      enrol('CCT', { type: 'household', id: other }),
+      enroll('CCT', { type: 'household', id: other }),
+      enroll('UCT', { type: 'household', id: other }),
+      enroll('CCT', { type: 'household', id: other }),
     ]);
     expect(results.map((r) => r.statusCode).sort()).toEqual([201, 409, 409]);
   });
 
   it('transfers from one program to another in one step, or not at all', async () => {
     const from = (
-      await enrol('CCT', { type: 'household', id: household }, { benefit_amount: 30000 })
-    ).json<Enrolment>();
+      await enroll('CCT', { type: 'household', id: household }, { benefit_amount: 30000 })
+    ).json<Enrollment>();
     const moved = await post(`/api/v1/ibr/enrollments/${from.id}/transfer`, {
       program: 'UCT',
       reason: 'program merger',
       benefit_amount: 35000,
     });
     expect(moved.statusCode, moved.body).toBe(201);
-    expect(moved.json<Enrolment>()).toMatchObject({
+    expect(moved.json<Enrollment>()).toMatchObject({
       status: 'enrolled',
       program: { code: 'UCT' },
-      status_reason: `transferred from enrolment ${from.id}: program merger`,
+      status_reason: `transferred from enrollment ${from.id}: program merger`,
     });
     const old = (await t.get(`/api/v1/ibr/participation?household_id=${household}`, t.adminKey)).json<{
-      programs: { enrollment: Enrolment }[];
+      programs: { enrollment: Enrollment }[];
     }>();
     const exited = old.programs.find((p) => p.enrollment.id === from.id)!.enrollment;
     expect(exited).toMatchObject({ status: 'exited', status_reason: 'transferred to UCT: program merger' });
 
     // Into a closed program: refused, and the source keeps its place.
-    const target = moved.json<Enrolment>();
+    const target = moved.json<Enrollment>();
     const refused = await post(`/api/v1/ibr/enrollments/${target.id}/transfer`, {
       program: 'OLD',
       reason: 'try',
     });
     expect(refused.statusCode).toBe(409);
-    expect(refused.json<{ detail: string }>().detail).toBe('program OLD is closed to new enrolments');
+    expect(refused.json<{ detail: string }>().detail).toBe('program OLD is closed to new enrollments');
     const after = (await t.get(`/api/v1/ibr/participation?household_id=${household}`, t.adminKey)).json<{
-      programs: { enrollment: Enrolment }[];
+      programs: { enrollment: Enrollment }[];
     }>();
     expect(after.programs.find((p) => p.enrollment.id === target.id)!.enrollment.status).toBe('enrolled');
     await act(target.id, 'exit', 'done');
@@ -170,7 +170,7 @@ describe('enrolment lifecycle', () => {
 });
 
 describe('benefit cap per household', () => {
-  it('refuses an enrolment or a resumption that would pass the monthly cap across programs', async () => {
+  it('refuses an enrollment or a resumption that would pass the monthly cap across programs', async () => {
     const cap = await t.app.inject({
       method: 'PUT',
       url: '/api/v1/ibr/benefit-caps/TZS',
@@ -179,21 +179,21 @@ describe('benefit cap per household', () => {
     });
     expect(cap.statusCode, cap.body).toBe(200);
     const pension = (
-      await enrol('PEN', { type: 'individual', id: head }, { benefit_amount: 60000 })
-    ).json<Enrolment>();
+      await enroll('PEN', { type: 'individual', id: head }, { benefit_amount: 60000 })
+    ).json<Enrollment>();
     // Quarterly 90,000 is 30,000 a month: 90,000 in all, under the cap.
-    const disability = await enrol('DIS', { type: 'individual', id: spouse }, { benefit_amount: 90000 });
+    const disability = await enroll('DIS', { type: 'individual', id: spouse }, { benefit_amount: 90000 });
     expect(disability.statusCode, disability.body).toBe(201);
-    const over = await enrol('CCT', { type: 'household', id: household }, { benefit_amount: 20000 });
+    const over = await enroll('CCT', { type: 'household', id: household }, { benefit_amount: 20000 });
     expect(over.statusCode).toBe(409);
     expect(over.json<{ detail: string }>().detail).toMatch(
       /would receive 110000\.00 TZS a month across programs, above the cap of 100000\.00/,
     );
-    expect(over.json<{ detail: string }>().detail).toContain(`PEN enrolment ${pension.id}`);
+    expect(over.json<{ detail: string }>().detail).toContain(`PEN enrollment ${pension.id}`);
 
     await act(pension.id, 'suspend', 'pause');
     expect(
-      (await enrol('CCT', { type: 'household', id: household }, { benefit_amount: 5000 })).statusCode,
+      (await enroll('CCT', { type: 'household', id: household }, { benefit_amount: 5000 })).statusCode,
     ).toBe(201);
     // Suspended places still count: 60,000 + 30,000 + 5,000.
     expect((await act(pension.id, 'resume', 'back')).statusCode).toBe(200);
@@ -227,15 +227,15 @@ describe('refusals', () => {
   });
 
   it('refuses a household program for a person, naming the unit', async () => {
-    const res = await enrol('UCT', { type: 'individual', id: head });
+    const res = await enroll('UCT', { type: 'individual', id: head });
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({
-      detail: 'UCT enrols households, not individuals',
+      detail: 'UCT enrolls households, not individuals',
       errors: [{ pointer: '/beneficiary/type' }],
     });
   });
 
-  it('refuses an unknown action or enrolment, and callers without registry:write', async () => {
+  it('refuses an unknown action or enrollment, and callers without registry:write', async () => {
     expect(
       (
         await post('/api/v1/ibr/enrollments/00000000-0000-4000-8000-000000000000/transitions', {

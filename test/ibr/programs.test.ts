@@ -9,7 +9,7 @@ let household: string;
 
 const send = (method: 'POST' | 'PATCH', url: string, payload: unknown, key = t.adminKey) =>
   t.app.inject({ method, url, headers: { authorization: `Bearer ${key}` }, payload: payload as object });
-const enrol = (program: string) =>
+const enroll = (program: string) =>
   send('POST', '/api/v1/ibr/enrollments', {
     program,
     beneficiary: { type: 'household', id: household },
@@ -63,22 +63,22 @@ describe('program definitions', () => {
   });
 
   it('makes two programs mutually exclusive by a shared exclusion group', async () => {
-    expect((await enrol('CASH-A')).statusCode).toBe(201);
+    expect((await enroll('CASH-A')).statusCode).toBe(201);
     const changed = await send('PATCH', '/api/v1/ibr/programs/CASH-B', { exclusion_groups: ['cash'] });
     expect(changed.json()).toMatchObject({ exclusion_groups: ['cash'] });
     await send('PATCH', '/api/v1/ibr/programs/CASH-A', { exclusion_groups: ['cash'] });
-    const refused = await enrol('CASH-B');
+    const refused = await enroll('CASH-B');
     expect(refused.statusCode).toBe(409);
     expect(refused.json<{ detail: string }>().detail).toMatch(
-      /CASH-B and CASH-A are mutually exclusive \(group cash\): household .* holds enrolment/,
+      /CASH-B and CASH-A are mutually exclusive \(group cash\): household .* holds enrollment/,
     );
   });
 
-  it('closes a program to new enrolments', async () => {
+  it('closes a program to new enrollments', async () => {
     await send('PATCH', '/api/v1/ibr/programs/CASH-B', { active: false, exclusion_groups: [] });
-    const res = await enrol('CASH-B');
+    const res = await enroll('CASH-B');
     expect(res.statusCode).toBe(409);
-    expect(res.json<{ detail: string }>().detail).toBe('program CASH-B is closed to new enrolments');
+    expect(res.json<{ detail: string }>().detail).toBe('program CASH-B is closed to new enrollments');
   });
 
   it('refuses duplicates, unknown programs, bad input and callers who may not manage', async () => {

@@ -11,7 +11,7 @@ import {
   issueClientCertificate,
   type CertificateAuthority,
   type IssuedCertificate,
-} from '#platform/tls/issue';
+} from '#security/tls/issue';
 import { createTestApp, type TestApp } from '#test/app';
 import { createTestPki, httpsCall } from '#test/tls';
 import { asAdmin, registerClient } from '#test/clients';

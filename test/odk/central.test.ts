@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shippedFormXml } from '#odk/forms';
-import { enqueueDuePulls } from '#odk/central/routes';
+import { enqueueDuePulls } from '#odk/central/schedule';
 import { createTestApp, type TestApp } from '#test/app';
 import { insertArea } from '#test/factories';
 import { householdInstance, type Member } from './collect.ts';

@@ -125,7 +125,7 @@ describe('per-client policy: what a client sees', () => {
       expect(keysDeep(members!.data)).toContain('demographic_info');
     });
 
-    it('limits the IBR: searches, enrolment lookups and enrolment updates', async () => {
+    it('limits the IBR: searches, enrollment lookups and enrollment updates', async () => {
       const db = t.database.db;
       const since = new Date(Date.now() - 60_000).toISOString();
       const program = await insertProgram(db, { code: `P${randomBytes(3).toString('hex')}` });

@@ -6,7 +6,7 @@ import {
   issueClientCertificate,
   loadCertificateAuthority,
   type CertificateAuthority,
-} from '#platform/tls/issue';
+} from '#security/tls/issue';
 import { registerClient } from '#test/clients';
 import { createTestApp, type TestApp } from '#test/app';
 import { insertArea } from '#test/factories';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { principalOf } from '#dci/exchange/receive';
-import { issueClientCertificate } from '#platform/tls/issue';
+import { issueClientCertificate } from '#security/tls/issue';
 import type { TestApp } from '#test/app';
 import { createTlsTestApp, httpsCall, type TlsTestApp } from '#test/tls';
 import { seedRegistry } from '../dci/fixtures.ts';

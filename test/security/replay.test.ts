@@ -10,7 +10,7 @@ import { createDciApp, idType, searchMessage, type DciTestApp, type TestSigner }
  * Replayed DCI messages: a message id is accepted once per client (rjct.message_id.duplicate), the
  * signature covers the header, so a replay cannot get a fresh message id without the sender's key,
  * and a message or signature out of its time window is refused. Async duplicates, IBR pushes and
- * stale message_ts are covered beside their routes (test/dci/async-search, ibr-enrolment, signatures).
+ * stale message_ts are covered beside their routes (test/dci/async-search, ibr-enrollment, signatures).
  */
 describe('replayed messages', () => {
   let t: DciTestApp;

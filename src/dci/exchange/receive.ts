@@ -6,7 +6,7 @@ import {
   storedCredentialOf,
 } from '#platform/auth/stored-credential';
 import type { DB } from '#platform/db/types';
-import { principalUnderPolicy } from '#platform/policy/enforce';
+import { principalUnderPolicy } from '#security/policy/enforce';
 import type { Receiver, RequestHeader } from '../envelope.ts';
 import { DciError } from '../errors.ts';
 import type { Registry } from '../spec.ts';

@@ -103,7 +103,7 @@ export async function householdsByIds(
 
 export type BeneficiaryRow = EnrollmentRow & { benefit_type: string; benefit_frequency: string | null };
 
-/** Enrolments with their program and status history (IBR beneficiaries). */
+/** Enrollments with their program and status history (IBR beneficiaries). */
 export async function enrollmentsByIds(
   db: Kysely<DB>,
   ids: readonly string[],

@@ -1,5 +1,5 @@
-import { PublicJwk } from '#platform/http/jwks';
-import { settingsSection } from '../http/settings-resource.ts';
+import { PublicJwk } from '#platform/http/jwks-routes';
+import { settingsSection } from '../routes/settings-resource.ts';
 import { Type, type Static } from '@sinclair/typebox';
 import type { JWK } from 'jose';
 import type { Kysely } from 'kysely';

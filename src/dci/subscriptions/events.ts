@@ -12,6 +12,7 @@ import type { Registry } from '../spec.ts';
  */
 
 export type EventEntity = 'individual' | 'household' | 'enrollment';
+/** `enrolment` keeps the spelling the triggers of migration 0006 write (stored values). */
 export type EventKind =
   'register' | 'update' | 'death' | 'new_member' | 'enrolment' | 'status_change' | 'deregister';
 

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import { maySee } from '#platform/auth/principal';
-import { singleLookup } from '#platform/anomaly/lookup-keys';
+import { singleLookup } from '#security/anomaly/lookup-keys';
 import type { DB } from '#platform/db/types';
 import { badRequest, notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';

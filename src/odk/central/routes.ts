@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
-import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { KeyVault } from '#platform/crypto/key-vault';
 import type { DB, OdkCentralSourceTable } from '#platform/db/types';
 import { badRequest, conflict, notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
 import type { JobQueue } from '#platform/jobs/queue';
-import { runPeriodically, type Periodic } from '#platform/jobs/periodic';
 import {
   AddressRefusedError,
   parseHttpUrl,
@@ -14,7 +13,8 @@ import {
   type Resolve,
 } from '#platform/outbound/address';
 import { Nullable } from '#registry/schemas';
-import { CENTRAL_PULL_JOB, sealContextOf } from './pull.ts';
+import { sealContextOf } from './pull.ts';
+import { enqueuePull } from './schedule.ts';
 
 /**
  * ODK Central sources (administrators, `clients:manage`): which Central project form to pull, with
@@ -144,51 +144,6 @@ const sealAuth = async (vault: KeyVault, id: string, auth: Static<typeof Auth>) 
     sealContextOf(id),
   ),
 });
-
-/** Enqueues a pull of the source (one at a time per source) and remembers its job. */
-async function enqueuePull(
-  db: Kysely<DB>,
-  jobs: JobQueue,
-  sourceId: string,
-  requestId?: string,
-  createdBy?: string,
-) {
-  const jobId = await jobs.enqueue(
-    CENTRAL_PULL_JOB,
-    { source_id: sourceId },
-    { singletonKey: sourceId, requestId, createdBy },
-  );
-  await db
-    .updateTable('odk_central_sources')
-    .set({ last_job_id: jobId })
-    .where('id', '=', sourceId)
-    .execute();
-  return jobId;
-}
-
-/** Enqueues a pull of each source whose interval has passed, claiming it so that one gateway does. */
-export async function enqueueDuePulls(db: Kysely<DB>, jobs: JobQueue): Promise<string[]> {
-  const due = await db
-    .updateTable('odk_central_sources')
-    .set({ next_pull_at: sql`now() + interval_minutes * interval '1 minute'` })
-    .where('enabled', '=', true)
-    .where('interval_minutes', 'is not', null)
-    .where((eb) => eb.or([eb('next_pull_at', 'is', null), eb('next_pull_at', '<=', sql<Date>`now()`)]))
-    .returning('id')
-    .execute();
-  const enqueued = [];
-  for (const { id } of due) {
-    enqueued.push(await enqueuePull(db, jobs, id));
-  }
-  return enqueued;
-}
-
-/** Every 30 s, pulls the sources that are due. */
-export const pullCentralPeriodically = (
-  db: Kysely<DB>,
-  jobs: JobQueue,
-  onError: (error: unknown) => void,
-): Periodic => runPeriodically(30_000, () => enqueueDuePulls(db, jobs), onError);
 
 /**
  * A base URL a source may have: http(s), and a host the SSRF guard lets through (a name that does not

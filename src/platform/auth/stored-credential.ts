@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
-import { findGrant } from '#platform/oauth/credentials';
-import { findCertificateById } from '#platform/tls/queries';
+import { findGrant } from '#security/oauth/credentials';
+import { findCertificateById } from '#security/tls/queries';
 import { principalFor, type AuthMethod, type Principal } from './principal.ts';
 import { isRole, roleDefinitions } from './roles.ts';
 

@@ -10,7 +10,7 @@ import {
   type AuditOutcome,
 } from '#platform/audit/audit-log';
 import type { DB } from '#platform/db/types';
-import { createPolicyEnforcement, type PolicyOptions } from '#platform/policy/enforce';
+import { createPolicyEnforcement, type PolicyOptions } from '#security/policy/enforce';
 import { httpBasicCheck } from './http-basic.ts';
 import { forbidden, unauthorized, badRequest } from './problem.ts';
 import type { App, RouteAccess } from './types.ts';

@@ -3,9 +3,12 @@ import type { Kysely, Selectable } from 'kysely';
 import type { ChangeRequestTable, DB } from '#platform/db/types';
 import { notFound } from '#platform/http/problem';
 import type { App } from '#platform/http/types';
-import { decodeTimeCursor, Page, PageQuery, timeCursor, toPage } from '#platform/http/pagination';
+import { keyset, Keys, Page, PageQuery } from '#platform/http/pagination';
 import { Nullable } from '#registry/schemas';
 import { decideChange } from './service.ts';
+
+/** The cursors of the change request list, oldest first. */
+const changeRequests = keyset('registry.change_requests', Keys.timeAndId);
 
 /**
  * The review queue: change requests from the field, with the issues found, and a reviewer's
@@ -72,7 +75,7 @@ export async function changeRequestRoutes(app: App, { db }: { db: Kysely<DB> }):
     },
     async (request) => {
       const { status, source, limit = 50, cursor } = request.query;
-      const after = decodeTimeCursor(cursor);
+      const after = changeRequests.after(cursor);
       let query = db
         .selectFrom('change_requests')
         .selectAll()
@@ -93,7 +96,10 @@ export async function changeRequestRoutes(app: App, { db }: { db: Kysely<DB> }):
           ]),
         );
       }
-      const page = toPage(await query.execute(), limit, (row) => timeCursor(row.created_at, row.id));
+      const page = changeRequests.page(await query.execute(), limit, (row) => ({
+        at: row.created_at,
+        id: row.id,
+      }));
       request.auditNote = { recordCount: page.items.length };
       return { items: page.items.map(changeRequestView), next_cursor: page.next_cursor };
     },

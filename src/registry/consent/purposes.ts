@@ -16,7 +16,7 @@ export const CONSENT_PURPOSES: readonly ConsentPurpose[] = [
     description:
       'Checking eligibility for social protection programmes (targeting and verification of the data).',
   },
-  { code: 'cash_transfer', description: 'Enrolment in and payment of cash transfer programmes.' },
+  { code: 'cash_transfer', description: 'Enrollment in and payment of cash transfer programmes.' },
   {
     code: 'service_referral',
     description: 'Referral to social, health and education services, and case management.',

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
-import { singleLookup } from '#platform/anomaly/lookup-keys';
+import { singleLookup } from '#security/anomaly/lookup-keys';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
 import { badRequest, conflict, notFound } from '#platform/http/problem';

@@ -1,8 +1,8 @@
 /**
- * Programme enrolments of the synthetic registry, driven by the household data the way targeting rules
+ * Programme enrollments of the synthetic registry, driven by the household data the way targeting rules
  * are: poorer households are more likely to receive cash and food, the old a pension, the disabled a
  * grant. Cash programmes exclude each other (CCT or UCT, pension or disability grant), food assistance
- * overlaps with cash. Each enrolment carries the status history that leads to its final status.
+ * overlaps with cash. Each enrollment carries the status history that leads to its final status.
  */
 import { AS_OF, dayOf } from './calendar.ts';
 import type { Household } from './households.ts';
@@ -65,11 +65,11 @@ function householdTarget(household: Household, members: readonly Person[]): Targ
   };
 }
 
-/** Enrols households and persons; numbers beneficiaries per programme (CCT-000001, ...). */
+/** Enrolls households and persons; numbers beneficiaries per programme (CCT-000001, ...). */
 export class Enroller {
   readonly #counters = new Map<ProgramCode, number>(PROGRAMS.map((program) => [program.code, 0]));
 
-  /** The enrolments of one household and its members. */
+  /** The enrollments of one household and its members. */
   enroll(rng: Rng, household: Household, members: readonly Person[]): Enrollment[] {
     const earliest = Math.max(household.registeredDay + 14, PROGRAMS_START);
     if (household.status !== 'active' || earliest > AS_OF - 30) {

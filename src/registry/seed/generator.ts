@@ -1,6 +1,6 @@
 /**
  * The synthetic population as CSV, batch by batch: memory holds one batch of households with their
- * members, identifiers and enrolments, never the whole registry. The households are drawn one after
+ * members, identifiers and enrollments, never the whole registry. The households are drawn one after
  * another from one seeded stream, so the batch size changes how rows are grouped, never the rows.
  */
 import { consentsOf } from './consents.ts';

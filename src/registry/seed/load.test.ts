@@ -168,7 +168,7 @@ describe('a seeded registry', () => {
     expect(byPurpose.get('eligibility')!.channels.sort()).toEqual(['odk', 'paper']);
   });
 
-  it('never enrols a household or a person in two programmes of one exclusion group', async () => {
+  it('never enrolls a household or a person in two programmes of one exclusion group', async () => {
     const { rows } = await test.database.executeSql(`
       select coalesce(e.household_id, e.individual_id) as who, g.name, count(*)
       from enrollments e join programs p on p.id = e.program_id, unnest(p.exclusion_groups) as g(name)
@@ -182,7 +182,7 @@ describe('a seeded registry', () => {
     expect(overlap.rows[0]!.n).toBeGreaterThan(0);
   });
 
-  it('gives each enrolment a status history that starts enrolled and ends at its status', async () => {
+  it('gives each enrollment a status history that starts enrolled and ends at its status', async () => {
     const enrollments = await test.database.db.selectFrom('enrollments').select(['id', 'status']).execute();
     const history = await test.database.db
       .selectFrom('enrollment_status_history')

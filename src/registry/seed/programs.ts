@@ -18,9 +18,9 @@ export interface Program {
   currency: string;
   /** Programmes sharing a group are mutually exclusive (nobody is enrolled in two of them). */
   exclusionGroups: string[];
-  /** How enrolments end up, as seen in programme MIS data: most stay enrolled. */
+  /** How enrollments end up, as seen in programme MIS data: most stay enrolled. */
   outcomes: Weighted<EnrollmentStatus>;
-  /** Reasons recorded when an enrolment moves to each status. */
+  /** Reasons recorded when an enrollment moves to each status. */
   reasons: Record<Exclude<EnrollmentStatus, 'enrolled'>, readonly string[]>;
 }
 

@@ -169,7 +169,7 @@ export const statusHistory = csvTable<{ enrollment: Enrollment; change: StatusCh
   changed_by: () => 'seed',
 });
 
-/** The status history lines of an enrolment, oldest first. */
+/** The status history lines of an enrollment, oldest first. */
 export const historyLines = (enrollment: Enrollment): string =>
   enrollment.changes.map((change) => statusHistory.line({ enrollment, change })).join('');
 
