@@ -8,7 +8,7 @@ import createClient from 'openapi-fetch';
 import openapiTS, { astToString, type OpenAPI3 } from 'openapi-typescript';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from './app.ts';
+import { createTestApp, type TestApp } from '#test/app';
 
 interface Operation {
   operationId?: string;
@@ -131,7 +131,7 @@ describe('the OpenAPI document', () => {
  */
 const CALLS = `
 import type { Client } from 'openapi-fetch';
-import type { operations, paths } from './api.ts';
+import type { operations, paths } from '#test/api';
 
 type Registered = operations['createClient']['responses'][201]['content']['application/json'];
 

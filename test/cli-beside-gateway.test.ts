@@ -9,8 +9,8 @@ import { loadConfig } from '#config/load';
 import { verifyAuditChain } from '#platform/audit/audit-log';
 import { LOCAL_ADMIN } from '#platform/auth/bootstrap';
 import { lockFileOf } from '#platform/db/lock';
-import { testDatabaseUrl } from './db.ts';
-import { spawnSpx, spxWorkspace } from './spx.ts';
+import { testDatabaseUrl } from '#test/db';
+import { spawnSpx, spxWorkspace } from '#test/spx';
 
 /**
  * `spx` beside a running gateway on the embedded database (issue "A newcomer's first hour", item 1):
