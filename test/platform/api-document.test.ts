@@ -131,7 +131,7 @@ describe('the OpenAPI document', () => {
  */
 const CALLS = `
 import type { Client } from 'openapi-fetch';
-import type { operations, paths } from '#test/api';
+import type { operations, paths } from './api.ts';
 
 type Registered = operations['createClient']['responses'][201]['content']['application/json'];
 
