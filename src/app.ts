@@ -11,10 +11,11 @@ import { installInputGuard } from '#platform/http/input-guard';
 import { installMetrics } from '#platform/http/metrics';
 import { installOpenApi } from '#platform/http/openapi';
 import { operationsRoutes } from '#platform/http/operations-routes';
-import { notFound } from '#platform/http/problem';
+import { notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import { accessRoutes } from '#security/clients/routes';
 import { policyRoutes } from '#security/policy/routes';
+import { createPolicyEnforcement } from '#security/policy/enforce';
 import { auditRoutes } from '#audit/routes';
 import type { TSchema } from '@sinclair/typebox';
 import { createJobQueue, type JobKind, type JobQueue } from '#platform/jobs/queue';
@@ -235,12 +236,14 @@ export async function buildApp({
       oauth.authenticator,
     ],
     principalChecks: [certificateOwnerCheck(db)],
-    policy: {
-      defaultRateLimit: config.defaultRateLimit,
-      defaultDailyQuota: config.defaultDailyQuota,
-      usageFlushMs: config.usageFlushSeconds * 1000,
-      now,
-    },
+    admission: (changes) =>
+      createPolicyEnforcement(app, db, changes, {
+        cacheMs: config.authCacheSeconds * 1000,
+        defaultRateLimit: config.defaultRateLimit,
+        defaultDailyQuota: config.defaultDailyQuota,
+        usageFlushMs: config.usageFlushSeconds * 1000,
+        now,
+      }),
   });
   guard.install(app);
   const metrics = installMetrics(app);

@@ -13,7 +13,7 @@ import { roleDefinitions } from '#platform/auth/roles';
 import { openKeyVault } from '#platform/crypto/open-vault';
 import type { Database } from '#platform/db/database';
 import type { DB } from '#platform/db/types';
-import { ProblemError } from '#platform/http/problem';
+import { ProblemError } from '#platform/problem';
 import { findDefinition } from '#exports/definitions';
 import { EXPORT_FORMATS, type ExportFormat } from '#exports/formats/index';
 import { planExport } from '#exports/plan';

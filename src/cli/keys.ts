@@ -13,7 +13,7 @@ import {
 } from '#platform/auth/clients';
 import { ROLES, isRole, type Role } from '#platform/auth/roles';
 import type { DB } from '#platform/db/types';
-import { ProblemError } from '#platform/http/problem';
+import { ProblemError } from '#platform/problem';
 import { withDatabaseOrGateway } from './context.ts';
 import { UsageError } from './errors.ts';
 import type { GatewayApi } from './gateway-api.ts';

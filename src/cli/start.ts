@@ -15,7 +15,7 @@ export function registerStartCommand(program: Command): void {
       );
       // Loaded when used: the other commands never load the gateway's modules (a spx process starts in
       // half the time and memory).
-      const { exitGracefullyOnSignals, startGateway } = await import('../main.ts');
+      const { exitGracefullyOnSignals, startGateway } = await import('./gateway.ts');
       const gateway = await startGateway(config, { announce: true });
       exitGracefullyOnSignals(gateway, config.shutdownTimeoutMs);
     });

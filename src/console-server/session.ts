@@ -10,9 +10,9 @@ import {
   type Authenticator,
 } from '#platform/auth/authenticate';
 import type { Principal } from '#platform/auth/principal';
-import { principalOfCredential } from '#platform/auth/stored-credential';
+import { principalOfCredential } from '#security/stored-credential';
 import type { DB } from '#platform/db/types';
-import { unauthorized } from '#platform/http/problem';
+import { unauthorized } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import { readCookie, setCookie } from './cookies.ts';
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import { unavailable } from '#platform/http/problem';
+import { unavailable } from '#platform/problem';
 import type { App } from '#platform/http/types';
 
 /**

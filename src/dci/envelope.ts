@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { FieldError } from '#platform/http/problem';
+import type { FieldError } from '#platform/problem';
 import { PROTOCOL_VERSION, type Envelope, type RequestHeader, type ResponseHeader } from '@spx/dci-client';
 import { DciError, type DciStatus, type HeaderReasonCode } from './errors.ts';
 

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { toProblemError } from '#platform/http/errors';
-import { ProblemError, type FieldError } from '#platform/http/problem';
+import { ProblemError, type FieldError } from '#platform/problem';
 import {
   DciMessageError,
   type DciCode,

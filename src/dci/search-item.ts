@@ -1,5 +1,5 @@
 import { sql, type SqlBool } from 'kysely';
-import type { FieldError } from '#platform/http/problem';
+import type { FieldError } from '#platform/problem';
 import { agreedPurpose, consentCondition, statedPurpose } from './consent.ts';
 import { timestamp } from './envelope.ts';
 import { clipMessage, DciError, searchRejection, type SearchReasonCode } from './errors.ts';

@@ -5,7 +5,7 @@ import type {
   SearchResponseItem as DciSearchResponseItem,
   SearchResponseMessage as DciSearchResponseMessage,
 } from '@spx/dci-client';
-import type { FieldError } from '#platform/http/problem';
+import type { FieldError } from '#platform/problem';
 import {
   readEnvelope,
   responseHeader,

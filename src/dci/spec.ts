@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import AjvDraft04, { type ErrorObject, type ValidateFunction } from 'ajv-draft-04';
 import formats from 'ajv-formats';
 import { parse } from 'yaml';
-import type { FieldError } from '#platform/http/problem';
+import type { FieldError } from '#platform/problem';
 
 /**
  * Validators built straight from the vendored DCI OpenAPI files (spec/dci/, unmodified copies), so

@@ -4,9 +4,10 @@ import { Cron } from 'croner';
 import type { Kysely, Selectable } from 'kysely';
 import { isUniqueViolation } from '#platform/db/errors';
 import type { DB, ExportDefinitionTable } from '#platform/db/types';
-import { badRequest, conflict, type FieldError } from '#platform/http/problem';
+import { badRequest, conflict, type FieldError } from '#platform/problem';
+import { StringEnum } from '#platform/http/kit';
 import { EXPORT_ENTITIES, fieldNames, type ExportEntity } from './fields.ts';
-import { EXPORT_FORMATS, FORMATS, type ExportFormat } from './formats/index.ts';
+import { EXPORT_FORMATS, FORMATS } from './formats/index.ts';
 import { LegalBasis, Purpose } from './statement.ts';
 
 /**
@@ -38,7 +39,7 @@ const definitionFields = {
         'for households and household_members, on persons for individuals',
     }),
   ),
-  format: Type.String({ enum: [...EXPORT_FORMATS] }),
+  format: StringEnum(EXPORT_FORMATS),
   include_members: Type.Optional(
     Type.Boolean({
       description: 'households only, in json, ndjson and xml: each household with its members',
@@ -96,7 +97,7 @@ export function checkDefinition(input: DefinitionInput): void {
     }
     seen.add(field);
   });
-  if (input.include_members && !(entity === 'households' && FORMATS[input.format as ExportFormat].nests)) {
+  if (input.include_members && !(entity === 'households' && FORMATS[input.format].nests)) {
     errors.push({
       pointer: '/include_members',
       detail:
@@ -232,7 +233,7 @@ export async function insertVersion(
         entity: input.entity as ExportEntity,
         fields: input.fields,
         filter: input.filter ? JSON.stringify(input.filter) : null,
-        format: input.format as ExportFormat,
+        format: input.format,
         include_members: input.include_members ?? false,
         pseudonymise: input.pseudonymise ?? false,
         drop_direct_identifiers: input.drop_direct_identifiers ?? false,

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
-import { badRequest } from '#platform/http/problem';
+import { badRequest } from '#platform/problem';
 import { identifiersOf, memberCount } from '#registry/queries';
 import type { HouseholdRow, IndividualRow } from '#registry/views';
 import type { ExportPlan } from './plan.ts';
@@ -117,7 +117,7 @@ function changedRows(
       .orderBy('i.change_xid')
       .orderBy('i.id')
       .limit(limit)
-      .execute() as Promise<IndividualRow[]>;
+      .execute();
   }
   return db
     .selectFrom('households as h')
@@ -154,7 +154,7 @@ function changedMembers(
     )
     .orderBy('i.id')
     .limit(limit)
-    .execute() as Promise<IndividualRow[]>;
+    .execute();
 }
 
 function changedIn(alias: 'h' | 'i', window: Window, plan: ExportPlan) {

@@ -3,7 +3,7 @@ import { recordAudit } from '#platform/audit/audit-log';
 import type { Principal } from '#platform/auth/principal';
 import type { Permission } from '#platform/auth/roles';
 import type { DB } from '#platform/db/types';
-import { conflict, forbidden, notFound } from '#platform/http/problem';
+import { conflict, forbidden, notFound } from '#platform/problem';
 import {
   archiveDefinition,
   decideVersion,

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
 import type { AuditNote, Lookups } from '#platform/http/types';
-import { forbidden } from '#platform/http/problem';
+import { forbidden } from '#platform/problem';
 import { policyOf } from '#security/policy/enforce';
 import { findPolicy } from '#security/policy/queries';
 import { refusal } from '#security/policy/rules';

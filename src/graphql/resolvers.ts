@@ -4,7 +4,7 @@ import { identifierKey } from '#security/anomaly/lookup-keys';
 import { inTurns } from '#platform/http/long-reads';
 import { unstorableIn } from '#platform/http/input-guard';
 import { keyset, Keys, type Keyset } from '#platform/http/pagination';
-import { badRequest } from '#platform/http/problem';
+import { badRequest } from '#platform/problem';
 import { compileFilter } from '#exports/plan';
 import { withinScope } from '#dci/query/compile';
 import { listHouseholds, listIndividuals } from '#registry/queries';

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
-import { notFound } from '#platform/http/problem';
+import { notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import { Nullable, ProgramCode } from '#registry/schemas';
 import { checkCriteria, checkEligibility, Criterion, MAX_SUBJECTS, type Subject } from './eligibility.ts';

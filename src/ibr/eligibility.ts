@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
-import { badRequest } from '#platform/http/problem';
+import { badRequest } from '#platform/problem';
 import { compileFilter } from '#exports/plan';
 import { householdInScope } from '#registry/scope';
 import { assertMayLookUp } from '#registry/views';

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
-import { badRequest, notFound, unprocessable } from '#platform/http/problem';
+import { badRequest, notFound, unprocessable } from '#platform/problem';
 import type { IdentityVerifier } from './identity/service.ts';
 import type { App } from '#platform/http/types';
 import { statusHistoryOf } from '#registry/queries';

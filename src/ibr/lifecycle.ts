@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
-import { badRequest, conflict, notFound } from '#platform/http/problem';
+import { badRequest, conflict, notFound } from '#platform/problem';
 import { findHousehold, findIndividual } from '#registry/queries';
 
 /**

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
-import { notFound } from '#platform/http/problem';
+import { notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import { EnrollmentSchema, Nullable, ProgramCode } from '#registry/schemas';
 import { singleLookup } from '#security/anomaly/lookup-keys';

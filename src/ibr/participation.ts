@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { maySee, type Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
-import { badRequest, conflict, notFound } from '#platform/http/problem';
+import { badRequest, conflict, notFound } from '#platform/problem';
 import { findHousehold, findIndividual, listMembers } from '#registry/queries';
 import type { AreaScope } from '#registry/scope';
 import { identifierKey } from '#security/anomaly/lookup-keys';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
-import { conflict, notFound } from '#platform/http/problem';
+import { conflict, notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import { listPrograms } from '#registry/queries';
 import { Nullable, ProgramCode, ProgramSchema } from '#registry/schemas';

@@ -3,7 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { Value } from '@sinclair/typebox/value';
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
-import { badRequest, conflict } from '#platform/http/problem';
+import { badRequest, conflict } from '#platform/problem';
 import { mappingProblems, MappingSchema, type Mapping } from './mapping.ts';
 import { md5Hash, readXForm, XmlError, type FormFacts } from './xform.ts';
 

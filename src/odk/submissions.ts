@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
-import { badRequest, conflict, forbidden, notFound } from '#platform/http/problem';
+import { badRequest, conflict, forbidden, notFound } from '#platform/problem';
 import { submitChange } from '#registry/changes/service';
 import type { AreaScope } from '#registry/scope';
 import { currentMapping, findForm } from './forms.ts';
@@ -63,7 +63,7 @@ function headerOf(xml: string): { root: XmlNode; formId: string; version: string
   if (typeof instanceId !== 'string' || !/^[A-Za-z0-9:._-]{1,100}$/.test(instanceId)) {
     throw badRequest('the submission has no meta/instanceID');
   }
-  return { root: root!, formId, version: String(root!['@_version'] ?? ''), instanceId };
+  return { root: root, formId, version: String(root['@_version'] ?? ''), instanceId };
 }
 
 /**

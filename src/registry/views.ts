@@ -1,7 +1,7 @@
 import type { Principal } from '#platform/auth/principal';
 import { maySee } from '#platform/auth/principal';
 import type { FieldClass } from '#platform/auth/roles';
-import { forbidden } from '#platform/http/problem';
+import { forbidden } from '#platform/problem';
 import type { EnrollmentTable, HouseholdTable, IndividualTable } from '#platform/db/types';
 import type { Selectable } from 'kysely';
 import type { EnrollmentView, HouseholdView, IndividualView } from './schemas.ts';

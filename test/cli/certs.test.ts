@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '#config/load';
 import type { Config } from '#config/settings';
 import { openDatabase } from '#platform/db/database';
-import { startGateway } from '../../src/main.ts';
+import { startGateway } from '#cli/gateway';
 import { testDatabaseUrl } from '#test/db';
 import { runSpx } from '#test/spx';
 import { httpsCall } from '#test/tls';

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '#config/load';
 import type { Config } from '#config/settings';
 import { openDatabase } from '#platform/db/database';
-import { startGateway } from '../../src/main.ts';
+import { startGateway } from '#cli/gateway';
 import { testDatabaseUrl } from '#test/db';
 
 /** The gateway as `npm start` runs it: real port, real database directory or schema, demo data. */

@@ -6,8 +6,9 @@ import { createClient, createKey } from '#platform/auth/clients';
 import { createJobQueue } from '#platform/jobs/queue';
 import type { Role } from '#platform/auth/roles';
 import { installAccessControl } from '#platform/http/access-control';
+import { createPolicyEnforcement } from '#security/policy/enforce';
 import { handleError } from '#platform/http/errors';
-import { ProblemSchema } from '#platform/http/problem';
+import { ProblemSchema } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import { createTestDatabase, type TestDatabase } from '#test/db';
 import { dciClientSettingsRoutes } from '#dci/routes/client-settings';
@@ -88,7 +89,7 @@ export async function createDciApp(options: Options = {}): Promise<DciTestApp> {
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
   app.setErrorHandler(handleError);
   app.addSchema(ProblemSchema);
-  installAccessControl(app, db);
+  installAccessControl(app, db, { admission: (changes) => createPolicyEnforcement(app, db, changes) });
   const { retry, timeoutMs, resolve, ...routeOptions } = rest;
   const jobs = createJobQueue({
     database: test.database,

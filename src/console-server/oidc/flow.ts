@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import { ConfigError } from '#config/load';
 import { settings, type Config } from '#config/settings';
 import type { Principal } from '#platform/auth/principal';
-import { principalOfCredential } from '#platform/auth/stored-credential';
+import { principalOfCredential } from '#security/stored-credential';
 import type { DB } from '#platform/db/types';
 import { InvalidTokenError } from '#security/oauth/access-token';
 import { findLinkedGrant } from '#security/oauth/credentials';

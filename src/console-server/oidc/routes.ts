@@ -5,7 +5,7 @@ import type { Config } from '#config/settings';
 import { recordAudit } from '#platform/audit/audit-log';
 import type { DB } from '#platform/db/types';
 import { handleError } from '#platform/http/errors';
-import { notFound } from '#platform/http/problem';
+import { notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import type { OAuth } from '#security/oauth/service';
 import { readCookie, setCookie } from '../cookies.ts';

@@ -1,10 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
-import {
-  credentialColumns,
-  principalOfCredential,
-  storedCredentialOf,
-} from '#platform/auth/stored-credential';
+import { credentialColumns, principalOfCredential, storedCredentialOf } from '#security/stored-credential';
 import type { DB } from '#platform/db/types';
 import { principalUnderPolicy } from '#security/policy/enforce';
 import type { Receiver, RequestHeader } from '../envelope.ts';

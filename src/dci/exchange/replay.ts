@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
-import { conflict, notFound, ProblemError } from '#platform/http/problem';
+import { conflict, notFound, ProblemError } from '#platform/problem';
 import type { JobQueue } from '#platform/jobs/queue';
 import type { DeliveryRow, DeliveryStatus } from './deliveries.ts';
 import { findExchange } from './store.ts';

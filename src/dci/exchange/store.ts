@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { CredentialColumns } from '#platform/auth/stored-credential';
+import type { CredentialColumns } from '#security/stored-credential';
 import type { AlongsideRow } from '#platform/audit/audit-log';
 import { Batcher } from '#platform/db/batch';
 import { isUniqueViolation } from '#platform/db/errors';

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
-import { badRequest, type FieldError } from '#platform/http/problem';
+import { badRequest, type FieldError } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import {
   findCallbackSettings,

@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
 import { keyset, Keys, Page, PageQuery } from '#platform/http/pagination';
-import { notFound } from '#platform/http/problem';
+import { notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import type { JobQueue } from '#platform/jobs/queue';
 import type { DeliveryRow } from '../exchange/deliveries.ts';

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { findClient } from '#platform/auth/clients';
-import { conflict } from '#platform/http/problem';
+import { conflict } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import { findCallbackSettings } from '../callback/policy.ts';
 import { sendTestEvent, TEST_EVENT_PATH, type TestEventDeps } from '../callback/test-event.ts';

@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import { findClient } from '#platform/auth/clients';
 import { assertMayAttach } from '#platform/auth/credential-reach';
 import type { DB } from '#platform/db/types';
-import { badRequest, conflict, notFound, type FieldError } from '#platform/http/problem';
+import { badRequest, conflict, notFound, type FieldError } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import { findCallbackSettings } from '../callback/policy.ts';
 import {

@@ -1,4 +1,4 @@
-import type { FieldError } from '#platform/http/problem';
+import type { FieldError } from '#platform/problem';
 import {
   PROTOCOL_VERSION,
   responseHeader,

@@ -1,4 +1,4 @@
-import type { CredentialColumns } from '#platform/auth/stored-credential';
+import type { CredentialColumns } from '#security/stored-credential';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DB, DciSubscriptionTable } from '#platform/db/types';
 import type { Registry } from '../spec.ts';

@@ -1,9 +1,9 @@
-import { credentialColumns } from '#platform/auth/stored-credential';
+import { credentialColumns } from '#security/stored-credential';
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
-import type { FieldError } from '#platform/http/problem';
+import type { FieldError } from '#platform/problem';
 import { consentRequired } from '../consent.ts';
 import {
   readEnvelope,

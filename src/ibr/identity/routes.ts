@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import { maySee } from '#platform/auth/principal';
 import { singleLookup } from '#security/anomaly/lookup-keys';
 import type { DB } from '#platform/db/types';
-import { badRequest, notFound } from '#platform/http/problem';
+import { badRequest, notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import { findIndividual } from '#registry/queries';
 import { Nullable } from '#registry/schemas';

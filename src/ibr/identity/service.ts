@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
-import { badRequest, notFound, unavailable, unprocessable } from '#platform/http/problem';
+import { badRequest, notFound, unavailable, unprocessable } from '#platform/problem';
 import { findIndividual } from '#registry/queries';
 import {
   IdentitySystemError,

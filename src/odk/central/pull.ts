@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import type { KeyVault } from '#platform/crypto/key-vault';
 import type { DB } from '#platform/db/types';
-import { ProblemError } from '#platform/http/problem';
+import { ProblemError } from '#platform/problem';
 import { defineJobKind, PermanentJobError, type JobContext } from '#platform/jobs/kind';
 import { processSubmission, storeSubmission } from '../submissions.ts';
 import { CentralError, connectCentral, type CentralCalls } from './client.ts';

@@ -3,8 +3,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Kysely, Selectable } from 'kysely';
 import type { KeyVault } from '#platform/crypto/key-vault';
 import type { DB, OdkCentralSourceTable } from '#platform/db/types';
-import { badRequest, conflict, notFound } from '#platform/http/problem';
+import { badRequest, conflict, notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
+import { accessTo, principalOf, problems } from '#platform/http/kit';
 import type { JobQueue } from '#platform/jobs/queue';
 import {
   AddressRefusedError,
@@ -107,10 +108,7 @@ const SourceSchema = Type.Object({
     job_id: Nullable(Type.String()),
   }),
 });
-const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' } };
-const manage = (action: string) => ({
-  access: { permission: 'clients:manage' as const, audit: { action, resourceType: 'odk_central_source' } },
-});
+const manage = accessTo('clients:manage', 'odk_central_source');
 const NameParams = Type.Object({ name: Name });
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
@@ -193,7 +191,7 @@ export async function centralRoutes(
         operationId: 'createCentralSource',
         summary: 'Pull the submissions of a form of an ODK Central project (on a schedule and on demand)',
         body: NewSource,
-        response: { 201: SourceSchema, ...problems },
+        response: { 201: SourceSchema, ...problems(400, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -261,7 +259,7 @@ export async function centralRoutes(
         operationId: 'getCentralSource',
         summary: 'One ODK Central source and its last pull',
         params: NameParams,
-        response: { 200: SourceSchema, ...problems },
+        response: { 200: SourceSchema, ...problems(400, 404, 409) },
       },
     },
     async (request) => {
@@ -282,7 +280,7 @@ export async function centralRoutes(
           'Change the credentials, the interval, whether private addresses are allowed, or pause a source',
         params: NameParams,
         body: SourceChange,
-        response: { 200: SourceSchema, ...problems },
+        response: { 200: SourceSchema, ...problems(400, 404, 409) },
       },
     },
     async (request) => {
@@ -312,7 +310,7 @@ export async function centralRoutes(
         operationId: 'deleteCentralSource',
         summary: 'Stop pulling from a source (what it imported stays)',
         params: NameParams,
-        response: { 204: Type.Null(), ...problems },
+        response: { 204: Type.Null(), ...problems(400, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -333,12 +331,12 @@ export async function centralRoutes(
         summary:
           'Pull now: a job (progress at its Location); a pull already waiting or running is answered instead',
         params: NameParams,
-        response: { 202: Type.Object({ job_id: Type.String() }), ...problems },
+        response: { 202: Type.Object({ job_id: Type.String() }), ...problems(400, 404, 409) },
       },
     },
     async (request, reply) => {
       const row = await findSource(request.params.name);
-      const jobId = await enqueuePull(db, jobs, row.id, request.id, request.principal!.clientId);
+      const jobId = await enqueuePull(db, jobs, row.id, request.id, principalOf(request).clientId);
       request.auditNote = { resourceId: row.name, recordCount: 1 };
       return reply.code(202).header('location', `/api/v1/jobs/${jobId}`).send({ job_id: jobId });
     },

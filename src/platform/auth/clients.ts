@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
-import { conflict, notFound, badRequest } from '#platform/http/problem';
+import { conflict, notFound, badRequest } from '#platform/problem';
 import { generateApiKey } from './api-keys.ts';
 import { assertMayAttach, assertNotWider } from './credential-reach.ts';
 import type { Principal } from './principal.ts';

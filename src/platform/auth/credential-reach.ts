@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
-import { forbidden } from '#platform/http/problem';
+import { forbidden } from '#platform/problem';
 import type { Principal } from './principal.ts';
 import { FIELD_CLASSES, roleDefinitions, type FieldClass, type Permission, type Role } from './roles.ts';
 

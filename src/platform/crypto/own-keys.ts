@@ -2,7 +2,7 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
 import { sql, type Kysely } from 'kysely';
 import type { DB, DciEncryptionKeyTable } from '#platform/db/types';
-import { conflict } from '#platform/http/problem';
+import { conflict } from '#platform/problem';
 import { KeyVaultError, type KeyVault } from './key-vault.ts';
 
 /**

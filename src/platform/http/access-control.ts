@@ -1,4 +1,4 @@
-import type { FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { Kysely } from 'kysely';
 import { apiKeyAuthenticator, type Authenticator } from '#platform/auth/authenticate';
 import { ClientChanges } from '#platform/auth/client-changes';
@@ -10,9 +10,8 @@ import {
   type AuditOutcome,
 } from '#platform/audit/audit-log';
 import type { DB } from '#platform/db/types';
-import { createPolicyEnforcement, type PolicyOptions } from '#security/policy/enforce';
 import { httpBasicCheck } from './http-basic.ts';
-import { forbidden, unauthorized, badRequest } from './problem.ts';
+import { forbidden, unauthorized, badRequest } from '#platform/problem';
 import type { App, RouteAccess } from './types.ts';
 
 // Routes added by the API docs plugin are static pages and the spec: public by nature.
@@ -27,10 +26,30 @@ export interface AccessControlOptions {
   authenticators?: readonly Authenticator[];
   /** Checks of an authenticated principal against its request (e.g. the client certificate's owner). */
   principalChecks?: readonly PrincipalCheck[];
-  /** Per-client policies (data sharing agreements), rate limits and quotas: defaults, cache, clock. */
-  policy?: PolicyOptions;
+  /**
+   * What admits a request whose permission was granted (per-client agreements, rate limits and
+   * quotas: the security capability's policy enforcement), made once with the client changes its
+   * caches follow. Without one, a granted permission is enough.
+   */
+  admission?: (changes: ClientChanges) => Admission;
   /** Runs before authentication; may refuse by throwing (the anomaly guard's throttled addresses). */
   screen?: (request: FastifyRequest) => void;
+}
+
+/** Route access that needs credentials (not public). */
+export type GuardedAccess = Exclude<RouteAccess, { public: true }>;
+
+/**
+ * Checks a request whose permission was granted (a 4xx problem when refused) and answers the
+ * principal it is served as (narrowed, e.g. by the client's agreement).
+ */
+export interface Admission {
+  admit(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    principal: Principal,
+    access: GuardedAccess,
+  ): Promise<Principal>;
 }
 
 /** Says why an authenticated principal may not make this request (401), or undefined. */
@@ -50,11 +69,7 @@ export function installAccessControl(app: App, db: Kysely<DB>, options: AccessCo
     ...(options.authenticators ?? []),
     apiKeyAuthenticator(db, { cacheMs: options.authCacheMs ?? 0, changes }),
   ];
-  const policies = createPolicyEnforcement(app, db, changes, {
-    cacheMs: options.authCacheMs ?? 0,
-    ...options.policy,
-  });
-  app.decorate('accessPolicies', policies);
+  const admission = options.admission?.(changes);
   const principalChecks = [httpBasicCheck(db), ...(options.principalChecks ?? [])];
   app.addHook('onRoute', (route: RouteOptions) => {
     const access = route.config?.access;
@@ -104,7 +119,9 @@ export function installAccessControl(app: App, db: Kysely<DB>, options: AccessCo
       throw forbidden(`this key lacks the permission ${access.permission}`);
     }
     // The client's data sharing agreement, rate limit and quota, in this one place for every API.
-    request.principal = await policies.admit(request, reply, result.principal, access);
+    if (admission) {
+      request.principal = await admission.admit(request, reply, result.principal, access);
+    }
   });
 
   app.decorateRequest('answerRecorded', undefined);

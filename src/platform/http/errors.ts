@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ProblemError, type FieldError } from './problem.ts';
+import { ProblemError, type FieldError } from '#platform/problem';
 
 interface AjvError {
   instancePath: string;

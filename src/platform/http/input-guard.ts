@@ -1,4 +1,4 @@
-import { badRequest, type FieldError } from './problem.ts';
+import { badRequest, type FieldError } from '#platform/problem';
 import type { App } from './types.ts';
 
 /**

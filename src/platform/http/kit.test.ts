@@ -3,7 +3,7 @@ import { Value } from '@sinclair/typebox/value';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { accessTo, problems, principalOf, StringEnum } from './kit.ts';
 import { keyset, Keys } from './pagination.ts';
-import { ProblemError } from './problem.ts';
+import { ProblemError } from '#platform/problem';
 
 const refusal = (run: () => unknown) => {
   try {

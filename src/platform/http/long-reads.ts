@@ -1,5 +1,5 @@
 import { setImmediate } from 'node:timers/promises';
-import { tooManyRequests, unavailable } from './problem.ts';
+import { tooManyRequests, unavailable } from '#platform/problem';
 
 /**
  * "Every long read yields to other requests." One thread serves every request, so a read that works

@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { PERMISSIONS } from '#platform/auth/roles';
-import { ProblemSchema } from './problem.ts';
+import { ProblemSchema } from '#platform/problem';
 import type { App } from './types.ts';
 
 export interface OpenApiOptions {

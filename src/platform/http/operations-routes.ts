@@ -3,7 +3,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { DB } from '#platform/db/types';
 import { rawResponse } from './openapi.ts';
-import { unavailable } from './problem.ts';
+import { unavailable } from '#platform/problem';
 import type { App } from './types.ts';
 
 const Health = Type.Object({ status: Type.String(), version: Type.String() });

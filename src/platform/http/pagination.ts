@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { badRequest } from './problem.ts';
+import { badRequest } from '#platform/problem';
 
 /** Query parameters of every keyset-paginated list. */
 export const PageQuery = {

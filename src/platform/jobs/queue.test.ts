@@ -8,7 +8,7 @@ import { Type } from '@sinclair/typebox';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openDatabase, type Database } from '#platform/db/database';
 import { migrate } from '#platform/db/migrate';
-import { ProblemError } from '#platform/http/problem';
+import { ProblemError } from '#platform/problem';
 import { createTestDatabase, testDatabaseUrl, type TestDatabase } from '#test/db';
 import {
   createJobQueue,

@@ -3,7 +3,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type PgBoss from 'pg-boss';
 import type { Database } from '#platform/db/database';
-import { badRequest } from '#platform/http/problem';
+import { badRequest } from '#platform/problem';
 import { JobAbortedError, RunningAttempts } from './attempts.ts';
 import { createBoss, failOrphanedAttempts, findUnfinishedByKey, viaKysely } from './boss.ts';
 import { assertValidKind, KIND_DEFAULTS, type JobKind, type JobLogger } from './kind.ts';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
-import { conflict, notFound } from '#platform/http/problem';
+import { conflict, notFound } from '#platform/problem';
 import type { AreaScope } from '#registry/scope';
 import { applyChange, type ConsentOrigin } from './apply.ts';
 import { findDuplicates } from './duplicates.ts';

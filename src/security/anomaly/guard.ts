@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import { presentedToken } from '#platform/auth/authenticate';
 import { parseApiKey } from '#platform/auth/api-keys';
 import type { DB } from '#platform/db/types';
-import { tooManyRequests } from '#platform/http/problem';
+import { tooManyRequests } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import { runPeriodically, type Periodic } from '#platform/jobs/periodic';
 import { HOUR_MS, hourOf } from './baseline.ts';

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
 import { keyset, Keys, Page } from '#platform/http/pagination';
-import { conflict, notFound } from '#platform/http/problem';
+import { conflict, notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import { HOUR_MS, hourOf, round, share, usualHourly } from './baseline.ts';
 import type { AnomalyGuard } from './guard.ts';

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { secretMatches } from '#platform/auth/api-keys';
 import { findClient, type ClientRecord } from '#platform/auth/clients';
 import type { DB } from '#platform/db/types';
-import { ProblemError } from '#platform/http/problem';
+import { ProblemError } from '#platform/problem';
 import {
   assertedClientId,
   CLIENT_ASSERTION_TYPE,

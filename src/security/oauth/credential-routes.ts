@@ -5,7 +5,7 @@ import { hashSecret } from '#platform/auth/api-keys';
 import { findClient, grantedScopes, type ClientRecord } from '#platform/auth/clients';
 import type { Config } from '#config/settings';
 import type { DB } from '#platform/db/types';
-import { badRequest, conflict, notFound } from '#platform/http/problem';
+import { badRequest, conflict, notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import { ClientKeyError, readClientKey } from './client-keys.ts';
 import {

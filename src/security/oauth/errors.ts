@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { toProblemError } from '#platform/http/errors';
-import type { ProblemError } from '#platform/http/problem';
+import type { ProblemError } from '#platform/problem';
 
 /**
  * Errors of the token endpoint as RFC 6749 §5.2 has them: a JSON `{ error, error_description }`

@@ -6,8 +6,9 @@ import { FIELD_CLASSES, type FieldClass } from '#platform/auth/roles';
 import { TtlCache } from '#platform/cache/ttl-cache';
 import type { DB } from '#platform/db/types';
 import { runPeriodically, type Periodic } from '#platform/jobs/periodic';
-import { badRequest, forbidden, tooManyRequests } from '#platform/http/problem';
-import type { App, RegistryName, RouteAccess } from '#platform/http/types';
+import { badRequest, forbidden, tooManyRequests } from '#platform/problem';
+import type { Admission, GuardedAccess } from '#platform/http/access-control';
+import type { App, RegistryName } from '#platform/http/types';
 import { RateLimiter, secondsToNextDay, UsageCounter } from './limiter.ts';
 import { findPolicy, type PolicyRow } from './queries.ts';
 import {
@@ -34,20 +35,12 @@ export interface PolicyOptions {
   now?: () => number;
 }
 
-type GuardedAccess = Exclude<RouteAccess, { public: true }>;
-
-/** Per-client policy on every authenticated request; installed by installAccessControl. */
-export interface PolicyEnforcement {
-  /**
-   * Checks a request whose permission was granted against its client's agreement and limits (a 4xx
-   * problem when refused), counts it, and answers the principal as the agreement narrows it.
-   */
-  admit(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    principal: Principal,
-    access: GuardedAccess,
-  ): Promise<Principal>;
+/**
+ * Per-client policy on every authenticated request, the admission of access control: checks a
+ * request whose permission was granted against its client's agreement and limits (a 4xx problem
+ * when refused), counts it, and answers the principal as the agreement narrows it.
+ */
+export interface PolicyEnforcement extends Admission {
   /** The audit actions of the routes registered: what operation patterns may name. */
   readonly operations: ReadonlySet<string>;
 }
@@ -55,6 +48,7 @@ export interface PolicyEnforcement {
 /**
  * Loads each client's policy once per cache period (no database read per request), keeps the rate
  * limit and the daily quota in memory, and writes usage counts every `usageFlushMs` and on close.
+ * Decorates the app with it as `accessPolicies`.
  */
 export function createPolicyEnforcement(
   app: App,
@@ -82,7 +76,7 @@ export function createPolicyEnforcement(
     dailyQuota: policy?.dailyQuota ?? (options.defaultDailyQuota || undefined),
   });
 
-  return {
+  const enforcement: PolicyEnforcement = {
     operations,
     async admit(request, reply, principal, access) {
       const policy = await policies.through(principal.clientId, async () => {
@@ -106,6 +100,8 @@ export function createPolicyEnforcement(
       return policy ? narrowed(principal, policy) : principal;
     },
   };
+  app.decorate('accessPolicies', enforcement);
+  return enforcement;
 }
 
 /** Dates, operation, registry and purpose: a 403 (or 400 for a missing purpose) when refused. */
@@ -195,7 +191,7 @@ export async function principalUnderPolicy(
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Per-client policy enforcement (decorated by installAccessControl). */
+    /** Per-client policy enforcement (decorated by createPolicyEnforcement). */
     accessPolicies: PolicyEnforcement;
   }
 }

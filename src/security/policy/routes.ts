@@ -4,7 +4,7 @@ import { findClient, type ClientRecord } from '#platform/auth/clients';
 import { assertNotWider, recordsUnder } from '#platform/auth/credential-reach';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
-import { badRequest, notFound, type FieldError } from '#platform/http/problem';
+import { badRequest, notFound, type FieldError } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import { deletePolicy, findPolicy, savePolicy, unknownAreas, type PolicyRow } from './queries.ts';
 import { operationsMatcher } from './rules.ts';

@@ -2,8 +2,8 @@ import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
 import { findGrant } from '#security/oauth/credentials';
 import { findCertificateById } from '#security/tls/queries';
-import { principalFor, type AuthMethod, type Principal } from './principal.ts';
-import { isRole, roleDefinitions } from './roles.ts';
+import { principalFor, type AuthMethod, type Principal } from '#platform/auth/principal';
+import { isRole, roleDefinitions } from '#platform/auth/roles';
 
 /**
  * A credential as stored with what was sent with it (a DCI message answered later, a subscription
