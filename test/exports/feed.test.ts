@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import { testDatabaseUrl } from '#test/db';
 import { insertHousehold } from '#test/factories';
 import { newClient } from '#test/clients';
-import { setPolicy } from '../policy/helpers.ts';
+import { setPolicy } from '#test/security/policy/helpers';
 import { createExportTestApp, type ExportTestApp } from './support.ts';
 
 /**

@@ -3,7 +3,7 @@ import { XMLParser } from 'fast-xml-parser';
 import { parquetReadObjects } from 'hyparquet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newClient, type TestClient } from '#test/clients';
-import { setPolicy } from '../policy/helpers.ts';
+import { setPolicy } from '#test/security/policy/helpers';
 import { createExportTestApp, type ExportTestApp } from './support.ts';
 
 /**

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
 import { insertArea, insertHousehold, insertIndividual } from '#test/factories';
 import { newClient } from '#test/clients';
-import { setPolicy } from '#test/policy/helpers';
+import { setPolicy } from '#test/security/policy/helpers';
 
 /**
  * The registry composed into a supergraph by a real federation gateway (Apollo Gateway 2, the

@@ -8,7 +8,7 @@ import { createTestApp, type TestApp } from '#test/app';
 import { insertHousehold, insertIndividual, insertProgram } from '#test/factories';
 import { startFakeIda, type FakeIda } from '#test/mosip-ida';
 import { newClient } from '#test/clients';
-import { setPolicy } from '#test/policy/helpers';
+import { setPolicy } from '#test/security/policy/helpers';
 
 /**
  * Identity verification through the MOSIP ID Authentication adapter, against a fake IDA on

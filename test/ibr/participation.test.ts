@@ -8,7 +8,7 @@ import {
   insertProgram,
 } from '#test/factories';
 import { newClient } from '#test/clients';
-import { setPolicy } from '../policy/helpers.ts';
+import { setPolicy } from '#test/security/policy/helpers';
 
 /** The multi-program beneficiary view and the program-level view (IBR-030). */
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
 import { insertArea, insertHousehold, insertIndividual } from '#test/factories';
 import { newClient } from '#test/clients';
-import { setPolicy } from '#test/policy/helpers';
+import { setPolicy } from '#test/security/policy/helpers';
 import { submit } from './collect.ts';
 
 /**

@@ -6,7 +6,7 @@ import { createTlsTestApp, httpsCall, type TlsTestApp } from '#test/tls';
 import { seedRegistry } from '../dci/fixtures.ts';
 import { idType, newSigner, searchMessage } from '../dci/harness.ts';
 import { asAdmin, registerClient } from '#test/clients';
-import { basic, createSecret, ISSUER, tokenRequest } from '../oauth/oauth.ts';
+import { basic, createSecret, ISSUER, tokenRequest } from '#test/security/oauth/oauth';
 
 const SYNC_SEARCH = '/dci/sr/registry/sync/search';
 

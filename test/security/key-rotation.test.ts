@@ -7,7 +7,7 @@ import { spxWorkspace } from '#test/spx';
 import { seedRegistry } from '../dci/fixtures.ts';
 import { createDciApp, idType, newSigner, searchMessage, type DciTestApp } from '../dci/harness.ts';
 import { asAdmin, registerClient } from '#test/clients';
-import { ISSUER, tokenFor } from '../oauth/oauth.ts';
+import { ISSUER, tokenFor } from '#test/security/oauth/oauth';
 
 /**
  * Rotating keys: ours through the admin API and the CLI (a new current key, the old one working

@@ -12,7 +12,7 @@ import { createTestApp, type TestApp } from '#test/app';
 import { seedRegistry } from '../dci/fixtures.ts';
 import { idType, searchMessage } from '../dci/harness.ts';
 import { registerClient } from '#test/clients';
-import { tokenFor, ISSUER } from '../oauth/oauth.ts';
+import { tokenFor, ISSUER } from '#test/security/oauth/oauth';
 
 /**
  * Our private keys at rest: sealed under the master key in every table that holds one, sealed on the

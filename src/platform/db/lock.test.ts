@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { openDatabase } from './database.ts';
 import { DataDirectoryLockedError, lockDataDirectory, lockFileOf, lockHolder } from './lock.ts';
 
-/** One process at a time on a PGlite directory (the gateway beside `spx` commands: test/cli-beside-gateway.test.ts). */
+/** One process at a time on a PGlite directory (the gateway beside `spx` commands: test/cli/cli-beside-gateway.test.ts). */
 describe('data directory lock', () => {
   const root = mkdtempSync(join(tmpdir(), 'spx-lock-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));

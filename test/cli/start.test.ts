@@ -7,7 +7,7 @@ import { loadConfig } from '#config/load';
 import type { Config } from '#config/settings';
 import { openDatabase } from '#platform/db/database';
 import { startGateway } from '#cli/gateway';
-import { testDatabaseUrl } from './db.ts';
+import { testDatabaseUrl } from '#test/db';
 
 /** The gateway as `npm start` runs it: real port, real database directory or schema, demo data. */
 describe('gateway start and shutdown', () => {

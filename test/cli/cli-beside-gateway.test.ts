@@ -9,15 +9,14 @@ import { loadConfig } from '#config/load';
 import { verifyAuditChain } from '#platform/audit/audit-log';
 import { LOCAL_ADMIN } from '#platform/auth/bootstrap';
 import { lockFileOf } from '#platform/db/lock';
-import { testDatabaseUrl } from './db.ts';
-import { spawnSpx, spxWorkspace } from './spx.ts';
+import { testDatabaseUrl } from '#test/db';
+import { spawnSpx, spxWorkspace } from '#test/spx';
 
 /**
  * `spx` beside a running gateway on the embedded database (issue "A newcomer's first hour", item 1):
  * PGlite lets one process open its directory, so every command that needs the database either goes
  * through the gateway's admin API (with the local key the gateway wrote for its owner) or is refused
- * at once. A real gateway process and real spx processes (5–10 s each on a loaded 2-core machine):
- * one spawn per command, and minutes per test.
+ * at once. A real gateway process and real spx processes of the built CLI, one spawn per command.
  */
 
 /** What each command does beside a running gateway (docs/cli.md says the same). */
@@ -76,7 +75,7 @@ describe('spx commands and the data directory lock', () => {
   });
 });
 
-describe.skipIf(!pglite)('spx beside a running gateway (embedded database)', { timeout: 120_000 }, () => {
+describe.skipIf(!pglite)('spx beside a running gateway (embedded database)', () => {
   const workspace = spxWorkspace({ SPX_LOG_LEVEL: 'warn' });
   const spx = (...args: string[]) => workspace.run(args);
   let gateway: ChildProcess;
@@ -111,7 +110,7 @@ describe.skipIf(!pglite)('spx beside a running gateway (embedded database)', { t
       body: JSON.stringify({ name: 'people', entity: 'individuals', fields: ['id', 'sex'], format: 'csv' }),
     });
     expect(saved.status).toBe(201);
-  }, 120_000);
+  });
 
   afterAll(async () => {
     if (gateway.exitCode === null) {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
 import { testDatabaseUrl } from '#test/db';
 import { insertArea } from '#test/factories';
-import { householdInstance, submit } from './odk/collect.ts';
+import { householdInstance, submit } from '#test/odk/collect';
 
 /**
  * No personal data in the logs (defects issue, item 14): a failing query is logged with its

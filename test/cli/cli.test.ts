@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { secretOf } from './app.ts';
-import { spxWorkspace } from './spx.ts';
+import { secretOf } from '#test/app';
+import { spxWorkspace } from '#test/spx';
 
 /**
  * The `spx` command as an operator runs it: a real process on a real database directory or schema.

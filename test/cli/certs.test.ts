@@ -7,9 +7,9 @@ import { loadConfig } from '#config/load';
 import type { Config } from '#config/settings';
 import { openDatabase } from '#platform/db/database';
 import { startGateway } from '#cli/gateway';
-import { testDatabaseUrl } from './db.ts';
-import { runSpx } from './spx.ts';
-import { httpsCall } from './tls.ts';
+import { testDatabaseUrl } from '#test/db';
+import { runSpx } from '#test/spx';
+import { httpsCall } from '#test/tls';
 
 /**
  * `spx certs` as an operator runs it, and a gateway started with the files it wrote. Each test runs

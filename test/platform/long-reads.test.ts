@@ -3,9 +3,9 @@ import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fieldNames } from '#exports/fields';
 import { createClient, createKey } from '#platform/auth/clients';
-import { testDatabaseUrl } from './db.ts';
-import { expression, searchMessage } from './dci/harness.ts';
-import { createExportTestApp, type ExportTestApp } from './exports/support.ts';
+import { testDatabaseUrl } from '#test/db';
+import { expression, searchMessage } from '#test/dci/harness';
+import { createExportTestApp, type ExportTestApp } from '#test/exports/support';
 
 /**
  * "Every long read yields to other requests": while the heaviest read each channel allows runs, all
