@@ -27,8 +27,8 @@ async function start(args: string[], env: Record<string, string>) {
   const started = performance.now();
   const child = spawn(process.execPath, args, { env: { PATH: process.env['PATH'], ...env } });
   let out = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
   for (;;) {
     if (child.exitCode !== null) {
       throw new Error(`the gateway stopped: ${out}`);
