@@ -6,11 +6,9 @@
  * process start to the first answer of /health, and the resident memory then and after BENCH_IDLE_SECONDS.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openDatabase } from '#platform/db/database';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { spxWorkspace } from '#test/spx';
 
 const IDLE_SECONDS = Number(process.env['BENCH_IDLE_SECONDS'] ?? 10);
 const RUNTIMES = {
@@ -48,32 +46,18 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 async function measure(name: string, args: string[]) {
-  const dir = mkdtempSync(join(tmpdir(), 'spx-bench-start-'));
-  const url = process.env['DATABASE_URL'];
-  const schema = `bench_${randomBytes(4).toString('hex')}`;
-  const env = {
-    SPX_DATA_DIR: dir,
-    SPX_PORT: '0',
-    SPX_LOG_LEVEL: 'warn',
-    ...(url ? { DATABASE_URL: url, SPX_DB_SCHEMA: schema, SPX_JOBS_SCHEMA: `${schema}_q` } : {}),
-  };
+  // The data directory and, on PostgreSQL, the schemas of a `spx` workspace, as the CLI tests use.
+  const workspace = spxWorkspace({ SPX_PORT: '0', SPX_LOG_LEVEL: 'warn' });
   try {
-    await stop((await start(args, env)).child); // loads the demo data
-    const { child, ms } = await start(args, env);
+    await stop((await start(args, workspace.env)).child); // loads the demo data
+    const { child, ms } = await start(args, workspace.env);
     const atStart = rssMb(child.pid!);
     await sleep(IDLE_SECONDS * 1000);
     const idle = rssMb(child.pid!);
     await stop(child);
     return { name, ms, atStart, idle };
   } finally {
-    if (url) {
-      const database = await openDatabase({ url, schema });
-      await database.executeSql(
-        `drop schema if exists ${schema} cascade; drop schema if exists ${schema}_q cascade`,
-      );
-      await database.close();
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await workspace.remove();
   }
 }
 
