@@ -216,7 +216,7 @@ async function startGatewayProcess(
   });
   const url = await new Promise<string>((resolve, reject) => {
     let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       const found = /URL:\s+(http:\/\/\S+)/.exec(output);
       if (found) {

@@ -7,7 +7,7 @@
 // are written and files whose source is gone are removed: running it again is cheap (test/global-setup.ts
 // does, before every test run, so a spawned `spx` never runs stale code).
 import { build } from 'esbuild';
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Buffer } from 'node:buffer';
 import { performance } from 'node:perf_hooks';
@@ -81,6 +81,17 @@ function writeIfChanged(file, content) {
   return true;
 }
 
+/** Removes the folders under `dir` left empty (a source folder moved or renamed). */
+function removeEmptyFolders(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true }).filter((item) => item.isDirectory())) {
+    const folder = join(dir, entry.name);
+    removeEmptyFolders(folder);
+    if (readdirSync(folder).length === 0) {
+      rmdirSync(folder);
+    }
+  }
+}
+
 export async function buildServer() {
   const { imports } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
   const sources = filesUnder(SRC);
@@ -115,6 +126,7 @@ export async function buildServer() {
       removed += 1;
     }
   }
+  removeEmptyFolders(DIST);
   return { files: outputs.size, written, removed };
 }
 

@@ -54,7 +54,7 @@ const RSA = {
 } as const;
 
 async function selfSigned(name: string) {
-  const keys = (await webcrypto.subtle.generateKey(RSA, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(RSA, true, ['sign', 'verify']);
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: '01',
     name: `CN=${name}`,
@@ -65,7 +65,7 @@ async function selfSigned(name: string) {
   });
   return {
     pem: certificate.toString('pem'),
-    key: KeyObject.from(keys.privateKey as webcrypto.CryptoKey),
+    key: KeyObject.from(keys.privateKey),
     x509: new X509Certificate(certificate.toString('pem')),
   };
 }

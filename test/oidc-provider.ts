@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
@@ -125,7 +125,7 @@ export async function startOpenIdProvider(
     };
     const idToken = await new SignJWT({ ...claims, ...next.claims })
       .setProtectedHeader({ alg: 'ES256', kid })
-      .sign(next.foreignKey ? foreign.privateKey : (keyPair.privateKey as KeyObject));
+      .sign(next.foreignKey ? foreign.privateKey : keyPair.privateKey);
     json(res, 200, {
       access_token: randomBytes(16).toString('hex'),
       token_type: 'Bearer',

@@ -47,6 +47,8 @@ export const spawnSpx = (args: string[], env: Record<string, string | undefined>
 
 export interface SpxWorkspace {
   dir: string;
+  /** The environment the command runs with: the data directory and, on PostgreSQL, the schemas. */
+  env: Record<string, string>;
   /** The workspace's database, as the command opens it (close it before running a command on PGlite). */
   open(): Promise<Database>;
   /** Runs `spx <args>` with the workspace's environment and `extra`. */
@@ -58,13 +60,15 @@ export function spxWorkspace(env: Record<string, string> = {}): SpxWorkspace {
   const dir = mkdtempSync(join(tmpdir(), 'spx-cli-'));
   const url = testDatabaseUrl();
   const schema = `t_${randomBytes(6).toString('hex')}`;
-  const base = {
+  const base: Record<string, string> = {
+    PATH: process.env['PATH'] ?? '',
     SPX_DATA_DIR: dir,
     ...(url ? { DATABASE_URL: url, SPX_DB_SCHEMA: schema, SPX_JOBS_SCHEMA: `${schema}_q` } : {}),
     ...env,
   };
   return {
     dir,
+    env: base,
     open: () => openDatabase(url ? { url, schema } : { dataDir: join(dir, 'pglite'), schema: 'public' }),
     run: (args, extra = {}) => runSpx(args, { ...base, ...extra }),
     async remove() {

@@ -214,7 +214,7 @@ function CredentialStep({
       <SegmentedControl
         aria-label={texts.credentialKind}
         value={kind}
-        onChange={(value) => setKind(value as Credential['kind'])}
+        onChange={(value) => setKind(value)}
         data={[
           { value: 'api_key', label: texts.apiKey },
           { value: 'oauth', label: texts.oauthClient },

@@ -97,7 +97,7 @@ export function Deliveries({ texts }: { texts: Texts }) {
         <SegmentedControl
           aria-label={texts.show}
           value={filter}
-          onChange={(value) => setFilter(value as Filter)}
+          onChange={(value) => setFilter(value)}
           data={[
             { value: 'dead', label: texts.deadLetters },
             { value: 'all', label: texts.allDeliveries },

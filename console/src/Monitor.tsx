@@ -120,7 +120,7 @@ export function Monitor({ texts }: { texts: Texts }) {
         <SegmentedControl
           aria-label={texts.window}
           value={span}
-          onChange={(value) => setSpan(value as 'hour' | 'day')}
+          onChange={(value) => setSpan(value)}
           data={[
             { value: 'hour', label: texts.lastHour },
             { value: 'day', label: texts.lastDay },

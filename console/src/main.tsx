@@ -88,7 +88,7 @@ function App() {
         { value: 'fr', label: 'Français' },
       ]}
       value={language}
-      onChange={(value) => value && setLanguage(value as Language)}
+      onChange={(value) => value && setLanguage(value)}
       allowDeselect={false}
       w={140}
     />

@@ -1,13 +1,17 @@
 import { Type } from '@sinclair/typebox';
-import { sql, type Kysely } from 'kysely';
+import { Readable } from 'node:stream';
+import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
 import { keyset, Keys, Page, PageQuery } from '#platform/http/pagination';
 import type { App } from '#platform/http/types';
+import { accessTo, problems, StringEnum } from '#platform/http/kit';
 import { stringify } from 'csv-stringify/sync';
 import { verifyAuditChain } from '#platform/audit/audit-log';
+import { searchAudit, subjectAccesses, subjectAccessesByClient } from './queries.ts';
 
-/** The cursors of the audit event list (newest first). */
+/** The cursors of the audit event list and of a subject's report (newest first). */
 const events = keyset('audit.events', Keys.seq);
+const subjectEvents = keyset('audit.subject_accesses', Keys.seq);
 
 const Entry = Type.Object({
   seq: Type.Integer(),
@@ -31,46 +35,56 @@ const Entry = Type.Object({
   hash: Type.String(),
 });
 
-/** Entries a subject report holds at most, newest first. */
-const REPORT_MAX = 5000;
 /**
- * Entries read per query: the 5,000 at once took PGlite (on our thread) some 200 ms, in which no
- * other request was served (platform/http/long-reads.ts).
+ * Entries the CSV report reads per query: 5,000 at once took PGlite (on our thread) some 200 ms, in
+ * which no other request was served (platform/http/long-reads.ts).
  */
-const REPORT_PAGE = 500;
+const CSV_SLICE = 500;
+const CSV_COLUMNS = ['at', 'client_name', 'action', 'purpose', 'legal_basis', 'outcome'];
 
-/** The accesses to a subject's data, newest first (at most REPORT_MAX), read a page at a time. */
-async function accessesOf(db: Kysely<DB>, subject: string) {
-  const rows = [];
-  let before: number | undefined;
+type AccessRow = Awaited<ReturnType<typeof subjectAccesses>>[number];
+
+const accessView = (row: AccessRow) => ({
+  at: row.at.toISOString(),
+  client_name: row.client_name,
+  action: row.action,
+  purpose: row.purpose,
+  legal_basis: row.legal_basis,
+  outcome: row.outcome,
+});
+
+/** Every access to a subject's data as CSV lines, newest first, read a slice at a time. */
+async function* accessesCsv(db: Kysely<DB>, subject: string): AsyncGenerator<string> {
+  let beforeSeq: number | undefined;
+  let header = true;
   for (;;) {
-    const limit = Math.min(REPORT_PAGE, REPORT_MAX - rows.length);
-    const page = await db
-      .selectFrom('audit_log')
-      .select(['seq', 'at', 'client_id', 'client_name', 'action', 'purpose', 'legal_basis', 'outcome'])
-      .where((eb) =>
-        eb.or([
-          eb(sql<boolean>`subject_ids @> ${sql.val([subject])}::text[]`, '=', true),
-          eb('resource_id', '=', subject),
-        ]),
-      )
-      // The report's own consultations are not accesses to the subject's data.
-      .where('action', '!=', 'audit.subject_report')
-      .$if(before !== undefined, (query) => query.where('seq', '<', before!))
-      .orderBy('seq', 'desc')
-      .limit(limit)
-      .execute();
-    rows.push(...page);
-    if (page.length < limit || rows.length >= REPORT_MAX) {
-      return rows;
+    const rows = await subjectAccesses(db, subject, { beforeSeq, limit: CSV_SLICE });
+    const slice = rows.slice(0, CSV_SLICE);
+    yield stringify(slice.map(accessView), { header, columns: CSV_COLUMNS });
+    header = false;
+    const last = slice.at(-1);
+    if (rows.length <= CSV_SLICE || !last) {
+      return;
     }
-    before = page.at(-1)!.seq;
+    beforeSeq = last.seq;
   }
 }
 
-const auditRead = (action: string) => ({
-  access: { permission: 'audit:read' as const, audit: { action, resourceType: 'audit_log' } },
-});
+/** The accesses to a subject's data summed up by client (all of them), for the report. */
+async function summaryOf(db: Kysely<DB>, subject: string) {
+  const rows = await subjectAccessesByClient(db, subject);
+  const byClient = rows.map((row) => ({
+    client_id: row.client_id,
+    client_name: row.client_name,
+    accesses: Number(row.accesses),
+    first_at: new Date(row.first_at).toISOString(),
+    last_at: new Date(row.last_at).toISOString(),
+    purposes: row.purposes.filter((purpose): purpose is string => purpose !== null),
+  }));
+  return { accesses: byClient.reduce((sum, c) => sum + c.accesses, 0), by_client: byClient };
+}
+
+const auditRead = accessTo('audit:read', 'audit_log');
 
 /** Search and verify the audit trail. Newest first. */
 export async function auditRoutes(app: App, { db }: { db: Kysely<DB> }): Promise<void> {
@@ -95,51 +109,31 @@ export async function auditRoutes(app: App, { db }: { db: Kysely<DB> }): Promise
                 description: 'Accesses that returned this record (a person or household id)',
               }),
             ),
-            outcome: Type.Optional(Type.String({ enum: ['success', 'denied', 'error', 'invalid'] })),
+            outcome: Type.Optional(StringEnum(['success', 'denied', 'error', 'invalid'])),
             from: Type.Optional(Type.String({ format: 'date-time' })),
             to: Type.Optional(Type.String({ format: 'date-time' })),
           },
           { additionalProperties: false },
         ),
-        response: { 200: Page(Entry), 400: { $ref: 'Problem#' } },
+        response: { 200: Page(Entry), ...problems(400) },
       },
     },
     async (request) => {
       const q = request.query;
       const limit = q.limit ?? 50;
       const before = events.after(q.cursor);
-      let query = db.selectFrom('audit_log').selectAll();
-      if (before) {
-        query = query.where('seq', '<', Number(before));
-      }
-      if (q.client_id) {
-        query = query.where('client_id', '=', q.client_id);
-      }
-      if (q.action) {
-        query = query.where('action', '=', q.action);
-      }
-      if (q.resource_type) {
-        query = query.where('resource_type', '=', q.resource_type);
-      }
-      if (q.resource_id) {
-        query = query.where('resource_id', '=', q.resource_id);
-      }
-      if (q.subject_id) {
-        query = query.where(sql<boolean>`subject_ids @> ${sql.val([q.subject_id])}::text[]`);
-      }
-      if (q.outcome) {
-        query = query.where('outcome', '=', q.outcome);
-      }
-      if (q.from) {
-        query = query.where('at', '>=', new Date(q.from));
-      }
-      if (q.to) {
-        query = query.where('at', '<', new Date(q.to));
-      }
-      const rows = await query
-        .orderBy('seq', 'desc')
-        .limit(limit + 1)
-        .execute();
+      const rows = await searchAudit(db, {
+        clientId: q.client_id,
+        action: q.action,
+        resourceType: q.resource_type,
+        resourceId: q.resource_id,
+        subjectId: q.subject_id,
+        outcome: q.outcome,
+        from: q.from === undefined ? undefined : new Date(q.from),
+        to: q.to === undefined ? undefined : new Date(q.to),
+        beforeSeq: before === undefined ? undefined : Number(before),
+        limit,
+      });
       const page = events.page(rows, limit, (row) => String(row.seq));
       request.auditNote = { recordCount: page.items.length };
       return { ...page, items: page.items.map((row) => ({ ...row, at: row.at.toISOString() })) };
@@ -156,11 +150,11 @@ export async function auditRoutes(app: App, { db }: { db: Kysely<DB> }): Promise
         summary:
           "A data subject's access report: which systems accessed this person's or household's data, when, why",
         description:
-          'Accesses that returned the record or named it as their resource, newest first (at most 5,000), summed up by ' +
-          'system; `format=csv` answers the entries as a CSV file to hand to the data subject.',
+          'Accesses that returned the record or named it as their resource, summed up by system (all of them), and ' +
+          'a page of them, newest first; `format=csv` answers every entry as a CSV file to hand to the data subject.',
         params: Type.Object({ id: Type.String({ format: 'uuid', description: 'A person or household id' }) }),
         querystring: Type.Object(
-          { format: Type.Optional(Type.String({ enum: ['json', 'csv'], default: 'json' })) },
+          { format: Type.Optional(StringEnum(['json', 'csv'], { default: 'json' })), ...PageQuery },
           { additionalProperties: false },
         ),
         response: {
@@ -187,70 +181,40 @@ export async function auditRoutes(app: App, { db }: { db: Kysely<DB> }): Promise
                 outcome: Type.String(),
               }),
             ),
+            next_cursor: Type.Union([Type.String(), Type.Null()], {
+              description: 'The cursor of the next page of entries; null on the last page',
+            }),
           }),
-          400: { $ref: 'Problem#' },
+          ...problems(400),
         },
       },
     },
     async (request, reply) => {
       const subject = request.params.id;
-      const rows = await accessesOf(db, subject);
-      request.auditNote = { resourceId: subject, recordCount: rows.length };
-      const entries = rows.map((row) => ({
-        at: row.at.toISOString(),
-        client_name: row.client_name,
-        action: row.action,
-        purpose: row.purpose,
-        legal_basis: row.legal_basis,
-        outcome: row.outcome,
-      }));
-      if (request.query.format === 'csv') {
+      const { format, limit = 50, cursor } = request.query;
+      if (format === 'csv') {
+        const { accesses } = await summaryOf(db, subject);
+        request.auditNote = { resourceId: subject, recordCount: accesses };
         return reply
           .header('content-type', 'text/csv; charset=utf-8')
           .header(
             'content-disposition',
             `attachment; filename="access-report-${subject.replace(/[^\w-]/g, '_')}.csv"`,
           )
-          .send(
-            stringify(entries, {
-              header: true,
-              columns: ['at', 'client_name', 'action', 'purpose', 'legal_basis', 'outcome'],
-            }),
-          );
+          .send(Readable.from(accessesCsv(db, subject)));
       }
-      const byClient = new Map<
-        string,
-        {
-          client_id: string | null;
-          client_name: string | null;
-          accesses: number;
-          first_at: string;
-          last_at: string;
-          purposes: Set<string>;
-        }
-      >();
-      for (const row of rows) {
-        const key = row.client_id ?? '';
-        const seen = byClient.get(key) ?? {
-          client_id: row.client_id,
-          client_name: row.client_name,
-          accesses: 0,
-          first_at: row.at.toISOString(),
-          last_at: row.at.toISOString(),
-          purposes: new Set<string>(),
-        };
-        seen.accesses += 1;
-        seen.first_at = row.at.toISOString(); // newest first: the last one seen is the earliest
-        if (row.purpose) {
-          seen.purposes.add(row.purpose);
-        }
-        byClient.set(key, seen);
-      }
+      const before = subjectEvents.after(cursor);
+      const rows = await subjectAccesses(db, subject, {
+        beforeSeq: before === undefined ? undefined : Number(before),
+        limit,
+      });
+      const page = subjectEvents.page(rows, limit, (row) => String(row.seq));
+      request.auditNote = { resourceId: subject, recordCount: page.items.length };
       return {
         subject_id: subject,
-        accesses: rows.length,
-        by_client: [...byClient.values()].map((c) => ({ ...c, purposes: [...c.purposes].sort() })),
-        entries,
+        ...(await summaryOf(db, subject)),
+        entries: page.items.map(accessView),
+        next_cursor: page.next_cursor,
       };
     },
   );

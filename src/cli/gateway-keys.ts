@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { gatewayKeys } from '#app';
 import type { Config } from '#config/settings';
 import { recordAudit } from '#platform/audit/audit-log';
 import { openKeyVault } from '#platform/crypto/open-vault';
@@ -85,6 +84,8 @@ function graceHoursOf(text: string | undefined, config: Config): number {
 
 async function storesOf(database: Database, config: Config) {
   const { vault } = await openKeyVault(config, database.db);
+  // Loaded when used: the whole gateway's modules would double what every other command loads.
+  const { gatewayKeys } = await import('#app');
   return gatewayKeys(database.db, vault);
 }
 

@@ -14,6 +14,7 @@ import { principalOfCredential } from '#security/stored-credential';
 import type { DB } from '#platform/db/types';
 import { unauthorized } from '#platform/problem';
 import type { App } from '#platform/http/types';
+import { problems } from '#platform/http/kit';
 import { readCookie, setCookie } from './cookies.ts';
 
 /**
@@ -170,8 +171,6 @@ export async function openSession(
 }
 
 export async function consoleSessionRoutes(app: App, { db }: { db: Kysely<DB> }): Promise<void> {
-  const problems = { 400: { $ref: 'Problem#' }, 401: { $ref: 'Problem#' } };
-
   app.post(
     '/console/session',
     {
@@ -184,7 +183,7 @@ export async function consoleSessionRoutes(app: App, { db }: { db: Kysely<DB> })
           { api_key: Type.String({ minLength: 1, maxLength: 200 }) },
           { additionalProperties: false },
         ),
-        response: { 201: Who, ...problems },
+        response: { 201: Who, ...problems(400, 401) },
       },
     },
     async (request, reply) => {
@@ -208,7 +207,7 @@ export async function consoleSessionRoutes(app: App, { db }: { db: Kysely<DB> })
         tags: ['access'],
         operationId: 'getConsoleSession',
         summary: 'Who is signed in to the console, with the CSRF token of the session (401 when nobody)',
-        response: { 200: Who, 401: { $ref: 'Problem#' } },
+        response: { 200: Who, ...problems(401) },
       },
     },
     async (request) => {
@@ -232,7 +231,7 @@ export async function consoleSessionRoutes(app: App, { db }: { db: Kysely<DB> })
         tags: ['access'],
         operationId: 'deleteConsoleSession',
         summary: 'Sign out of the console (with the CSRF token of the session, like every change)',
-        response: { 204: Type.Null(), 401: { $ref: 'Problem#' } },
+        response: { 204: Type.Null(), ...problems(401) },
       },
     },
     async (request, reply) => {

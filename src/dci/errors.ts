@@ -104,7 +104,7 @@ export function toHttpError(error: Error): {
   headers: Record<string, string>;
   body: HttpErrorBody;
 } {
-  const problem = toProblemError(error as FastifyError);
+  const problem = toProblemError(error);
   const code =
     error instanceof DciError && isTransport(error.code) ? error.code : codeForStatus(problem.status);
   const message = problem.detail ?? problem.title;

@@ -5,8 +5,9 @@ import type { Kysely, Selectable } from 'kysely';
 import { isUniqueViolation } from '#platform/db/errors';
 import type { DB, ExportDefinitionTable } from '#platform/db/types';
 import { badRequest, conflict, type FieldError } from '#platform/problem';
-import { EXPORT_ENTITIES, fieldNames, type ExportEntity } from './fields.ts';
-import { EXPORT_FORMATS, FORMATS, type ExportFormat } from './formats/index.ts';
+import { StringEnum } from '#platform/http/kit';
+import { EXPORT_ENTITIES, fieldNames } from './fields.ts';
+import { EXPORT_FORMATS, FORMATS } from './formats/index.ts';
 import { LegalBasis, Purpose } from './statement.ts';
 
 /**
@@ -21,8 +22,7 @@ const Name = Type.String({ pattern: NAME, description: 'Lower-case name: letters
 
 const definitionFields = {
   description: Type.Optional(Type.String({ maxLength: 500 })),
-  entity: Type.String({
-    enum: [...EXPORT_ENTITIES],
+  entity: StringEnum(EXPORT_ENTITIES, {
     description:
       'households, individuals, or household_members (one row per member with its household fields, prefixed household_)',
   }),
@@ -38,7 +38,7 @@ const definitionFields = {
         'for households and household_members, on persons for individuals',
     }),
   ),
-  format: Type.String({ enum: [...EXPORT_FORMATS] }),
+  format: StringEnum(EXPORT_FORMATS),
   include_members: Type.Optional(
     Type.Boolean({
       description: 'households only, in json, ndjson and xml: each household with its members',
@@ -84,7 +84,7 @@ export type DefinitionRow = Selectable<ExportDefinitionTable>;
 
 /** Checks what the schema cannot: fields of the entity, format options, schedule. */
 export function checkDefinition(input: DefinitionInput): void {
-  const entity = input.entity as ExportEntity;
+  const entity = input.entity;
   const known = new Set(fieldNames(entity));
   const errors: FieldError[] = [];
   const seen = new Set<string>();
@@ -96,7 +96,7 @@ export function checkDefinition(input: DefinitionInput): void {
     }
     seen.add(field);
   });
-  if (input.include_members && !(entity === 'households' && FORMATS[input.format as ExportFormat].nests)) {
+  if (input.include_members && !(entity === 'households' && FORMATS[input.format].nests)) {
     errors.push({
       pointer: '/include_members',
       detail:
@@ -229,10 +229,10 @@ export async function insertVersion(
         name: input.name,
         version: record.version,
         description: input.description ?? null,
-        entity: input.entity as ExportEntity,
+        entity: input.entity,
         fields: input.fields,
         filter: input.filter ? JSON.stringify(input.filter) : null,
-        format: input.format as ExportFormat,
+        format: input.format,
         include_members: input.include_members ?? false,
         pseudonymise: input.pseudonymise ?? false,
         drop_direct_identifiers: input.drop_direct_identifiers ?? false,

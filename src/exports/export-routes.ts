@@ -13,6 +13,7 @@ import { rawResponse } from '#platform/http/openapi';
 import { Slots, type SlotLimits } from '#platform/http/long-reads';
 import { badRequest, conflict, notFound, ProblemError } from '#platform/problem';
 import type { App } from '#platform/http/types';
+import { accessTo, principalOf, problems, StringEnum } from '#platform/http/kit';
 import type { JobQueue } from '#platform/jobs/queue';
 import { JobResource } from '#platform/jobs/schemas';
 import {
@@ -51,7 +52,6 @@ const Version = Type.Integer({
   maximum: 2147483647,
   description: 'A saved version (default: the current one)',
 });
-const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' } };
 
 const Definition = Type.Object({
   id: Type.String(),
@@ -76,8 +76,7 @@ const Definition = Type.Object({
   privacy_weakened: Type.Array(Type.String(), {
     description: 'How this version weakens privacy against the version in use when it was saved',
   }),
-  approval: Type.String({
-    enum: ['not_needed', 'pending', 'approved', 'rejected'],
+  approval: StringEnum(['not_needed', 'pending', 'approved', 'rejected'], {
     description: 'pending: waits for another holder of exports:admin (the version before stays in use)',
   }),
   decided_by: Type.Union([Type.String(), Type.Null()]),
@@ -130,18 +129,8 @@ async function exportJobOf(db: Kysely<DB>, job: JobResource): Promise<ExportJob>
   };
 }
 
-const manage = (action: string) => ({
-  access: { permission: 'exports:manage' as const, audit: { action, resourceType: 'export_definition' } },
-});
-const read = (action: string, resourceType = 'export_definition') => ({
-  access: {
-    permission: 'registry:read' as const,
-    audit: { action, resourceType },
-    registry: 'social' as const,
-  },
-});
-
-const principalOf = (request: FastifyRequest): Principal => request.principal!;
+const manage = accessTo('exports:manage', 'export_definition');
+const read = accessTo('registry:read', 'export_definition', 'social');
 
 export interface ExportRouteOptions {
   db: Kysely<DB>;
@@ -237,7 +226,7 @@ function definitionRoutes(app: App, { db }: ExportRouteOptions): void {
         operationId: 'createExportDefinition',
         summary: 'Save a new export definition (version 1)',
         body: DefinitionInput,
-        response: { 201: Definition, 400: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' } },
+        response: { 201: Definition, ...problems(400, 409) },
       },
     },
     async (request, reply) => {
@@ -266,9 +255,7 @@ function definitionRoutes(app: App, { db }: ExportRouteOptions): void {
         response: {
           200: Definition,
           202: Definition,
-          ...problems,
-          403: { $ref: 'Problem#' },
-          409: { $ref: 'Problem#' },
+          ...problems(400, 403, 404, 409),
         },
       },
     },
@@ -321,7 +308,7 @@ function definitionRoutes(app: App, { db }: ExportRouteOptions): void {
         summary: 'An export definition: its current version, or the one asked for',
         params: NameParams,
         querystring: Type.Object({ version: Type.Optional(Version) }, { additionalProperties: false }),
-        response: { 200: Definition, ...problems },
+        response: { 200: Definition, ...problems(400, 404) },
       },
     },
     async (request) => {
@@ -348,7 +335,7 @@ function definitionRoutes(app: App, { db }: ExportRouteOptions): void {
         operationId: 'listExportDefinitionVersions',
         summary: 'Every saved version of an export definition, newest first',
         params: NameParams,
-        response: { 200: Type.Object({ items: Type.Array(Definition) }), ...problems },
+        response: { 200: Type.Object({ items: Type.Array(Definition) }), ...problems(400, 404) },
       },
     },
     async (request) => {
@@ -371,7 +358,7 @@ function definitionRoutes(app: App, { db }: ExportRouteOptions): void {
         summary: 'Archive an export definition (every version; its name cannot be used again)',
         description: 'Only the definition’s owner, or a holder of exports:admin, archives it.',
         params: NameParams,
-        response: { 204: Type.Null(), ...problems, 403: { $ref: 'Problem#' } },
+        response: { 204: Type.Null(), ...problems(400, 403, 404) },
       },
     },
     async (request, reply) => {
@@ -401,12 +388,12 @@ function definitionRoutes(app: App, { db }: ExportRouteOptions): void {
         params: Type.Object({ name: NameParams.properties.name, version: Version }),
         body: Type.Object(
           {
-            decision: Type.String({ enum: ['approve', 'reject'] }),
+            decision: StringEnum(['approve', 'reject']),
             reason: Type.String({ minLength: 1, maxLength: 500 }),
           },
           { additionalProperties: false },
         ),
-        response: { 200: Definition, ...problems, 403: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' } },
+        response: { 200: Definition, ...problems(400, 403, 404, 409) },
       },
     },
     async (request) => {
@@ -437,10 +424,10 @@ const draft = (input: DefinitionInput): DefinitionRow => ({
   name: input.name,
   version: 0,
   description: null,
-  entity: input.entity as DefinitionRow['entity'],
+  entity: input.entity,
   fields: input.fields,
   filter: input.filter ?? null,
-  format: input.format as ExportFormat,
+  format: input.format,
   include_members: input.include_members ?? false,
   pseudonymise: input.pseudonymise ?? false,
   drop_direct_identifiers: input.drop_direct_identifiers ?? false,
@@ -517,7 +504,7 @@ function downloadRoute(app: App, { db, vault, copyOut }: ExportRouteOptions): vo
             legal_basis: LegalBasis,
             purpose: Type.Optional(Purpose),
             version: Type.Optional(Version),
-            format: Type.Optional(Type.String({ enum: [...EXPORT_FORMATS] })),
+            format: Type.Optional(StringEnum(EXPORT_FORMATS)),
             limit: Type.Optional(
               Type.Integer({
                 minimum: 1,
@@ -530,8 +517,7 @@ function downloadRoute(app: App, { db, vault, copyOut }: ExportRouteOptions): vo
         ),
         response: {
           200: rawResponse('The export, in its format', FORMAT_TYPES, true),
-          ...problems,
-          403: { $ref: 'Problem#' },
+          ...problems(400, 403, 404),
         },
       },
     },
@@ -612,13 +598,13 @@ function jobRoutes(app: App, { db, jobs, dataDir, fileHours }: ExportRouteOption
           {
             definition: NameParams.properties.name,
             version: Type.Optional(Version),
-            format: Type.Optional(Type.String({ enum: [...EXPORT_FORMATS] })),
+            format: Type.Optional(StringEnum(EXPORT_FORMATS)),
             purpose: Purpose,
             legal_basis: LegalBasis,
           },
           { additionalProperties: false },
         ),
-        response: { 202: ExportJob, ...problems },
+        response: { 202: ExportJob, ...problems(400, 404) },
       },
     },
     async (request, reply) => {
@@ -656,7 +642,7 @@ function jobRoutes(app: App, { db, jobs, dataDir, fileHours }: ExportRouteOption
         operationId: 'getExportJob',
         summary: 'An export job: status, progress (rows done of total), and its file once ready',
         params: JobParams,
-        response: { 200: ExportJob, ...problems },
+        response: { 200: ExportJob, ...problems(400, 404) },
       },
     },
     async (request) => {
@@ -695,7 +681,7 @@ function jobRoutes(app: App, { db, jobs, dataDir, fileHours }: ExportRouteOption
               }),
             ),
           }),
-          ...problems,
+          ...problems(400, 404),
         },
       },
     },
@@ -732,9 +718,7 @@ function jobRoutes(app: App, { db, jobs, dataDir, fileHours }: ExportRouteOption
         params: JobParams,
         response: {
           200: rawResponse('The export file, in its format', FORMAT_TYPES, true),
-          ...problems,
-          409: { $ref: 'Problem#' },
-          410: { $ref: 'Problem#' },
+          ...problems(400, 404, 409, 410),
         },
       },
     },

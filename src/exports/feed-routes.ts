@@ -9,6 +9,7 @@ import type { DB } from '#platform/db/types';
 import { TimeSlicer, type Slots } from '#platform/http/long-reads';
 import { badRequest, notFound, ProblemError } from '#platform/problem';
 import type { App } from '#platform/http/types';
+import { principalOf, problems } from '#platform/http/kit';
 import { findDefinition, type DefinitionRow } from './definitions.ts';
 import { currentPosition, decodePosition, encodePosition, readChanges, type FeedPosition } from './feed.ts';
 import { recordObject } from './formats/json.ts';
@@ -84,9 +85,7 @@ export function feedRoute(app: App, options: FeedRouteOptions): void {
       querystring: FeedQuery,
       response: {
         101: Type.Null({ description: 'Switching Protocols: the feed, as WebSocket messages' }),
-        400: { $ref: 'Problem#' },
-        404: { $ref: 'Problem#' },
-        426: { $ref: 'Problem#' },
+        ...problems(400, 404, 426),
       },
     },
     handler: async () => {
@@ -99,7 +98,7 @@ export function feedRoute(app: App, options: FeedRouteOptions): void {
     },
     wsHandler: (socket, request) => {
       const query = request.query as FeedQueryValues;
-      const { name } = request.params as { name: string };
+      const { name } = request.params;
       const feed = new Feed(socket, request, options);
       open.set(
         feed,
@@ -147,7 +146,7 @@ class Feed {
   async run(name: string, query: FeedQueryValues): Promise<void> {
     let audit: ((outcome: AuditOutcome) => Promise<void>) | undefined;
     try {
-      this.#release = this.options.slots.take(this.request.principal!.clientId);
+      this.#release = this.options.slots.take(principalOf(this.request).clientId);
       const { definition, plan, pseudonym, purpose } = await this.#open(name, query);
       audit = (outcome) => this.#audit(definition, purpose, query.legal_basis, outcome, 'export.feed.done');
       await this.#audit(definition, purpose, query.legal_basis, 'success', 'export.feed');
@@ -179,7 +178,7 @@ class Feed {
     if (!definition) {
       throw notFound('export definition');
     }
-    const principal: Principal = this.request.principal!;
+    const principal: Principal = principalOf(this.request);
     const plan = planExport(definition, principal);
     const pseudonym = definition.pseudonymise
       ? await pseudonymiserFor(this.options.db, this.options.vault, principal.clientId)
@@ -278,7 +277,7 @@ class Feed {
     outcome: AuditOutcome,
     action: string,
   ) {
-    const principal = this.request.principal!;
+    const principal = principalOf(this.request);
     return recordAudit(this.options.db, {
       requestId: this.request.id,
       clientId: principal.clientId,

@@ -117,7 +117,7 @@ function changedRows(
       .orderBy('i.change_xid')
       .orderBy('i.id')
       .limit(limit)
-      .execute() as Promise<IndividualRow[]>;
+      .execute();
   }
   return db
     .selectFrom('households as h')
@@ -154,7 +154,7 @@ function changedMembers(
     )
     .orderBy('i.id')
     .limit(limit)
-    .execute() as Promise<IndividualRow[]>;
+    .execute();
 }
 
 function changedIn(alias: 'h' | 'i', window: Window, plan: ExportPlan) {

@@ -97,7 +97,7 @@ function choose<R>(
       name,
       type: field.type,
       description: field.description,
-      value: field.value as (row: never) => FieldValue,
+      value: field.value,
       column: field.column,
       pseudonym: definition.pseudonymise && field.pseudonym === true,
     });
@@ -107,7 +107,7 @@ function choose<R>(
 
 /** The filter as SQL; refused, naming the problem, like the DCI search refuses its criteria. */
 export function compileFilter(filter: unknown, entity: Entity, principal: Principal): Where {
-  if (filter === null || filter === undefined || Object.keys(filter as object).length === 0) {
+  if (filter === null || filter === undefined || Object.keys(filter).length === 0) {
     return sql<boolean>`true`;
   }
   try {

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { PURPOSE } from '#platform/http/access-control';
+import { StringEnum } from '#platform/http/kit';
 
 /**
  * What every export states (GDPR): why the data is exported, and the lawful basis of art. 6(1).
@@ -15,8 +16,7 @@ export const LEGAL_BASES = [
   'legitimate_interests',
 ] as const;
 
-export const LegalBasis = Type.String({
-  enum: [...LEGAL_BASES],
+export const LegalBasis = StringEnum(LEGAL_BASES, {
   description: 'GDPR art. 6(1) lawful basis of the export',
 });
 

@@ -61,7 +61,7 @@ export function refusalErrors(error: unknown, log: FastifyBaseLogger): GraphQLFo
   if (!Array.isArray(list) || !list.every((e) => e instanceof GraphQLError)) {
     return undefined;
   }
-  return (list as GraphQLError[]).map((e) => {
+  return list.map((e) => {
     const formatted = formatOne(e, log);
     const code = formatted.extensions?.['code'] ?? 'GRAPHQL_VALIDATION_FAILED';
     return { ...formatted, extensions: { ...formatted.extensions, code } };

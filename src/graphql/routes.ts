@@ -7,6 +7,7 @@ import type { DB } from '#platform/db/types';
 import { JSON_TEXT, slicedJson } from '#platform/http/long-reads';
 import { badRequest } from '#platform/problem';
 import type { App } from '#platform/http/types';
+import { principalOf } from '#platform/http/kit';
 import { createContext, type GraphContext } from './context.ts';
 import { formatErrors, refusalErrors } from './errors.ts';
 import { checkLimits } from './limits.ts';
@@ -136,7 +137,7 @@ export async function graphqlRoutes(app: App, { db }: { db: Kysely<DB> }): Promi
       if (isJson(query)) {
         throw badRequest('query must be GraphQL source text', [{ pointer: '/query', detail: 'is JSON' }]);
       }
-      const context = createContext(db, request.principal!, operationName ?? undefined);
+      const context = createContext(db, principalOf(request), operationName ?? undefined);
       request.auditNote = { recordCount: 0 };
       let result;
       try {

@@ -1,12 +1,11 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
-import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
 import { notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
+import { accessTo, principalOf, problems } from '#platform/http/kit';
 import { Nullable, ProgramCode } from '#registry/schemas';
-import { checkCriteria, checkEligibility, Criterion, MAX_SUBJECTS, type Subject } from './eligibility.ts';
+import { checkCriteria, checkEligibility, Criterion, MAX_SUBJECTS } from './eligibility.ts';
 import { subjectKey } from './participation.ts';
 
 /** Eligibility criteria of programs, and real-time checks of persons and households (IBR-036). */
@@ -40,12 +39,9 @@ const Result = Type.Object({
     Type.Array(Type.Object({ program: Type.String(), enrollment_id: Type.String(), status: Type.String() })),
   ),
 });
-const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' } };
 
-const access = (permission: 'registry:read' | 'registry:write', action: string) => ({
-  access: { permission, audit: { action, resourceType: 'program' }, registry: 'ibr' as const },
-});
-const principalOf = (request: FastifyRequest): Principal => request.principal!;
+const read = accessTo('registry:read', 'program', 'ibr');
+const write = accessTo('registry:write', 'program', 'ibr');
 
 async function programOf(db: Kysely<DB>, code: string) {
   const row = await db
@@ -63,14 +59,14 @@ export async function eligibilityRoutes(app: App, { db }: { db: Kysely<DB> }): P
   app.put(
     '/ibr/programs/:code/eligibility',
     {
-      config: access('registry:write', 'program.eligibility.set'),
+      config: write('program.eligibility.set'),
       schema: {
         tags: ['ibr'],
         operationId: 'setProgramEligibility',
         summary: "Set a program's eligibility criteria (DCI expressions over households or persons)",
         params: Code,
         body: Type.Object({ criteria: Criteria }, { additionalProperties: false }),
-        response: { 200: Type.Object({ program: Type.String(), criteria: Criteria }), ...problems },
+        response: { 200: Type.Object({ program: Type.String(), criteria: Criteria }), ...problems(400, 404) },
       },
     },
     async (request) => {
@@ -89,13 +85,13 @@ export async function eligibilityRoutes(app: App, { db }: { db: Kysely<DB> }): P
   app.get(
     '/ibr/programs/:code/eligibility',
     {
-      config: access('registry:read', 'program.eligibility.read'),
+      config: read('program.eligibility.read'),
       schema: {
         tags: ['ibr'],
         operationId: 'getProgramEligibility',
         summary: "A program's eligibility criteria",
         params: Code,
-        response: { 200: Type.Object({ program: Type.String(), criteria: Criteria }), ...problems },
+        response: { 200: Type.Object({ program: Type.String(), criteria: Criteria }), ...problems(400, 404) },
       },
     },
     async (request) => {
@@ -108,7 +104,7 @@ export async function eligibilityRoutes(app: App, { db }: { db: Kysely<DB> }): P
   app.post(
     '/ibr/eligibility/check',
     {
-      config: access('registry:read', 'ibr.eligibility.check'),
+      config: read('ibr.eligibility.check'),
       schema: {
         tags: ['ibr'],
         operationId: 'checkEligibility',
@@ -126,18 +122,13 @@ export async function eligibilityRoutes(app: App, { db }: { db: Kysely<DB> }): P
         ),
         response: {
           200: Type.Object({ program: Type.String(), results: Type.Array(Result) }),
-          ...problems,
+          ...problems(400, 404),
         },
       },
     },
     async (request) => {
       const program = await programOf(db, request.body.program);
-      const results = await checkEligibility(
-        db,
-        program,
-        request.body.subjects as Subject[],
-        principalOf(request),
-      );
+      const results = await checkEligibility(db, program, request.body.subjects, principalOf(request));
       const found = results.flatMap((r) => ('person_id' in r ? [r.person_id ?? r.household_id!] : []));
       request.auditNote = { resourceId: program.code, recordCount: found.length, subjectIds: found };
       // Each subject is a lookup by key for the anomaly guard, as if asked one by one.

@@ -3,6 +3,7 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
 import { badRequest } from '#platform/problem';
+import { StringEnum } from '#platform/http/kit';
 import { compileFilter } from '#exports/plan';
 import { householdInScope } from '#registry/scope';
 import { assertMayLookUp } from '#registry/views';
@@ -20,7 +21,7 @@ export const Criterion = Type.Object(
   {
     name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,59}$' }),
     description: Type.Optional(Type.String({ maxLength: 300 })),
-    applies_to: Type.String({ enum: ['household', 'person'] }),
+    applies_to: StringEnum(['household', 'person']),
     expression: Type.Object({}, { additionalProperties: true, description: 'DCI expression query' }),
   },
   { additionalProperties: false },

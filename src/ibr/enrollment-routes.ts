@@ -6,6 +6,7 @@ import type { DB } from '#platform/db/types';
 import { badRequest, notFound, unprocessable } from '#platform/problem';
 import type { IdentityVerifier } from './identity/service.ts';
 import type { App } from '#platform/http/types';
+import { accessTo, IdParams, principalOf, problems, StringEnum } from '#platform/http/kit';
 import { statusHistoryOf } from '#registry/queries';
 import { EnrollmentSchema, ProgramCode } from '#registry/schemas';
 import { enrollmentView } from '#registry/views';
@@ -19,20 +20,11 @@ const Terms = {
   program_beneficiary_id: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
   benefit_amount: Type.Optional(Type.Number({ minimum: 0, maximum: 1e10 })),
   currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$' })),
-  payment_method: Type.Optional(Type.String({ enum: ['bank', 'mobile_money', 'cash', 'voucher'] })),
+  payment_method: Type.Optional(StringEnum(['bank', 'mobile_money', 'cash', 'voucher'])),
   payment_account: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
 };
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
-const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' } };
 
-const write = (action: string) => ({
-  access: {
-    permission: 'registry:write' as const,
-    audit: { action, resourceType: 'enrollment' },
-    registry: 'ibr' as const,
-  },
-});
-const principalOf = (request: FastifyRequest): Principal => request.principal!;
+const write = accessTo('registry:write', 'enrollment', 'ibr');
 
 const findEnrollmentRow = (db: Kysely<DB>, id: string) =>
   db
@@ -89,7 +81,7 @@ export async function enrollmentRoutes(
             program: ProgramCode,
             beneficiary: Type.Object(
               {
-                type: Type.String({ enum: ['individual', 'household'] }),
+                type: StringEnum(['individual', 'household']),
                 id: Type.String({ format: 'uuid' }),
               },
               { additionalProperties: false },
@@ -107,9 +99,7 @@ export async function enrollmentRoutes(
         ),
         response: {
           201: EnrollmentSchema,
-          ...problems,
-          422: { $ref: 'Problem#' },
-          503: { $ref: 'Problem#' },
+          ...problems(400, 404, 409, 422, 503),
         },
       },
     },
@@ -118,11 +108,7 @@ export async function enrollmentRoutes(
       if (verify_identity) {
         await verifyBeforeEnrollment(verifier, db, beneficiary, principalOf(request));
       }
-      const id = await enroll(
-        db,
-        { ...terms, beneficiary: beneficiary as { type: 'individual' | 'household'; id: string } },
-        principalOf(request),
-      );
+      const id = await enroll(db, { ...terms, beneficiary: beneficiary }, principalOf(request));
       return reply.code(201).send(await answer(request, id));
     },
   );
@@ -140,7 +126,7 @@ export async function enrollmentRoutes(
           { action: Type.String({ enum: Object.keys(TRANSITIONS) }), reason: Reason },
           { additionalProperties: false },
         ),
-        response: { 200: EnrollmentSchema, ...problems },
+        response: { 200: EnrollmentSchema, ...problems(400, 404, 409) },
       },
     },
     async (request) => {
@@ -169,7 +155,7 @@ export async function enrollmentRoutes(
           { program: ProgramCode, reason: Reason, ...Terms },
           { additionalProperties: false },
         ),
-        response: { 201: EnrollmentSchema, ...problems },
+        response: { 201: EnrollmentSchema, ...problems(400, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -179,9 +165,7 @@ export async function enrollmentRoutes(
   );
 
   const Cap = Type.Object({ currency: Type.String(), monthly_cap: Type.Number(), updated_at: Type.String() });
-  const capAccess = (action: string) => ({
-    access: { permission: 'clients:manage' as const, audit: { action, resourceType: 'benefit_cap' } },
-  });
+  const capAccess = accessTo('clients:manage', 'benefit_cap');
   const capView = (row: { currency: string; monthly_cap: number; updated_at: Date }) => ({
     currency: row.currency,
     monthly_cap: Number(row.monthly_cap),
@@ -219,7 +203,7 @@ export async function enrollmentRoutes(
           { monthly_cap: Type.Number({ exclusiveMinimum: 0, maximum: 1e10 }) },
           { additionalProperties: false },
         ),
-        response: { 200: Cap, 400: { $ref: 'Problem#' } },
+        response: { 200: Cap, ...problems(400) },
       },
     },
     async (request) => {
@@ -251,7 +235,7 @@ export async function enrollmentRoutes(
         operationId: 'deleteBenefitCap',
         summary: "Remove a currency's cap",
         params: Type.Object({ currency: Type.String({ pattern: '^[A-Z]{3}$' }) }),
-        response: { 204: Type.Null(), 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' } },
+        response: { 204: Type.Null(), ...problems(400, 404) },
       },
     },
     async (request, reply) => {

@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
-import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
 import { notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
+import { accessTo, principalOf, problems, StringEnum } from '#platform/http/kit';
 import { EnrollmentSchema, Nullable, ProgramCode } from '#registry/schemas';
 import { singleLookup } from '#security/anomaly/lookup-keys';
 import { lookUpSubjects, onlySubject, participationOf } from './participation.ts';
@@ -13,7 +13,7 @@ import { findProgram, programCounts } from './program-view.ts';
 
 const Participation = Type.Object({
   subject: Type.Object({
-    type: Type.String({ enum: ['individual', 'household'] }),
+    type: StringEnum(['individual', 'household']),
     id: Type.String(),
     household_id: Type.String(),
   }),
@@ -61,11 +61,7 @@ const Participation = Type.Object({
   ),
 });
 
-const ibrRead = (action: string, resourceType: string) => ({
-  access: { permission: 'registry:read' as const, audit: { action, resourceType }, registry: 'ibr' as const },
-});
-
-const principalOf = (request: { principal?: Principal }): Principal => request.principal!;
+const ibrRead = accessTo('registry:read', 'program', 'ibr');
 
 export async function ibrRoutes(app: App, { db }: { db: Kysely<DB> }): Promise<void> {
   app.get(
@@ -92,9 +88,7 @@ export async function ibrRoutes(app: App, { db }: { db: Kysely<DB> }): Promise<v
         ),
         response: {
           200: Participation,
-          400: { $ref: 'Problem#' },
-          404: { $ref: 'Problem#' },
-          409: { $ref: 'Problem#' },
+          ...problems(400, 404, 409),
         },
       },
     },
@@ -154,7 +148,7 @@ export async function ibrRoutes(app: App, { db }: { db: Kysely<DB> }): Promise<v
               }),
             ),
           }),
-          ...{ 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' } },
+          ...{ ...problems(400, 404) },
         },
       },
     },

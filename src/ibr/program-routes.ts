@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
 import { conflict, notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
+import { accessTo, problems, StringEnum } from '#platform/http/kit';
 import { listPrograms } from '#registry/queries';
 import { Nullable, ProgramCode, ProgramSchema } from '#registry/schemas';
 
@@ -17,12 +18,8 @@ import { Nullable, ProgramCode, ProgramSchema } from '#registry/schemas';
 const Editable = {
   name: Type.String({ minLength: 1, maxLength: 200 }),
   description: Nullable(Type.String({ maxLength: 2000 })),
-  benefit_type: Type.String({
-    enum: ['cash', 'voucher', 'in_kind', 'training', 'work_opportunity', 'insurance'],
-  }),
-  benefit_frequency: Nullable(
-    Type.String({ enum: ['one_off', 'monthly', 'bimonthly', 'quarterly', 'yearly'] }),
-  ),
+  benefit_type: StringEnum(['cash', 'voucher', 'in_kind', 'training', 'work_opportunity', 'insurance']),
+  benefit_frequency: Nullable(StringEnum(['one_off', 'monthly', 'bimonthly', 'quarterly', 'yearly'])),
   currency: Nullable(Type.String({ pattern: '^[A-Z]{3}$' })),
   exclusion_groups: Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,39}$' }), {
     maxItems: 20,
@@ -34,7 +31,7 @@ const Editable = {
 const NewProgram = Type.Object(
   {
     code: ProgramCode,
-    target_unit: Type.String({ enum: ['household', 'individual'] }),
+    target_unit: StringEnum(['household', 'individual']),
     ...Editable,
     description: Type.Optional(Editable.description),
     benefit_frequency: Type.Optional(Editable.benefit_frequency),
@@ -49,10 +46,7 @@ const ProgramChange = Type.Partial(Type.Object(Editable, { additionalProperties:
   minProperties: 1,
 });
 
-const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' } };
-const manage = (action: string) => ({
-  access: { permission: 'clients:manage' as const, audit: { action, resourceType: 'program' } },
-});
+const manage = accessTo('clients:manage', 'program');
 
 const programView = async (db: Kysely<DB>, code: string) =>
   (await listPrograms(db)).find((program) => program.code === code)!;
@@ -67,7 +61,7 @@ export async function programRoutes(app: App, { db }: { db: Kysely<DB> }): Promi
         operationId: 'createProgram',
         summary: 'Define a program (its code, target unit, benefit and exclusion groups)',
         body: NewProgram,
-        response: { 201: ProgramSchema, ...problems },
+        response: { 201: ProgramSchema, ...problems(400, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -96,7 +90,7 @@ export async function programRoutes(app: App, { db }: { db: Kysely<DB> }): Promi
         summary: "Change a program's name, benefit, exclusion groups, or close it to new enrollments",
         params: Type.Object({ code: ProgramCode }),
         body: ProgramChange,
-        response: { 200: ProgramSchema, ...problems },
+        response: { 200: ProgramSchema, ...problems(400, 404, 409) },
       },
     },
     async (request) => {

@@ -4,6 +4,7 @@ import { recordAudit } from '#platform/audit/audit-log';
 import type { DB } from '#platform/db/types';
 import { rawResponse } from '#platform/http/openapi';
 import type { App } from '#platform/http/types';
+import { accessTo, principalOf, problems, StringEnum } from '#platform/http/kit';
 import { Nullable } from '#registry/schemas';
 import { p95Of, TRAFFIC_BOUNDS_MS, type RequestEvent, type TrafficRecorder } from './traffic.ts';
 
@@ -55,9 +56,7 @@ const Traffic = Type.Object({
   ),
 });
 
-const read = (action: string) => ({
-  access: { permission: 'metrics:read' as const, audit: { action, resourceType: 'traffic' } },
-});
+const read = accessTo('metrics:read', 'traffic');
 
 export async function monitorRoutes(
   app: App,
@@ -80,15 +79,15 @@ export async function monitorRoutes(
         operationId: 'getTraffic',
         summary: 'Requests per client and operation over the last hour or day, a time series, recent alerts',
         querystring: Type.Object(
-          { window: Type.Optional(Type.String({ enum: ['hour', 'day'], default: 'hour' })) },
+          { window: Type.Optional(StringEnum(['hour', 'day'], { default: 'hour' })) },
           { additionalProperties: false },
         ),
-        response: { 200: Traffic, 400: { $ref: 'Problem#' } },
+        response: { 200: Traffic, ...problems(400) },
       },
     },
     async (request) => {
       await traffic.flush();
-      const name = (request.query.window ?? 'hour') as keyof typeof WINDOWS;
+      const name = request.query.window ?? 'hour';
       const { seconds, step } = WINDOWS[name];
       const from = new Date(Math.floor((Date.now() - seconds * 1000) / (step * 1000)) * step * 1000);
       const [totals, buckets, series, alerts] = await Promise.all([
@@ -168,7 +167,7 @@ export async function monitorRoutes(
       },
     },
     async (request, reply) => {
-      const principal = request.principal!;
+      const principal = principalOf(request);
       await recordAudit(db, {
         requestId: request.id,
         clientId: principal.clientId,

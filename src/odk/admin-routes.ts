@@ -5,9 +5,21 @@ import { rawResponse } from '#platform/http/openapi';
 import { badRequest, notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import { keyset, Keys, Page, PageQuery } from '#platform/http/pagination';
+import { accessTo, principalOf, problems, StringEnum } from '#platform/http/kit';
 import { Nullable } from '#registry/schemas';
 import { currentMapping, findForm, saveForm, saveMapping } from './forms.ts';
 import { md5Hash } from './xform.ts';
+import {
+  attachmentsOf,
+  findAttachment,
+  findSubmission,
+  listForms,
+  listSubmissions,
+  saveFormMedia,
+  submissionXml,
+  type AttachmentFacts,
+  type SubmissionRow,
+} from './queries.ts';
 import { processSubmission } from './submissions.ts';
 
 /** The cursors of the submission list, in order of arrival. */
@@ -21,13 +33,8 @@ const submissions = keyset('odk.submissions', Keys.timeAndId);
 
 const FormId = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' });
 const MediaName = Type.String({ pattern: '^[\\w.-]{1,200}$' });
-const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' } };
-const manage = (action: string) => ({
-  access: { permission: 'clients:manage' as const, audit: { action, resourceType: 'odk_form' } },
-});
-const review = (action: string) => ({
-  access: { permission: 'registry:write' as const, audit: { action, resourceType: 'odk_submission' } },
-});
+const manage = accessTo('clients:manage', 'odk_form');
+const review = accessTo('registry:write', 'odk_submission');
 
 const FormSchema = Type.Object({
   form_id: Type.String(),
@@ -40,7 +47,7 @@ const FormSchema = Type.Object({
 const MappingView = Type.Object({
   form_id: Type.String(),
   version: Type.Integer(),
-  review_mode: Type.String({ enum: ['auto', 'review'] }),
+  review_mode: StringEnum(['auto', 'review']),
   mapping: Type.Unknown(),
   created_at: Type.String({ format: 'date-time' }),
 });
@@ -52,8 +59,7 @@ const SubmissionSchema = Type.Object({
   source: Type.String(),
   submitted_by: Nullable(Type.String()),
   received_at: Type.String({ format: 'date-time' }),
-  status: Type.String({
-    enum: ['received', 'failed', 'applied', 'pending_review', 'rejected'],
+  status: StringEnum(['received', 'failed', 'applied', 'pending_review', 'rejected'], {
     description: 'received or failed (not read into a change request), else the status of its change request',
   }),
   errors: Type.Array(Type.String()),
@@ -65,49 +71,7 @@ const SubmissionSchema = Type.Object({
   ),
 });
 
-const submissionsQuery = (db: Kysely<DB>) =>
-  db
-    .selectFrom('odk_submissions as s')
-    .leftJoin('change_requests as c', 'c.id', 's.change_request_id')
-    .select([
-      's.id',
-      's.instance_id',
-      's.form_id',
-      's.form_version',
-      's.source',
-      's.submitted_by',
-      's.received_at',
-      's.status',
-      's.errors',
-      's.change_request_id',
-      's.mapping_version',
-      'c.status as change_status',
-      'c.household_id',
-    ]);
-
-type SubmissionRow = Awaited<ReturnType<ReturnType<typeof submissionsQuery>['execute']>>[number];
-
-async function attachmentsOf(db: Kysely<DB>, ids: string[]) {
-  if (ids.length === 0) {
-    return new Map<string, { name: string; content_type: string; size: number }[]>();
-  }
-  const rows = await db
-    .selectFrom('odk_attachments')
-    .select(['submission_id', 'name', 'content_type', 'size'])
-    .where('submission_id', 'in', ids)
-    .orderBy('name')
-    .execute();
-  const byId = new Map<string, { name: string; content_type: string; size: number }[]>();
-  for (const { submission_id, ...attachment } of rows) {
-    byId.set(submission_id, [...(byId.get(submission_id) ?? []), attachment]);
-  }
-  return byId;
-}
-
-const submissionView = (
-  row: SubmissionRow,
-  attachments: { name: string; content_type: string; size: number }[],
-) => ({
+const submissionView = (row: SubmissionRow, attachments: AttachmentFacts[]) => ({
   id: row.id,
   instance_id: row.instance_id,
   form_id: row.form_id,
@@ -135,6 +99,12 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
     (_request, body, done) => done(null, body),
   );
 
+  formRoutes(app, db);
+  submissionRoutes(app, db);
+}
+
+/** Forms, their mappings and media files (`clients:manage`). */
+function formRoutes(app: App, db: Kysely<DB>): void {
   app.post(
     '/odk/forms',
     {
@@ -148,11 +118,11 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
           'binds and controls naming existing nodes). The same XML again answers 200; other content under an existing version 409.',
         consumes: ['application/xml', 'text/xml'],
         body: Type.String({ minLength: 1 }),
-        response: { 200: FormSchema, 201: FormSchema, ...problems },
+        response: { 200: FormSchema, 201: FormSchema, ...problems(400, 404, 409) },
       },
     },
     async (request, reply) => {
-      const { facts, created } = await saveForm(db, request.body, request.principal!.clientName);
+      const { facts, created } = await saveForm(db, request.body, principalOf(request).clientName);
       const form = (await findForm(db, facts.formId, facts.version))!;
       request.auditNote = { resourceId: `${facts.formId}@${facts.version}`, recordCount: 1 };
       return reply.code(created ? 201 : 200).send(formView(form));
@@ -171,12 +141,7 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       },
     },
     async (request) => {
-      const rows = await db
-        .selectFrom('odk_forms')
-        .selectAll()
-        .orderBy('form_id')
-        .orderBy('created_at', 'desc')
-        .execute();
+      const rows = await listForms(db);
       request.auditNote = { recordCount: rows.length };
       return { items: rows.map(formView) };
     },
@@ -196,15 +161,14 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
             mapping: Type.Unknown({
               description: 'household, members (repeat, fields, identifiers), consent, household_id',
             }),
-            review_mode: Type.String({
-              enum: ['auto', 'review'],
+            review_mode: StringEnum(['auto', 'review'], {
               description:
                 'auto: clean change requests are applied at once; review: every one waits for a reviewer',
             }),
           },
           { additionalProperties: false },
         ),
-        response: { 201: MappingView, ...problems },
+        response: { 201: MappingView, ...problems(400, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -213,8 +177,8 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
         db,
         formId,
         request.body.mapping,
-        request.body.review_mode as 'auto' | 'review',
-        request.principal!.clientName,
+        request.body.review_mode,
+        principalOf(request).clientName,
       );
       request.auditNote = { resourceId: formId, recordCount: 1 };
       return reply.code(201).send({ ...row, created_at: row.created_at.toISOString() });
@@ -230,7 +194,7 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
         operationId: 'getOdkFormMapping',
         summary: "A form's current mapping",
         params: Type.Object({ formId: FormId }),
-        response: { 200: MappingView, ...problems },
+        response: { 200: MappingView, ...problems(400, 404, 409) },
       },
     },
     async (request) => {
@@ -253,7 +217,7 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
         summary: 'Upload a media file the form refers to (image, CSV for choices); listed in its manifest',
         consumes: ['application/octet-stream'],
         params: Type.Object({ formId: FormId, name: MediaName }),
-        response: { 204: Type.Null(), ...problems },
+        response: { 204: Type.Null(), ...problems(400, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -265,17 +229,21 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
       if (!(await findForm(db, formId))) {
         throw notFound(`form ${formId}`);
       }
-      const values = { content, hash: md5Hash(content), content_type: contentTypeOf(name) };
-      await db
-        .insertInto('odk_form_media')
-        .values({ form_id: formId, name, ...values })
-        .onConflict((oc) => oc.columns(['form_id', 'name']).doUpdateSet(values))
-        .execute();
+      await saveFormMedia(db, {
+        formId,
+        name,
+        content,
+        hash: md5Hash(content),
+        contentType: contentTypeOf(name),
+      });
       request.auditNote = { resourceId: `${formId}/${name}`, recordCount: 1 };
       return reply.code(204).send(null);
     },
   );
+}
 
+/** Submissions, what became of them, their attachments; processing again (`registry:write`). */
+function submissionRoutes(app: App, db: Kysely<DB>): void {
   app.get(
     '/odk/submissions',
     {
@@ -286,7 +254,7 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
         summary: 'Submissions received, newest first, with what became of each',
         querystring: Type.Object(
           {
-            status: Type.Optional(Type.String({ enum: ['received', 'failed', 'processed'] })),
+            status: Type.Optional(StringEnum(['received', 'failed', 'processed'])),
             form_id: Type.Optional(FormId),
             household_id: Type.Optional(
               Type.String({
@@ -298,34 +266,19 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
           },
           { additionalProperties: false },
         ),
-        response: { 200: Page(SubmissionSchema), 400: { $ref: 'Problem#' } },
+        response: { 200: Page(SubmissionSchema), ...problems(400) },
       },
     },
     async (request) => {
       const { status, form_id, household_id, limit = 50, cursor } = request.query;
-      const after = submissions.after(cursor);
-      let query = submissionsQuery(db)
-        .orderBy('s.received_at', 'desc')
-        .orderBy('s.id', 'desc')
-        .limit(limit + 1);
-      if (status) {
-        query = query.where('s.status', '=', status as 'received');
-      }
-      if (form_id) {
-        query = query.where('s.form_id', '=', form_id);
-      }
-      if (household_id) {
-        query = query.where('c.household_id', '=', household_id);
-      }
-      if (after) {
-        query = query.where((eb) =>
-          eb.or([
-            eb('s.received_at', '<', after.at),
-            eb.and([eb('s.received_at', '=', after.at), eb('s.id', '<', after.id)]),
-          ]),
-        );
-      }
-      const page = submissions.page(await query.execute(), limit, (row) => ({
+      const rows = await listSubmissions(db, {
+        status,
+        formId: form_id,
+        householdId: household_id,
+        after: submissions.after(cursor),
+        limit,
+      });
+      const page = submissions.page(rows, limit, (row) => ({
         at: row.received_at,
         id: row.id,
       }));
@@ -341,8 +294,8 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
     },
   );
 
-  const findSubmission = async (id: string) => {
-    const row = await submissionsQuery(db).where('s.id', '=', id).executeTakeFirst();
+  const submissionOf = async (id: string) => {
+    const row = await findSubmission(db, id);
     if (!row) {
       throw notFound('submission');
     }
@@ -360,17 +313,13 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
         params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
         response: {
           200: Type.Intersect([SubmissionSchema, Type.Object({ xml: Type.String() })]),
-          ...problems,
+          ...problems(400, 404, 409),
         },
       },
     },
     async (request) => {
-      const row = await findSubmission(request.params.id);
-      const { xml } = await db
-        .selectFrom('odk_submissions')
-        .select('xml')
-        .where('id', '=', row.id)
-        .executeTakeFirstOrThrow();
+      const row = await submissionOf(request.params.id);
+      const xml = await submissionXml(db, row.id);
       request.auditNote = { resourceId: row.instance_id, recordCount: 1 };
       return { ...submissionView(row, (await attachmentsOf(db, [row.id])).get(row.id) ?? []), xml };
     },
@@ -387,17 +336,12 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
         params: Type.Object({ id: Type.String({ format: 'uuid' }), name: MediaName }),
         response: {
           200: rawResponse('The file as received, with its media type', ['*/*'], true),
-          404: { $ref: 'Problem#' },
+          ...problems(404),
         },
       },
     },
     async (request, reply) => {
-      const file = await db
-        .selectFrom('odk_attachments')
-        .select(['content', 'content_type'])
-        .where('submission_id', '=', request.params.id)
-        .where('name', '=', request.params.name)
-        .executeTakeFirst();
+      const file = await findAttachment(db, request.params.id, request.params.name);
       if (!file) {
         throw notFound('attachment');
       }
@@ -415,16 +359,16 @@ export async function odkAdminRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
         operationId: 'processOdkSubmission',
         summary: 'Read a failed (or not yet read) submission again, with its form’s current mapping',
         params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
-        response: { 200: SubmissionSchema, ...problems },
+        response: { 200: SubmissionSchema, ...problems(400, 404, 409) },
       },
     },
     async (request) => {
-      const before = await findSubmission(request.params.id);
+      const before = await submissionOf(request.params.id);
       if (before.form_id === '(unreadable)') {
         throw badRequest('this submission is not readable XML: it cannot be processed');
       }
-      await processSubmission(db, before.id, request.principal!.areaScope);
-      const row = await findSubmission(before.id);
+      await processSubmission(db, before.id, principalOf(request).areaScope);
+      const row = await submissionOf(before.id);
       request.auditNote = { resourceId: row.instance_id, recordCount: 1 };
       return submissionView(row, (await attachmentsOf(db, [row.id])).get(row.id) ?? []);
     },

@@ -6,7 +6,8 @@ import type { DB } from '#platform/db/types';
 import { toProblemError } from '#platform/http/errors';
 import { rawResponse } from '#platform/http/openapi';
 import { badRequest, notFound, ProblemError, tooLarge } from '#platform/problem';
-import type { App } from '#platform/http/types';
+import type { App, RouteAccess } from '#platform/http/types';
+import { principalOf } from '#platform/http/kit';
 import { findForm, listCurrentForms } from './forms.ts';
 import { processSubmission, storeSubmission, type Attachment } from './submissions.ts';
 import { mediaFilesOf } from './xform.ts';
@@ -20,12 +21,8 @@ import { mediaFilesOf } from './xform.ts';
 
 const OPENROSA = { 'x-openrosa-version': '1.0' };
 const XML = 'text/xml; charset=utf-8';
-const field = (action: string) => ({
-  access: {
-    permission: 'field:submit' as const,
-    audit: { action, resourceType: 'odk_form' },
-    httpBasic: true as const,
-  },
+const field = (action: string): { access: RouteAccess } => ({
+  access: { permission: 'field:submit', audit: { action, resourceType: 'odk_form' }, httpBasic: true },
 });
 
 // The OpenAPI entries of the OpenRosa routes: every answer, errors too, is an OpenRosa XML document.
@@ -251,7 +248,7 @@ export async function openRosaRoutes(
       const { xml, attachments, incomplete } = await readParts(request, maxSubmissionBytes).catch(
         malformedBody,
       );
-      const principal = request.principal!;
+      const principal = principalOf(request);
       const received = await storeSubmission(db, {
         xml,
         attachments,

@@ -63,7 +63,7 @@ function headerOf(xml: string): { root: XmlNode; formId: string; version: string
   if (typeof instanceId !== 'string' || !/^[A-Za-z0-9:._-]{1,100}$/.test(instanceId)) {
     throw badRequest('the submission has no meta/instanceID');
   }
-  return { root: root!, formId, version: String(root!['@_version'] ?? ''), instanceId };
+  return { root: root, formId, version: String(root['@_version'] ?? ''), instanceId };
 }
 
 /**

@@ -125,7 +125,7 @@ describe('keyset pagination', () => {
     let cursor: string | null = null;
     do {
       const res = await t.get(`/api/v1/households?limit=3${cursor ? `&cursor=${cursor}` : ''}`, t.adminKey);
-      const body = res.json() as { items: { id: string }[]; next_cursor: string | null };
+      const body = res.json<{ items: { id: string }[]; next_cursor: string | null }>();
       expect(body.items.length).toBeLessThanOrEqual(3);
       seen.push(...body.items.map((h) => h.id));
       cursor = body.next_cursor;

@@ -5,7 +5,8 @@ import type { DB } from '#platform/db/types';
 import { keyset, Keys, Page, PageQuery } from '#platform/http/pagination';
 import { identifierKey, singleLookup } from '#security/anomaly/lookup-keys';
 import { badRequest, notFound } from '#platform/problem';
-import type { App, RegistryName } from '#platform/http/types';
+import type { App } from '#platform/http/types';
+import { accessTo, IdParams, principalOf, problems, StringEnum } from '#platform/http/kit';
 import * as queries from './queries.ts';
 import {
   AdminAreaSchema,
@@ -20,28 +21,24 @@ import { assertMayLookUp, enrollmentView, householdView, individualView } from '
 const households = keyset('registry.households', Keys.id);
 const individuals = keyset('registry.individuals', Keys.id);
 
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const AreaCode = Type.String({
   pattern: '^[A-Za-z0-9-]{1,40}$',
   description: 'Admin area code; includes the areas below it',
 });
 const Since = Type.String({ format: 'date-time', description: 'Only records updated at or after this time' });
-const notFoundResponse = { 404: { $ref: 'Problem#' }, 400: { $ref: 'Problem#' } };
+const notFoundResponse = { ...problems(400, 404) };
 
 /** Households and persons are Social Registry records; enrollments, the IBR's (data sharing agreements). */
-const read = (action: string, resourceType: string, registry?: RegistryName) => ({
-  access: { permission: 'registry:read' as const, audit: { action, resourceType }, registry },
-});
-
-/** The principal of an authenticated request (access control has run before any handler). */
-const principalOf = (request: { principal?: Principal }): Principal => request.principal!;
+const readSocial = accessTo('registry:read', 'household', 'social');
+const readIbr = accessTo('registry:read', 'individual', 'ibr');
+const read = accessTo('registry:read', 'program');
 
 /** Read API v1 over households, individuals, programs, enrollments and admin areas. */
 export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Promise<void> {
   app.get(
     '/households',
     {
-      config: read('household.list', 'household', 'social'),
+      config: readSocial('household.list'),
       schema: {
         tags: ['registry'],
         operationId: 'listHouseholds',
@@ -50,12 +47,12 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
           {
             ...PageQuery,
             admin_area: Type.Optional(AreaCode),
-            status: Type.Optional(Type.String({ enum: ['active', 'inactive', 'merged', 'archived'] })),
+            status: Type.Optional(StringEnum(['active', 'inactive', 'merged', 'archived'])),
             updated_since: Type.Optional(Since),
           },
           { additionalProperties: false },
         ),
-        response: { 200: Page(HouseholdSchema), 400: { $ref: 'Problem#' } },
+        response: { 200: Page(HouseholdSchema), ...problems(400) },
       },
     },
     async (request) => {
@@ -77,7 +74,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
   app.get(
     '/households/:id',
     {
-      config: read('household.read', 'household', 'social'),
+      config: readSocial('household.read'),
       schema: {
         tags: ['registry'],
         operationId: 'getHousehold',
@@ -103,7 +100,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
   app.get(
     '/individuals',
     {
-      config: read('individual.list', 'individual', 'social'),
+      config: readSocial('individual.list', 'individual'),
       schema: {
         tags: ['registry'],
         operationId: 'listIndividuals',
@@ -112,7 +109,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
           {
             ...PageQuery,
             household_id: Type.Optional(Type.String({ format: 'uuid' })),
-            sex: Type.Optional(Type.String({ enum: ['male', 'female', 'other', 'unknown'] })),
+            sex: Type.Optional(StringEnum(['male', 'female', 'other', 'unknown'])),
             is_deceased: Type.Optional(Type.Boolean()),
             admin_area: Type.Optional(AreaCode),
             identifier_type: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })),
@@ -121,7 +118,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
           },
           { additionalProperties: false },
         ),
-        response: { 200: Page(IndividualSchema), 400: { $ref: 'Problem#' } },
+        response: { 200: Page(IndividualSchema), ...problems(400) },
       },
     },
     async (request) => {
@@ -157,7 +154,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
   app.get(
     '/individuals/:id',
     {
-      config: read('individual.read', 'individual', 'social'),
+      config: readSocial('individual.read', 'individual'),
       schema: {
         tags: ['registry'],
         operationId: 'getIndividual',
@@ -182,7 +179,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
   app.get(
     '/individuals/:id/enrollments',
     {
-      config: read('enrollment.list', 'individual', 'ibr'),
+      config: readIbr('enrollment.list'),
       schema: {
         tags: ['registry'],
         operationId: 'listIndividualEnrollments',
@@ -208,7 +205,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
   app.get(
     '/programs',
     {
-      config: read('program.list', 'program'),
+      config: read('program.list'),
       schema: {
         tags: ['registry'],
         operationId: 'listPrograms',
@@ -241,7 +238,7 @@ export async function registryRoutes(app: App, { db }: { db: Kysely<DB> }): Prom
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ items: Type.Array(AdminAreaSchema) }), 400: { $ref: 'Problem#' } },
+        response: { 200: Type.Object({ items: Type.Array(AdminAreaSchema) }), ...problems(400) },
       },
     },
     async (request) => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
 import { insertHousehold, insertIndividual } from '#test/factories';
-import { newClient, type TestClient } from '#test/policy/helpers';
+import { newClient, type TestClient } from '#test/clients';
 
 /** A data subject's access report: who accessed the person's data, when, why; JSON and CSV. */
 
@@ -54,5 +54,30 @@ describe('subject access report', () => {
     expect((await t.get('/api/v1/audit/subjects/no-such-person', t.adminKey)).statusCode).toBe(400);
     const nobody = await t.get('/api/v1/audit/subjects/00000000-0000-4000-8000-000000000000', t.adminKey);
     expect(nobody.json()).toMatchObject({ accesses: 0, by_client: [], entries: [] });
+  });
+
+  it('pages through the entries with a cursor, and sums up all of them on every page', async () => {
+    const first = await t.get(`/api/v1/audit/subjects/${person}?limit=1`, t.adminKey);
+    expect(first.statusCode, first.body).toBe(200);
+    const one = first.json<{
+      accesses: number;
+      entries: { purpose: string }[];
+      next_cursor: string | null;
+    }>();
+    expect(one).toMatchObject({ accesses: 2, entries: [{ purpose: 'eligibility check' }] });
+    expect(one.next_cursor).toEqual(expect.any(String));
+    const next = await t.get(
+      `/api/v1/audit/subjects/${person}?limit=1&cursor=${one.next_cursor}`,
+      t.adminKey,
+    );
+    expect(next.json()).toMatchObject({
+      accesses: 2,
+      entries: [{ purpose: 'case review' }],
+      next_cursor: null,
+    });
+    // A cursor of the audit search is not one of this report.
+    const search = (await t.get('/api/v1/audit?limit=1', t.adminKey)).json<{ next_cursor: string }>();
+    const foreign = await t.get(`/api/v1/audit/subjects/${person}?cursor=${search.next_cursor}`, t.adminKey);
+    expect(foreign.statusCode).toBe(400);
   });
 });

@@ -2,7 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
 import { insertHousehold, insertIndividual } from '#test/factories';
-import { newClient } from '#test/policy/helpers';
+import { newClient } from '#test/clients';
 import { hasBrowser, openConsole, screenshot, seriousViolations } from './browser.ts';
 
 /**

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
-import { newClient } from '#test/policy/helpers';
+import { newClient } from '#test/clients';
 import { hasBrowser, openConsole, screenshot, seriousViolations } from './browser.ts';
 
 /**

@@ -9,7 +9,7 @@ import {
 } from '#security/tls/issue';
 import { createTestApp, type TestApp } from '#test/app';
 import { startCallbackServer, type CallbackServer } from '#test/dci/callback-server';
-import { asAdmin, newClient, type TestClient } from '#test/policy/helpers';
+import { asAdmin, newClient, type TestClient } from '#test/clients';
 import { hasBrowser, openConsole, screenshot, seriousViolations } from './browser.ts';
 
 /**

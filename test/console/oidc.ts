@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 import type { Role } from '#platform/auth/roles';
 import { createTestApp, type TestApp } from '#test/app';
-import { asAdmin, newClient } from '#test/oauth/oauth';
+import { asAdmin, registerClient } from '#test/clients';
 import { startOpenIdProvider, type FakeOpenIdProvider } from '#test/oidc-provider';
 
 /**
@@ -53,7 +53,7 @@ export async function createOidcWorld(
     providerName,
     origin: `http://${options.gatewayHost ?? '127.0.0.1'}:${port}`,
     async person(role = 'admin') {
-      const client = await newClient(t, role);
+      const client = await registerClient(t, role);
       const subject = `person-${randomBytes(4).toString('hex')}`;
       const link = await asAdmin(t, 'POST', `/api/v1/clients/${client.id}/oauth/identities`, {
         provider_id: registered.json<{ id: string }>().id,

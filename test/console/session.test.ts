@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
-import { newClient } from '#test/policy/helpers';
+import { newClient } from '#test/clients';
 
 /** Console sign-in: a session cookie on the API key, CSRF on changes, ending with the key or sign-out. */
 

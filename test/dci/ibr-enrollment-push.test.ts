@@ -56,7 +56,7 @@ describe('DCI IBR enrollment/updates: a programme system reporting its beneficia
   const send = async (message: Json, expected = 200, key = programme) => {
     const res = await t.post(`/dci/ibr${UPDATES.path}`, message, key);
     expect(res.statusCode, res.body).toBe(expected);
-    const body = res.json() as Json;
+    const body = res.json<Json>();
     if (expected === 200) {
       expect(validateResponse(UPDATES, body)).toEqual([]);
     }

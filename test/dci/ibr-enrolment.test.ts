@@ -67,7 +67,7 @@ describe('DCI IBR enrollment endpoints', () => {
   const post = async (path: string, body: unknown, expected: number, as = key) => {
     const res = await t.post(`/dci/ibr${path}`, body, as);
     expect(res.statusCode, res.body).toBe(expected);
-    return res.json() as Json;
+    return res.json<Json>();
   };
   const enrolled = async (criteria: Json) => {
     const body = await post(ENROLLED.path, enrolledMessage(criteria), 200);

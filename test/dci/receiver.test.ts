@@ -14,7 +14,7 @@ import { idType } from './harness.ts';
  * answers with DCI acknowledgements; a callback that is not ours is refused. The gateway runs with
  * SPX_DCI_CALLBACK_RETRIES=0: a failed callback is a dead letter after its one attempt.
  */
-describe('spx dci receiver against a running gateway', { timeout: 120_000 }, () => {
+describe('spx dci receiver against a running gateway', () => {
   let t: TestApp;
   let receiver: ChildProcess;
   let receiverUrl = '';
@@ -43,7 +43,7 @@ describe('spx dci receiver against a running gateway', { timeout: 120_000 }, () 
       signature_policy: 'none',
     });
     expect(policy.statusCode, policy.body).toBe(200);
-  }, 120_000);
+  });
 
   afterAll(async () => {
     receiver.kill('SIGTERM');

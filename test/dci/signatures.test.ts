@@ -47,9 +47,9 @@ describe('DCI message signatures: incoming messages verified against the senderâ
   const refused = (res: LightMyRequestResponse, code: string): string => {
     expect(res.statusCode, res.body).toBe(401);
     expect(validateResponse({ registry: 'social', path: '/registry/search' }, res.json())).toEqual([]);
-    const { message: ack } = res.json() as {
+    const { message: ack } = res.json<{
       message: { ack_status: string; error: { code: string; message: string } };
-    };
+    }>();
     expect(ack).toMatchObject({ ack_status: 'ERR', error: { code } });
     return ack.error.message;
   };

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DciClient } from '@spx/dci-client';
 import { validateRequest } from '#dci/spec';
 import { createTestApp, type TestApp } from '#test/app';
-import { asAdmin, newClient, type TestClient } from '#test/policy/helpers';
+import { asAdmin, newClient, type TestClient } from '#test/clients';
 import { deadOrigin, startCallbackServer, type CallbackServer } from './callback-server.ts';
 
 /**

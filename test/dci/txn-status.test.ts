@@ -51,7 +51,7 @@ describe('DCI message ids and transaction status', () => {
     const res = await t.post(SYNC_STATUS, message, key);
     expect(res.statusCode, res.body).toBe(expected);
     expect(validateResponse(srStatus, res.json())).toEqual([]);
-    return res.json() as Json;
+    return res.json<Json>();
   };
 
   describe('message ids', () => {

@@ -55,7 +55,7 @@ describe('spx export', { timeout: 90_000 }, () => {
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout.trim()).toBe(`wrote ${people} records to ${out('people.csv')}`);
     expect(res.stderr).toMatch(/export \[.*\] 100% \| \d+\/\d+ records/);
-    const [header, ...rows] = parseCsv(readFileSync(out('people.csv'), 'utf8')) as string[][];
+    const [header, ...rows] = parseCsv(readFileSync(out('people.csv'), 'utf8'));
     expect(header).toEqual(['id', 'given_name', 'family_name', 'sex', 'birth_year']);
     expect(rows).toHaveLength(people);
     const database = await workspace.open();

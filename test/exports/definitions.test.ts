@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newClient } from '../policy/helpers.ts';
+import { newClient } from '#test/clients';
 import { createExportTestApp, type ExportTestApp } from './support.ts';
 
 let t: ExportTestApp;

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { testDatabaseUrl } from '#test/db';
 import { insertHousehold } from '#test/factories';
-import { newClient, setPolicy } from '../policy/helpers.ts';
+import { newClient } from '#test/clients';
+import { setPolicy } from '#test/security/policy/helpers';
 import { createExportTestApp, type ExportTestApp } from './support.ts';
 
 /**

@@ -106,7 +106,7 @@ describe('CSV', () => {
     expect(res.headers['content-type']).toMatch(/^text\/csv; charset=utf-8/);
     expect(res.headers['content-disposition']).toBe('attachment; filename="households-all-v1.csv"');
     expect(res.body).toContain('\r\n');
-    const [header, ...rows] = parseCsv(res.body, { relax_column_count: false }) as string[][];
+    const [header, ...rows] = parseCsv(res.body, { relax_column_count: false });
     expect(header).toEqual(HOUSEHOLD_FIELDS);
     const expected = (await householdsInDb()).map((h) => HOUSEHOLD_FIELDS.map((f) => asCell(h[f])));
     expect(rows).toEqual(expected);
@@ -115,7 +115,7 @@ describe('CSV', () => {
 
   it('writes persons with their identifiers as TYPE:value lists', async () => {
     const res = await t.download('people-all');
-    const [header, ...rows] = parseCsv(res.body) as string[][];
+    const [header, ...rows] = parseCsv(res.body);
     expect(header).toEqual(PERSON_FIELDS);
     const people = await peopleInDb();
     expect(rows).toEqual(people.map((p) => PERSON_FIELDS.map((f) => asCell(p[f]))));
@@ -124,7 +124,7 @@ describe('CSV', () => {
 
   it('flattens households and members into one row per member with the household fields', async () => {
     const res = await t.download('flat');
-    const [header, ...rows] = parseCsv(res.body) as string[][];
+    const [header, ...rows] = parseCsv(res.body);
     expect(header).toEqual([
       'id',
       'household_id',
@@ -164,7 +164,7 @@ describe('CSV quoting and previews', () => {
       .where('id', '=', person!.id)
       .execute();
     const res = await t.download('people-all');
-    const rows = parseCsv(res.body) as string[][];
+    const rows = parseCsv(res.body);
     const row = rows.find((r) => r[0] === person!.id)!;
     // A line break inside a value may come back as CRLF (RFC 4180's line break).
     expect(row[PERSON_FIELDS.indexOf('given_name')]!.replace(/\r\n/g, '\n')).toBe(tricky);
@@ -192,7 +192,7 @@ describe('CSV quoting and previews', () => {
     });
     const res = await t.download('by-number');
     expect(res.statusCode, res.body).toBe(200);
-    expect((parseCsv(res.body) as string[][]).slice(1)).toEqual([[household!.id, hostile]]);
+    expect(parseCsv(res.body).slice(1)).toEqual([[household!.id, hostile]]);
     await t.database.db
       .updateTable('households')
       .set({ household_number: household!.household_number })

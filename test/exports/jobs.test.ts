@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportsDir, purgeExpiredFiles } from '#exports/files';
-import { newClient } from '../policy/helpers.ts';
+import { newClient } from '#test/clients';
 import { createExportTestApp, type ExportTestApp } from './support.ts';
 
 /** Asynchronous export jobs: progress, the file when ready, its expiry, and who may download it. */
@@ -92,7 +92,7 @@ describe('export jobs', () => {
     expect(file.statusCode).toBe(200);
     expect(file.headers['content-type']).toMatch(/^text\/csv/);
     expect(Number(file.headers['content-length'])).toBe(file.rawPayload.length);
-    const [header, ...rows] = parseCsv(file.body) as string[][];
+    const [header, ...rows] = parseCsv(file.body);
     expect(header).toEqual(['id', 'household_id', 'sex', 'birth_year', 'household_admin_area_code']);
     expect(rows).toHaveLength(total);
 

@@ -2,7 +2,8 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { XMLParser } from 'fast-xml-parser';
 import { parquetReadObjects } from 'hyparquet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newClient, setPolicy, type TestClient } from '../policy/helpers.ts';
+import { newClient, type TestClient } from '#test/clients';
+import { setPolicy } from '#test/security/policy/helpers';
 import { createExportTestApp, type ExportTestApp } from './support.ts';
 
 /**
@@ -33,7 +34,7 @@ async function fieldsIn(format: string, key: string, name = 'people'): Promise<s
   expect(res.statusCode, res.body).toBe(200);
   switch (format) {
     case 'csv':
-      return (parseCsv(res.body) as string[][])[0]!;
+      return parseCsv(res.body)[0]!;
     case 'json':
       return Object.keys(res.json<{ records: Row[] }>().records[0]!);
     case 'ndjson':
@@ -149,7 +150,7 @@ describe('area scope', () => {
       fields: ['id', 'household_admin_area_code'],
       format: 'csv',
     });
-    const [, ...rows] = parseCsv((await t.download('members', {}, scoped.key)).body) as string[][];
+    const [, ...rows] = parseCsv((await t.download('members', {}, scoped.key)).body);
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.every((row) => row[1] === area || row[1]!.startsWith(`${area}-`))).toBe(true);
   });
@@ -240,7 +241,7 @@ describe('purpose, legal basis and audit', () => {
       },
     );
     expect(res.statusCode).toBe(200);
-    const rows = (parseCsv(res.body) as string[][]).length - 1;
+    const rows = parseCsv(res.body).length - 1;
     // The completion entry is written once the response has gone.
     await expect
       .poll(async () => {

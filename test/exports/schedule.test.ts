@@ -1,7 +1,7 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueDueExports } from '#exports/schedule';
-import { newClient, type TestClient } from '../policy/helpers.ts';
+import { newClient, type TestClient } from '#test/clients';
 import { createExportTestApp, type ExportTestApp } from './support.ts';
 
 /** Scheduled exports: each run due is exported once, for the client that saved the definition. */
@@ -44,7 +44,7 @@ describe('scheduled exports', () => {
   it('runs once per time due, for the client that saved it, under its policy', async () => {
     expect(await due(new Date(savedAt.getTime() + 1000))).toEqual([]);
     const [first, second] = await Promise.all([due(hours(1)), due(hours(1))]);
-    const jobs = [...first!, ...second!];
+    const jobs = [...first, ...second];
     expect(jobs).toHaveLength(1);
     await finished(jobs[0]!);
     expect(await due(hours(1))).toEqual([]);
@@ -53,7 +53,7 @@ describe('scheduled exports', () => {
     const [file] = files.json<{ items: { job_id: string; download: string; rows: number }[] }>().items;
     expect(file).toMatchObject({ job_id: jobs[0], download: `/api/v1/export-jobs/${jobs[0]}/file` });
     const csv = await t.send('GET', file!.download, undefined, analyst.key);
-    const [header, ...rows] = parseCsv(csv.body) as string[][];
+    const [header, ...rows] = parseCsv(csv.body);
     // The analyst's policy: no names.
     expect(header).toEqual(['id', 'sex', 'birth_year']);
     expect(rows).toHaveLength(file!.rows);

@@ -9,7 +9,8 @@ import mercurius from 'mercurius';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
 import { insertArea, insertHousehold, insertIndividual } from '#test/factories';
-import { newClient, setPolicy } from '#test/policy/helpers';
+import { newClient } from '#test/clients';
+import { setPolicy } from '#test/security/policy/helpers';
 
 /**
  * The registry composed into a supergraph by a real federation gateway (Apollo Gateway 2, the

@@ -2,7 +2,8 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedRegistry } from '#registry/seed/load';
 import { createTestApp, type TestApp } from '#test/app';
-import { newClient, setPolicy } from '#test/policy/helpers';
+import { newClient } from '#test/clients';
+import { setPolicy } from '#test/security/policy/helpers';
 import { everyPage, graphql, nodesOf, type Json } from './helpers.ts';
 
 /** Field policy, area scope and data sharing agreements, applied to every GraphQL read. */

@@ -7,7 +7,8 @@ import { identityVerifierOf } from '#ibr/identity/configured';
 import { createTestApp, type TestApp } from '#test/app';
 import { insertHousehold, insertIndividual, insertProgram } from '#test/factories';
 import { startFakeIda, type FakeIda } from '#test/mosip-ida';
-import { newClient, setPolicy } from '#test/policy/helpers';
+import { newClient } from '#test/clients';
+import { setPolicy } from '#test/security/policy/helpers';
 
 /**
  * Identity verification through the MOSIP ID Authentication adapter, against a fake IDA on

@@ -7,7 +7,8 @@ import {
   insertIndividual,
   insertProgram,
 } from '#test/factories';
-import { newClient, setPolicy } from '../policy/helpers.ts';
+import { newClient } from '#test/clients';
+import { setPolicy } from '#test/security/policy/helpers';
 
 /** The multi-program beneficiary view and the program-level view (IBR-030). */
 

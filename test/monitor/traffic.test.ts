@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
-import { newClient, type TestClient } from '#test/policy/helpers';
+import { newClient, type TestClient } from '#test/clients';
 
 /** The data flow monitor: counts per client and operation, a time series, and the live stream. */
 

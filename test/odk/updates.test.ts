@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '#test/app';
 import { insertArea, insertHousehold, insertIndividual } from '#test/factories';
-import { newClient, setPolicy } from '#test/policy/helpers';
+import { newClient } from '#test/clients';
+import { setPolicy } from '#test/security/policy/helpers';
 import { submit } from './collect.ts';
 
 /**

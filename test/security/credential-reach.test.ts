@@ -7,6 +7,7 @@ import {
   loadCertificateAuthority,
   type CertificateAuthority,
 } from '#security/tls/issue';
+import { registerClient } from '#test/clients';
 import { createTestApp, type TestApp } from '#test/app';
 import { insertArea } from '#test/factories';
 
@@ -45,11 +46,6 @@ describe('credentials never reach beyond the caller who attaches them', () => {
       headers: { authorization: `Bearer ${key}` },
       ...(body === undefined ? {} : { payload: body as Record<string, unknown> }),
     });
-  const newClient = async (role: string) => {
-    const res = await call('POST', '/api/v1/clients', t.adminKey, { name: `reach-${hex()}`, role });
-    expect(res.statusCode, res.body).toBe(201);
-    return res.json<{ id: string }>().id;
-  };
   const jwk = (kind: 'ed25519' | 'x25519') =>
     generateKeyPairSync(kind as 'ed25519').publicKey.export({ format: 'jwk' });
 
@@ -116,7 +112,7 @@ describe('credentials never reach beyond the caller who attaches them', () => {
     'a key holding only clients:manage may not attach %s to an admin client',
     async (_name, what) => {
       const narrow = await t.keyFor('admin', ['clients:manage']);
-      const admin = await newClient('admin');
+      const admin = (await registerClient(t, 'admin')).id;
       expectRefused(
         await attach(what, admin, narrow),
         /would grant registry:read, registry:write, .*audit:read/,
@@ -128,7 +124,7 @@ describe('credentials never reach beyond the caller who attaches them', () => {
 
   it('a key holding only clients:manage may suspend an admin client but not enable it again', async () => {
     const narrow = await t.keyFor('admin', ['clients:manage']);
-    const admin = await newClient('admin');
+    const admin = (await registerClient(t, 'admin')).id;
     const patch = (key: string, disabled: boolean) =>
       t.app.inject({
         method: 'PATCH',
@@ -142,7 +138,7 @@ describe('credentials never reach beyond the caller who attaches them', () => {
   });
 
   it('a caller under an agreement attaches credentials only within its own fields and areas', async () => {
-    const operator = await newClient('admin');
+    const operator = (await registerClient(t, 'admin')).id;
     const operatorKey = (await call('POST', `/api/v1/clients/${operator}/keys`, t.adminKey, {})).json<{
       key: string;
     }>().key;
@@ -152,7 +148,7 @@ describe('credentials never reach beyond the caller who attaches them', () => {
     );
 
     // An integrator without an agreement sees contacts and every area: nothing may be attached to it.
-    const mis = await newClient('integrator');
+    const mis = (await registerClient(t, 'integrator')).id;
     for (const [, what] of attachments) {
       expectRefused(
         await attach(what, mis, operatorKey),

@@ -5,7 +5,8 @@ import type { TestApp } from '#test/app';
 import { createTlsTestApp, httpsCall, type TlsTestApp } from '#test/tls';
 import { seedRegistry } from '../dci/fixtures.ts';
 import { idType, newSigner, searchMessage } from '../dci/harness.ts';
-import { asAdmin, basic, createSecret, ISSUER, newClient, tokenRequest } from '../oauth/oauth.ts';
+import { asAdmin, registerClient } from '#test/clients';
+import { basic, createSecret, ISSUER, tokenRequest } from '#test/security/oauth/oauth';
 
 const SYNC_SEARCH = '/dci/sr/registry/sync/search';
 
@@ -34,7 +35,7 @@ describe('DCI with access tokens and client certificates', () => {
       .executeTakeFirstOrThrow();
 
   it('answers a sync search sent with an access token, and stops acting for it once its credential is revoked', async () => {
-    const client = await newClient(t);
+    const client = await registerClient(t);
     const secret = await createSecret(t, client.id);
     const issued = await tokenRequest(
       t,
@@ -70,7 +71,7 @@ describe('DCI with access tokens and client certificates', () => {
   });
 
   it('answers a sync search over mutual TLS with a registered certificate, and stops once it is revoked', async () => {
-    const client = await newClient(t);
+    const client = await registerClient(t);
     const certificate = await issueClientCertificate(tls.ca, client.name, { days: 1 });
     const registered = await asAdmin(t, 'POST', `/api/v1/clients/${client.id}/certificates`, {
       pem: certificate.certificatePem,
@@ -102,7 +103,7 @@ describe('DCI with access tokens and client certificates', () => {
   });
 
   it('stops accepting a client signing key at once when it is revoked, though registered keys are cached', async () => {
-    const client = await newClient(t);
+    const client = await registerClient(t);
     const secret = await createSecret(t, client.id);
     const token = (
       await tokenRequest(

@@ -2,12 +2,11 @@ import { createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from
 import { exportJWK, FlattenedEncrypt, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DciClient, encryptMessage } from '@spx/dci-client';
-import { createKey } from '#platform/auth/clients';
 import { createTestApp, type TestApp } from '#test/app';
 import { startCallbackServer, until, type CallbackServer } from '../dci/callback-server.ts';
 import { seedRegistry } from '../dci/fixtures.ts';
 import { createDciApp, idType, searchMessage, type DciTestApp, type TestSigner } from '../dci/harness.ts';
-import { asAdmin, newClient } from '../oauth/oauth.ts';
+import { asAdmin, newClient } from '#test/clients';
 
 /**
  * DCI messages encrypted (spec EncryptedMessage: a JWE, ECDH-ES+A256KW / A256GCM to our P-256 key of
@@ -414,7 +413,7 @@ describe('rotating our encryption key', () => {
     t = await createTestApp();
     await seedRegistry(t.database.db);
     const integrator = await newClient(t);
-    client = { key: (await createKey(t.database.db, integrator, { expiresInDays: 1 })).key };
+    client = { key: integrator.key };
     const registered = await asAdmin(t, 'POST', `/api/v1/clients/${integrator.id}/dci/keys`, {
       key_id: 'enc-1',
       use: 'enc',

@@ -6,7 +6,8 @@ import { createTestApp, type TestApp } from '#test/app';
 import { spxWorkspace } from '#test/spx';
 import { seedRegistry } from '../dci/fixtures.ts';
 import { createDciApp, idType, newSigner, searchMessage, type DciTestApp } from '../dci/harness.ts';
-import { asAdmin, ISSUER, newClient, tokenFor } from '../oauth/oauth.ts';
+import { asAdmin, registerClient } from '#test/clients';
+import { ISSUER, tokenFor } from '#test/security/oauth/oauth';
 
 /**
  * Rotating keys: ours through the admin API and the CLI (a new current key, the old one working
@@ -115,7 +116,7 @@ describe('rotating our keys through the admin API', () => {
   });
 
   it('keeps accepting tokens of a retiring token key; with grace_hours 0 the old key stops at once', async () => {
-    const client = await newClient(t);
+    const client = await registerClient(t);
     const early = await tokenFor(t, client.id);
     expect((await rotate('token-signing')).statusCode).toBe(200);
     expect((await t.get('/api/v1/programs', early)).statusCode).toBe(200);

@@ -11,7 +11,8 @@ import { loadMasterKey } from '#platform/crypto/master-key';
 import { createTestApp, type TestApp } from '#test/app';
 import { seedRegistry } from '../dci/fixtures.ts';
 import { idType, searchMessage } from '../dci/harness.ts';
-import { newClient, tokenFor, ISSUER } from '../oauth/oauth.ts';
+import { registerClient } from '#test/clients';
+import { tokenFor, ISSUER } from '#test/security/oauth/oauth';
 
 /**
  * Our private keys at rest: sealed under the master key in every table that holds one, sealed on the
@@ -101,7 +102,7 @@ describe('private keys at rest', () => {
           createPublicKey({ key: jwks.find((k) => k.kid === kid.keyId) as never, format: 'jwk' }),
       }),
     ).resolves.toBeUndefined();
-    const client = await newClient(t);
+    const client = await registerClient(t);
     const token = await tokenFor(t, client.id);
     expect((await t.get('/api/v1/programs', token)).statusCode).toBe(200);
   });

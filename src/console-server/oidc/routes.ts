@@ -7,6 +7,7 @@ import type { DB } from '#platform/db/types';
 import { handleError } from '#platform/http/errors';
 import { notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
+import { problems } from '#platform/http/kit';
 import type { OAuth } from '#security/oauth/service';
 import { readCookie, setCookie } from '../cookies.ts';
 import { openSession } from '../session.ts';
@@ -94,7 +95,7 @@ export async function consoleOidcRoutes(
         summary: 'Sign in to the console through the identity provider: a redirect to its sign-in page',
         response: {
           302: Type.Null({ description: "To the provider's authorization endpoint" }),
-          404: { $ref: 'Problem#' },
+          ...problems(404),
         },
       },
     },

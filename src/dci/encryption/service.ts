@@ -89,7 +89,7 @@ export function createDciEncryption({ db, keys }: { db: Kysely<DB>; keys: OwnKey
       if (message === undefined) {
         // Nothing to encrypt (a message rejected as a whole): the header must not say otherwise.
         return header['is_msg_encrypted'] === true
-          ? ({ ...payload, header: { ...header, is_msg_encrypted: false } } as typeof payload)
+          ? { ...payload, header: { ...header, is_msg_encrypted: false } }
           : payload;
       }
       if (header['is_msg_encrypted'] !== true) {
@@ -108,7 +108,7 @@ export function createDciEncryption({ db, keys }: { db: Kysely<DB>; keys: OwnKey
       const sealed = { ...payload, header: { ...header, is_msg_encrypted: true } };
       // The plaintext written a slice at a time: an async search answer may hold 10,000 records.
       const plaintext = await slicedJson(message, JSON_TEXT);
-      return { ...sealed, message: await encryptJson(plaintext, to) } as typeof payload;
+      return { ...sealed, message: await encryptJson(plaintext, to) };
     },
 
     publicKeys: () => keys.published(),

@@ -4,6 +4,7 @@ import type { DB } from '#platform/db/types';
 import { keyset, Keys, Page, PageQuery } from '#platform/http/pagination';
 import { notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
+import { accessTo, IdParams, problems, StringEnum } from '#platform/http/kit';
 import type { JobQueue } from '#platform/jobs/queue';
 import type { DeliveryRow } from '../exchange/deliveries.ts';
 import { replayDelivery, type ReplayJobs } from '../exchange/replay.ts';
@@ -45,17 +46,13 @@ const Delivery = Type.Object({
 const Attempt = Type.Object({
   at: Type.String({ format: 'date-time' }),
   attempt: Type.Integer(),
-  outcome: Type.String({ enum: ['delivered', 'failed', 'refused'] }),
+  outcome: StringEnum(['delivered', 'failed', 'refused']),
   status_code: nullable(Type.Integer()),
   duration_ms: Type.Integer(),
   error: nullable(Type.String()),
 });
 
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
-const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' } };
-const manage = (action: string) => ({
-  access: { permission: 'clients:manage' as const, audit: { action, resourceType: 'dci_delivery' } },
-});
+const manage = accessTo('clients:manage', 'dci_delivery');
 
 const json = (d: DeliveryRow): Static<typeof Delivery> => ({
   id: d.id,
@@ -95,12 +92,12 @@ export async function dciDeliveryRoutes(
         querystring: Type.Object(
           {
             ...PageQuery,
-            status: Type.Optional(Type.String({ enum: [...STATUSES] })),
+            status: Type.Optional(StringEnum(STATUSES)),
             client_id: Type.Optional(Type.String({ format: 'uuid' })),
           },
           { additionalProperties: false },
         ),
-        response: { 200: Page(Delivery), 400: { $ref: 'Problem#' } },
+        response: { 200: Page(Delivery), ...problems(400) },
       },
     },
     async (request) => {
@@ -142,7 +139,10 @@ export async function dciDeliveryRoutes(
         operationId: 'getDciDelivery',
         summary: 'One outgoing DCI callback with every attempt',
         params: IdParams,
-        response: { 200: Type.Intersect([Delivery, Type.Object({ log: Type.Array(Attempt) })]), ...problems },
+        response: {
+          200: Type.Intersect([Delivery, Type.Object({ log: Type.Array(Attempt) })]),
+          ...problems(400, 404),
+        },
       },
     },
     async (request) => {
@@ -178,9 +178,7 @@ export async function dciDeliveryRoutes(
         params: IdParams,
         response: {
           202: Delivery,
-          ...problems,
-          409: { $ref: 'Problem#' },
-          410: { $ref: 'Problem#' },
+          ...problems(400, 404, 409, 410),
         },
       },
     },

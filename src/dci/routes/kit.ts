@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
 import type { App, Lookups } from '#platform/http/types';
+import { principalOf } from '#platform/http/kit';
 import type { JobQueue } from '#platform/jobs/queue';
 import type { Receiver, RequestHeader } from '../envelope.ts';
 import { acceptAsync } from '../async/accept.ts';
@@ -122,7 +123,7 @@ export function dciPost(
         response,
       },
       preHandler: async (request) => {
-        const clientId = request.principal!.clientId;
+        const clientId = principalOf(request).clientId;
         request.dciPolicy = await policies.of(clientId);
         await signatures.checkIncoming(request.body, clientId, route.signature, request.dciPolicy.signature);
         request.body = await encryption.open(request.body, clientId, request.dciPolicy.encryption);
@@ -141,7 +142,7 @@ export function dciPost(
         return payload;
       },
     },
-    (request, reply) => handler(request, reply, request.principal!),
+    (request, reply) => handler(request, reply, principalOf(request)),
   );
 }
 

@@ -1,9 +1,10 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { Static, TSchema } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import { findClient } from '#platform/auth/clients';
 import { assertMayAttach } from '#platform/auth/credential-reach';
 import type { DB } from '#platform/db/types';
 import type { App } from '#platform/http/types';
+import { accessTo, IdParams, problems } from '#platform/http/kit';
 
 /**
  * One section of a client's DCI settings as an admin resource (`clients:manage`, audited, RFC 9457
@@ -30,11 +31,7 @@ export interface SettingsSection<I extends TSchema, O extends TSchema> {
   read(db: Kysely<DB>, clientId: string): Promise<Static<O>>;
 }
 
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
-const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' } };
-const manage = (action: string) => ({
-  access: { permission: 'clients:manage' as const, audit: { action, resourceType: 'client' } },
-});
+const manage = accessTo('clients:manage', 'client');
 
 export function settingsSection<I extends TSchema, O extends TSchema>(
   app: App,
@@ -52,7 +49,7 @@ export function settingsSection<I extends TSchema, O extends TSchema>(
         summary: section.summaries.update,
         params: IdParams,
         body: section.input,
-        response: { 200: section.output, ...problems },
+        response: { 200: section.output, ...problems(400, 404) },
       },
     },
     async (request) => {
@@ -61,7 +58,7 @@ export function settingsSection<I extends TSchema, O extends TSchema>(
       if (section.attachesCredential) {
         await assertMayAttach(db, request.principal, client, section.attachesCredential);
       }
-      await section.save(db, client.id, request.body as Static<I>, request.principal?.clientId);
+      await section.save(db, client.id, request.body, request.principal?.clientId);
       app.clientChanges.changed(client.id);
       request.auditNote.recordCount = 1;
       return section.read(db, client.id);
@@ -77,7 +74,7 @@ export function settingsSection<I extends TSchema, O extends TSchema>(
         operationId: section.operationIds.read,
         summary: section.summaries.read,
         params: IdParams,
-        response: { 200: section.output, ...problems },
+        response: { 200: section.output, ...problems(400, 404) },
       },
     },
     async (request) => {

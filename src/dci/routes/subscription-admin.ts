@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
 import type { App } from '#platform/http/types';
+import { problems, StringEnum } from '#platform/http/kit';
 import { listSubscriptions } from '../subscriptions/queries.ts';
 
 /**
@@ -16,8 +17,8 @@ const Subscription = Type.Object({
   code: Type.String(),
   client_id: Type.String({ format: 'uuid' }),
   client_name: Type.String(),
-  registry: Type.String({ enum: ['social', 'ibr'] }),
-  status: Type.String({ enum: ['active', 'unsubscribed'] }),
+  registry: StringEnum(['social', 'ibr']),
+  status: StringEnum(['active', 'unsubscribed']),
   reg_event_type: Type.String(),
   notify_record_type: Type.String(),
   filter_type: Type.String(),
@@ -38,7 +39,7 @@ const Subscription = Type.Object({
 const Query = Type.Object(
   {
     client_id: Type.Optional(Type.String({ format: 'uuid' })),
-    status: Type.Optional(Type.String({ enum: ['active', 'unsubscribed'] })),
+    status: Type.Optional(StringEnum(['active', 'unsubscribed'])),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
   },
   { additionalProperties: false },
@@ -59,7 +60,7 @@ export async function dciSubscriptionAdminRoutes(app: App, { db }: { db: Kysely<
         operationId: 'listDciSubscriptions',
         summary: 'DCI subscriptions, newest first, with their notifications counted by delivery status',
         querystring: Query,
-        response: { 200: Type.Object({ items: Type.Array(Subscription) }), 400: { $ref: 'Problem#' } },
+        response: { 200: Type.Object({ items: Type.Array(Subscription) }), ...problems(400) },
       },
     },
     async (request) => {

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { findClient } from '#platform/auth/clients';
 import { conflict } from '#platform/problem';
 import type { App } from '#platform/http/types';
+import { problems, StringEnum } from '#platform/http/kit';
 import { findCallbackSettings } from '../callback/policy.ts';
 import { sendTestEvent, TEST_EVENT_PATH, type TestEventDeps } from '../callback/test-event.ts';
 
@@ -10,8 +11,7 @@ import { sendTestEvent, TEST_EVENT_PATH, type TestEventDeps } from '../callback/
 const TestEvent = Type.Object({
   url: Type.String({ description: 'Where the event went: the callback URI + /registry/notify' }),
   message_id: Type.String(),
-  outcome: Type.String({
-    enum: ['delivered', 'failed', 'refused'],
+  outcome: StringEnum(['delivered', 'failed', 'refused'], {
     description:
       'delivered: the endpoint answered 2xx; failed: it could not be reached or answered otherwise; ' +
       'refused: the callback policy stopped it before sending (origin, private address, no encryption key)',
@@ -41,9 +41,7 @@ export async function dciTestEventRoutes(app: App, { deps }: { deps: TestEventDe
         params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
         response: {
           200: TestEvent,
-          400: { $ref: 'Problem#' },
-          404: { $ref: 'Problem#' },
-          409: { $ref: 'Problem#' },
+          ...problems(400, 404, 409),
         },
       },
     },

@@ -8,6 +8,7 @@ import { assertMayAttach } from '#platform/auth/credential-reach';
 import type { DB } from '#platform/db/types';
 import { badRequest, conflict, notFound, type FieldError } from '#platform/problem';
 import type { App } from '#platform/http/types';
+import { accessTo, IdParams, problems, StringEnum } from '#platform/http/kit';
 import { findCallbackSettings } from '../callback/policy.ts';
 import {
   KeyError,
@@ -45,7 +46,7 @@ const MAX_USABLE_KEYS = 20;
 
 const Settings = Type.Object({
   client_id: Type.String({ format: 'uuid' }),
-  signature_policy: Type.String({ enum: [...SIGNATURE_POLICIES] }),
+  signature_policy: StringEnum(SIGNATURE_POLICIES),
   jwks_uri: Type.Union([Type.String(), Type.Null()]),
   updated_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
 });
@@ -53,8 +54,7 @@ const Settings = Type.Object({
 const SettingsInput = Type.Object(
   {
     signature_policy: Type.Optional(
-      Type.String({
-        enum: [...SIGNATURE_POLICIES],
+      StringEnum(SIGNATURE_POLICIES, {
         description:
           'Which messages of the client must be signed: all, async (async and subscription endpoints; the default) or none',
       }),
@@ -73,7 +73,7 @@ const ClientKey = Type.Object({
   key_id: Type.String({
     description: 'sig: the middle part of the kid <sender_id>|<key_id>|<algorithm>; enc: the JWE kid',
   }),
-  use: Type.String({ enum: ['sig', 'enc'] }),
+  use: StringEnum(['sig', 'enc']),
   algorithm: Type.String({ enum: ['ed25519', 'rsa-sha256', 'ECDH-ES+A256KW', 'RSA-OAEP-256'] }),
   jwk: PublicJwk,
   created_at: Type.String({ format: 'date-time' }),
@@ -90,8 +90,7 @@ const KeyInput = Type.Object(
       }),
     ),
     use: Type.Optional(
-      Type.String({
-        enum: ['sig', 'enc'],
+      StringEnum(['sig', 'enc'], {
         description:
           "sig: the client signs its messages with it (Ed25519 or RSA); enc: we encrypt the client's messages to it " +
           '(EC P-256/P-384/P-521 or X25519: ECDH-ES+A256KW; RSA: RSA-OAEP-256). Default: the use member of the JWK, else sig',
@@ -111,15 +110,11 @@ const KeyInput = Type.Object(
   { additionalProperties: false },
 );
 
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const KeyParams = Type.Object({
   id: Type.String({ format: 'uuid' }),
   keyId: Type.String({ pattern: KEY_ID }),
 });
-const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' } };
-const manage = (action: string) => ({
-  access: { permission: 'clients:manage' as const, audit: { action, resourceType: 'client' } },
-});
+const manage = accessTo('clients:manage', 'client');
 
 const settingsJson = (clientId: string, s: SignatureSettings): Static<typeof Settings> => ({
   client_id: clientId,
@@ -159,7 +154,7 @@ export async function dciSignatureRoutes(app: App, { db }: { db: Kysely<DB> }): 
       if (problem) {
         throw badRequest('invalid DCI signature settings', [{ pointer: '/jwks_uri', detail: problem }]);
       }
-      const policy = (input.signature_policy ?? 'async') as SignatureSettings['policy'];
+      const policy = input.signature_policy ?? 'async';
       await saveSignatureSettings(db, clientId, { policy, jwksUri }, by);
     },
     read: async (db, clientId) => settingsJson(clientId, await findSignatureSettings(db, clientId)),
@@ -176,7 +171,7 @@ export async function dciSignatureRoutes(app: App, { db }: { db: Kysely<DB> }): 
           'Register a public key of a client: one it signs its DCI messages with, or one we encrypt them to (JWK or PEM; never a private key)',
         params: IdParams,
         body: KeyInput,
-        response: { 201: ClientKey, ...problems },
+        response: { 201: ClientKey, ...problems(400, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -215,7 +210,7 @@ export async function dciSignatureRoutes(app: App, { db }: { db: Kysely<DB> }): 
         operationId: 'listClientDciKeys',
         summary: 'The public keys a client registered for DCI signatures and encryption',
         params: IdParams,
-        response: { 200: Type.Object({ items: Type.Array(ClientKey) }), ...problems },
+        response: { 200: Type.Object({ items: Type.Array(ClientKey) }), ...problems(400, 404, 409) },
       },
     },
     async (request) => {
@@ -237,7 +232,7 @@ export async function dciSignatureRoutes(app: App, { db }: { db: Kysely<DB> }): 
         summary:
           "Revoke a client's DCI public key at once (messages signed with it are refused; nothing is encrypted to it)",
         params: KeyParams,
-        response: { 200: ClientKey, ...problems },
+        response: { 200: ClientKey, ...problems(400, 404, 409) },
       },
     },
     async (request) => {
@@ -270,7 +265,7 @@ async function readKeyInput(
     errors.push({ pointer: '/jwk', detail: 'send the public key as exactly one of jwk and pem' });
     throw badRequest('invalid DCI public key', errors);
   }
-  const use = (input.use ?? ((input.jwk as JWK | undefined)?.use === 'enc' ? 'enc' : 'sig')) as KeyUse;
+  const use = input.use ?? ((input.jwk as JWK | undefined)?.use === 'enc' ? 'enc' : 'sig');
   const key = await readKey(input, use, errors);
   const jwkKid = (input.jwk as JWK | undefined)?.kid;
   if (input.key_id !== undefined && jwkKid !== undefined && jwkKid !== input.key_id) {

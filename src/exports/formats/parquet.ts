@@ -75,7 +75,7 @@ export function parquetWriter(
         columnData: columns.map((column, i) => ({
           name: column.name,
           data: rows.map((record) => cell(column.type, record.values[i] ?? null)),
-        })) as never,
+        })),
         rowGroupSize: rows.length,
       });
     }

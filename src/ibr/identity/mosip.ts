@@ -296,7 +296,7 @@ export function mosipAdapter(baseUrl: string, settings: MosipSettings): Identity
         throw refused ? new NotVerifiableError(message) : new IdentitySystemError(message);
       }
       const masked = (name: string) =>
-        typeof answer.response?.[name] === 'string' ? (answer.response[name] as string) : null;
+        typeof answer.response?.[name] === 'string' ? answer.response[name] : null;
       return { transactionId, maskedPhone: masked('maskedMobile'), maskedEmail: masked('maskedEmail') };
     },
   };

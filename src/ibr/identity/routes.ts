@@ -5,6 +5,7 @@ import { singleLookup } from '#security/anomaly/lookup-keys';
 import type { DB } from '#platform/db/types';
 import { badRequest, notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
+import { principalOf, problems, StringEnum } from '#platform/http/kit';
 import { findIndividual } from '#registry/queries';
 import { Nullable } from '#registry/schemas';
 import type { Proof } from './adapter.ts';
@@ -17,18 +18,12 @@ const Verification = Type.Object({
   person_id: Type.String(),
   method: Type.String(),
   adapter: Type.String(),
-  outcome: Type.String({ enum: ['match', 'no_match', 'error'] }),
+  outcome: StringEnum(['match', 'no_match', 'error']),
   detail: Nullable(Type.String()),
   attempts: Type.Integer(),
   duration_ms: Type.Integer(),
   verified_at: Type.String({ format: 'date-time' }),
 });
-const problems = {
-  400: { $ref: 'Problem#' },
-  404: { $ref: 'Problem#' },
-  422: { $ref: 'Problem#' },
-  503: { $ref: 'Problem#' },
-};
 const PersonId = Type.String({ format: 'uuid' });
 
 /** The proof the request names; an OTP verification needs the OTP and its transaction. */
@@ -73,8 +68,7 @@ export async function identityRoutes(
           {
             person_id: PersonId,
             method: Type.Optional(
-              Type.String({
-                enum: ['demographic', 'otp'],
+              StringEnum(['demographic', 'otp'], {
                 default: 'demographic',
                 description:
                   'demographic: the registry data of the person; otp: the one-time password the person received (after POST /ibr/identity/otp)',
@@ -87,7 +81,7 @@ export async function identityRoutes(
           },
           { additionalProperties: false },
         ),
-        response: { 201: Verification, ...problems },
+        response: { 201: Verification, ...problems(400, 404, 422, 503) },
       },
     },
     async (request, reply) => {
@@ -96,7 +90,7 @@ export async function identityRoutes(
       const record = await verifier.verify(
         db,
         person_id,
-        request.principal!,
+        principalOf(request),
         proofOf(method, otp, transaction_id),
       );
       request.auditNote = { resourceId: record.person_id, recordCount: 1, subjectIds: [record.person_id] };
@@ -126,7 +120,7 @@ export async function identityRoutes(
           {
             person_id: PersonId,
             channels: Type.Optional(
-              Type.Array(Type.String({ enum: ['phone', 'email'] }), {
+              Type.Array(StringEnum(['phone', 'email']), {
                 minItems: 1,
                 maxItems: 2,
                 uniqueItems: true,
@@ -142,22 +136,17 @@ export async function identityRoutes(
             masked_phone: Nullable(Type.String()),
             masked_email: Nullable(Type.String()),
           }),
-          ...problems,
+          ...problems(400, 404, 422, 503),
         },
       },
     },
     async (request, reply) => {
       const { person_id, channels = ['phone'] } = request.body;
       request.auditNote = { resourceId: person_id, recordCount: 0 };
-      const sent = await verifier.requestOtp(
-        db,
-        person_id,
-        request.principal!,
-        channels as ('phone' | 'email')[],
-      );
+      const sent = await verifier.requestOtp(db, person_id, principalOf(request), channels);
       request.auditNote = { resourceId: person_id, recordCount: 1, subjectIds: [person_id] };
       // Even masked, where the OTP went is contact data: a caller whose policy hides contacts gets null.
-      const contacts = maySee(request.principal!, 'contact');
+      const contacts = maySee(principalOf(request), 'contact');
       return reply.code(202).send({
         transaction_id: sent.transactionId,
         masked_phone: contacts ? sent.maskedPhone : null,
@@ -184,11 +173,11 @@ export async function identityRoutes(
           { person_id: Type.String({ format: 'uuid' }) },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ items: Type.Array(Verification) }), ...problems },
+        response: { 200: Type.Object({ items: Type.Array(Verification) }), ...problems(400, 404, 422, 503) },
       },
     },
     async (request) => {
-      const person = await findIndividual(db, request.query.person_id, request.principal!.areaScope);
+      const person = await findIndividual(db, request.query.person_id, principalOf(request).areaScope);
       request.lookups = singleLookup(`individual:${request.query.person_id}`, person !== undefined);
       if (!person) {
         throw notFound('individual');

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { KeyVault } from '#platform/crypto/key-vault';
-import type { DB, OdkCentralSourceTable } from '#platform/db/types';
+import type { DB } from '#platform/db/types';
 import { badRequest, conflict, notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
+import { accessTo, principalOf, problems } from '#platform/http/kit';
 import type { JobQueue } from '#platform/jobs/queue';
 import {
   AddressRefusedError,
@@ -12,8 +13,17 @@ import {
   resolveGuardedHost,
   type Resolve,
 } from '#platform/outbound/address';
+import { findForm } from '#odk/forms';
 import { Nullable } from '#registry/schemas';
 import { sealContextOf } from './pull.ts';
+import {
+  deleteSource,
+  findSourceByName,
+  insertSource,
+  listSources,
+  updateSource,
+  type SourceRow,
+} from './queries.ts';
 import { enqueuePull } from './schedule.ts';
 
 /**
@@ -107,14 +117,11 @@ const SourceSchema = Type.Object({
     job_id: Nullable(Type.String()),
   }),
 });
-const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' } };
-const manage = (action: string) => ({
-  access: { permission: 'clients:manage' as const, audit: { action, resourceType: 'odk_central_source' } },
-});
+const manage = accessTo('clients:manage', 'odk_central_source');
 const NameParams = Type.Object({ name: Name });
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
-const sourceView = (row: Selectable<OdkCentralSourceTable>) => ({
+const sourceView = (row: SourceRow) => ({
   id: row.id,
   name: row.name,
   base_url: row.base_url,
@@ -173,11 +180,7 @@ export async function centralRoutes(
   { db, vault, jobs, resolve }: { db: Kysely<DB>; vault: KeyVault; jobs: JobQueue; resolve: Resolve },
 ): Promise<void> {
   const findSource = async (name: string) => {
-    const row = await db
-      .selectFrom('odk_central_sources')
-      .selectAll()
-      .where('name', '=', name)
-      .executeTakeFirst();
+    const row = await findSourceByName(db, name);
     if (!row) {
       throw notFound(`ODK Central source ${name}`);
     }
@@ -193,39 +196,29 @@ export async function centralRoutes(
         operationId: 'createCentralSource',
         summary: 'Pull the submissions of a form of an ODK Central project (on a schedule and on demand)',
         body: NewSource,
-        response: { 201: SourceSchema, ...problems },
+        response: { 201: SourceSchema, ...problems(400, 404, 409) },
       },
     },
     async (request, reply) => {
       const body = request.body;
       await checkBaseUrl(body.base_url, body.allow_private_addresses ?? false, resolve);
-      const form = await db
-        .selectFrom('odk_forms')
-        .select('form_id')
-        .where('form_id', '=', body.form_id)
-        .executeTakeFirst();
-      if (!form) {
+      if (!(await findForm(db, body.form_id))) {
         throw badRequest(
           `SP Exchange has no form ${body.form_id}: upload it (POST /api/v1/odk/forms) and its mapping first`,
         );
       }
       const id = randomUUID();
-      const inserted = await db
-        .insertInto('odk_central_sources')
-        .values({
-          id,
-          name: body.name,
-          base_url: body.base_url.replace(/\/+$/, ''),
-          project_id: body.project_id,
-          form_id: body.form_id,
-          interval_minutes: body.interval_minutes ?? null,
-          enabled: body.enabled ?? true,
-          allow_private_addresses: body.allow_private_addresses ?? false,
-          ...(await sealAuth(vault, id, body.auth)),
-        })
-        .onConflict((oc) => oc.column('name').doNothing())
-        .returningAll()
-        .executeTakeFirst();
+      const inserted = await insertSource(db, {
+        id,
+        name: body.name,
+        base_url: body.base_url.replace(/\/+$/, ''),
+        project_id: body.project_id,
+        form_id: body.form_id,
+        interval_minutes: body.interval_minutes ?? null,
+        enabled: body.enabled ?? true,
+        allow_private_addresses: body.allow_private_addresses ?? false,
+        ...(await sealAuth(vault, id, body.auth)),
+      });
       if (!inserted) {
         throw conflict(`an ODK Central source named ${body.name} exists`);
       }
@@ -246,7 +239,7 @@ export async function centralRoutes(
       },
     },
     async (request) => {
-      const rows = await db.selectFrom('odk_central_sources').selectAll().orderBy('name').execute();
+      const rows = await listSources(db);
       request.auditNote = { recordCount: rows.length };
       return { items: rows.map(sourceView) };
     },
@@ -261,7 +254,7 @@ export async function centralRoutes(
         operationId: 'getCentralSource',
         summary: 'One ODK Central source and its last pull',
         params: NameParams,
-        response: { 200: SourceSchema, ...problems },
+        response: { 200: SourceSchema, ...problems(400, 404, 409) },
       },
     },
     async (request) => {
@@ -282,22 +275,17 @@ export async function centralRoutes(
           'Change the credentials, the interval, whether private addresses are allowed, or pause a source',
         params: NameParams,
         body: SourceChange,
-        response: { 200: SourceSchema, ...problems },
+        response: { 200: SourceSchema, ...problems(400, 404, 409) },
       },
     },
     async (request) => {
       const row = await findSource(request.params.name);
       const { auth, ...rest } = request.body;
-      const updated = await db
-        .updateTable('odk_central_sources')
-        .set({
-          ...rest,
-          ...(auth ? await sealAuth(vault, row.id, auth) : {}),
-          ...('interval_minutes' in rest ? { next_pull_at: null } : {}),
-        })
-        .where('id', '=', row.id)
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      const updated = await updateSource(db, row.id, {
+        ...rest,
+        ...(auth ? await sealAuth(vault, row.id, auth) : {}),
+        ...('interval_minutes' in rest ? { next_pull_at: null } : {}),
+      });
       request.auditNote = { resourceId: row.name, recordCount: 1 };
       return sourceView(updated);
     },
@@ -312,12 +300,12 @@ export async function centralRoutes(
         operationId: 'deleteCentralSource',
         summary: 'Stop pulling from a source (what it imported stays)',
         params: NameParams,
-        response: { 204: Type.Null(), ...problems },
+        response: { 204: Type.Null(), ...problems(400, 404, 409) },
       },
     },
     async (request, reply) => {
       const row = await findSource(request.params.name);
-      await db.deleteFrom('odk_central_sources').where('id', '=', row.id).execute();
+      await deleteSource(db, row.id);
       request.auditNote = { resourceId: row.name, recordCount: 1 };
       return reply.code(204).send(null);
     },
@@ -333,12 +321,12 @@ export async function centralRoutes(
         summary:
           'Pull now: a job (progress at its Location); a pull already waiting or running is answered instead',
         params: NameParams,
-        response: { 202: Type.Object({ job_id: Type.String() }), ...problems },
+        response: { 202: Type.Object({ job_id: Type.String() }), ...problems(400, 404, 409) },
       },
     },
     async (request, reply) => {
       const row = await findSource(request.params.name);
-      const jobId = await enqueuePull(db, jobs, row.id, request.id, request.principal!.clientId);
+      const jobId = await enqueuePull(db, jobs, row.id, request.id, principalOf(request).clientId);
       request.auditNote = { resourceId: row.name, recordCount: 1 };
       return reply.code(202).header('location', `/api/v1/jobs/${jobId}`).send({ job_id: jobId });
     },

@@ -175,16 +175,16 @@ export async function createKey(
     })
     .returning(keyColumns)
     .executeTakeFirstOrThrow();
-  return { ...(row as KeyRecord), key: generated.key };
+  return { ...row, key: generated.key };
 }
 
 export const listKeys = async (db: Kysely<DB>, clientId: string): Promise<KeyRecord[]> =>
-  (await db
+  await db
     .selectFrom('api_keys')
     .select(keyColumns)
     .where('client_id', '=', clientId)
     .orderBy('created_at')
-    .execute()) as KeyRecord[];
+    .execute();
 
 /** Revokes a key at once; revoking twice is harmless. */
 export async function revokeKey(db: Kysely<DB>, keyId: string): Promise<KeyRecord> {
@@ -197,7 +197,7 @@ export async function revokeKey(db: Kysely<DB>, keyId: string): Promise<KeyRecor
   if (!row) {
     throw notFound('key');
   }
-  return row as KeyRecord;
+  return row;
 }
 
 /**

@@ -61,7 +61,7 @@ export class KeyVault {
 
 function readHeader(sealed: string): { kid?: unknown; ctx?: unknown } {
   try {
-    return decodeProtectedHeader(sealed) as { kid?: unknown; ctx?: unknown };
+    return decodeProtectedHeader(sealed);
   } catch {
     throw new KeyVaultError('a sealed key is not a JWE');
   }

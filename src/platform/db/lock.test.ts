@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { openDatabase } from './database.ts';
 import { DataDirectoryLockedError, lockDataDirectory, lockFileOf, lockHolder } from './lock.ts';
 
-/** One process at a time on a PGlite directory (the gateway beside `spx` commands: test/cli-beside-gateway.test.ts). */
+/** One process at a time on a PGlite directory (the gateway beside `spx` commands: test/cli/cli-beside-gateway.test.ts). */
 describe('data directory lock', () => {
   const root = mkdtempSync(join(tmpdir(), 'spx-lock-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -34,7 +34,7 @@ describe('data directory lock', () => {
 
   it('takes over, with a warning, a lock left by a process that no longer runs', () => {
     const dir = join(root, 'stale');
-    const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+    const gone = spawnSync(process.execPath, ['-e', '']).pid;
     writeFileSync(lockFileOf(dir), `${gone}\n`);
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     try {

@@ -13,6 +13,7 @@ import type { DB } from '#platform/db/types';
 import { httpBasicCheck } from './http-basic.ts';
 import { forbidden, unauthorized, badRequest } from '#platform/problem';
 import type { App, RouteAccess } from './types.ts';
+import { problems } from '#platform/http/kit';
 
 // Routes added by the API docs plugin are static pages and the spec: public by nature.
 const DOCS_PREFIX = '/docs';
@@ -84,7 +85,7 @@ export function installAccessControl(app: App, db: Kysely<DB>, options: AccessCo
       route.schema = {
         ...route.schema,
         security: [{ apiKey: [] }, { bearer: [] }, { oauth2: [access.permission] }],
-        response: { 401: { $ref: 'Problem#' }, 403: { $ref: 'Problem#' }, ...(route.schema?.response ?? {}) },
+        response: { ...problems(401, 403), ...(route.schema?.response ?? {}) },
       };
     }
   });

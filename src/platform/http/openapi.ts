@@ -17,7 +17,7 @@ export interface OpenApiOptions {
  * OpenAPI 3.1 generated from the route schemas (one schema per message: validation, types and
  * documentation from one source), served at /openapi.json, with an interactive page at /docs.
  * Every operation has an operationId, declared in its route's schema (clients generated from the
- * document name their methods after them); test/api-document.test.ts lints the document.
+ * document name their methods after them); test/platform/api-document.test.ts lints the document.
  */
 export async function installOpenApi(app: App, { version, publicUrl }: OpenApiOptions): Promise<void> {
   app.addSchema(ProblemSchema);

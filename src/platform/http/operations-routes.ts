@@ -5,6 +5,7 @@ import type { DB } from '#platform/db/types';
 import { rawResponse } from './openapi.ts';
 import { unavailable } from '#platform/problem';
 import type { App } from './types.ts';
+import { problems } from '#platform/http/kit';
 
 const Health = Type.Object({ status: Type.String(), version: Type.String() });
 const Ready = Type.Object({ status: Type.String(), database: Type.String() });
@@ -36,7 +37,7 @@ export function operationsRoutes(
         tags: ['operations'],
         operationId: 'getReadiness',
         summary: 'Readiness: the database answers and the gateway is not shutting down',
-        response: { 200: Ready, 503: { $ref: 'Problem#' } },
+        response: { 200: Ready, ...problems(503) },
       },
     },
     async () => {

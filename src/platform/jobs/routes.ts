@@ -2,19 +2,15 @@ import { Type } from '@sinclair/typebox';
 import type { Principal } from '#platform/auth/principal';
 import { notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
+import { accessTo, IdParams, problems, StringEnum } from '#platform/http/kit';
 import type { JobQueue, JobScope } from './queue.ts';
 import { JOB_STATUSES, JobResource } from './schemas.ts';
-
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
-const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' } };
 
 /** A client sees its own jobs; holders of clients:manage (administrators) see every job. */
 const scopeOf = (principal: Principal | undefined): JobScope =>
   principal?.scopes.has('clients:manage') ? {} : { createdBy: principal?.clientId ?? 'nobody' };
 
-const jobAccess = (action: string) => ({
-  access: { permission: 'jobs:read' as const, audit: { action, resourceType: 'job' } },
-});
+const jobAccess = accessTo('jobs:read', 'job');
 
 /** Long operations as resources: status and progress, list, cancel. */
 export async function jobRoutes(app: App, { jobs }: { jobs: JobQueue }): Promise<void> {
@@ -27,7 +23,7 @@ export async function jobRoutes(app: App, { jobs }: { jobs: JobQueue }): Promise
         operationId: 'getJob',
         summary: 'Status and progress of a job',
         params: IdParams,
-        response: { 200: JobResource, ...problems },
+        response: { 200: JobResource, ...problems(400, 404) },
       },
     },
     async (request) => {
@@ -52,12 +48,12 @@ export async function jobRoutes(app: App, { jobs }: { jobs: JobQueue }): Promise
         querystring: Type.Object(
           {
             kind: Type.Optional(Type.String({ maxLength: 80 })),
-            status: Type.Optional(Type.String({ enum: [...JOB_STATUSES] })),
+            status: Type.Optional(StringEnum(JOB_STATUSES)),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ items: Type.Array(JobResource) }), 400: { $ref: 'Problem#' } },
+        response: { 200: Type.Object({ items: Type.Array(JobResource) }), ...problems(400) },
       },
     },
     async (request) => {
@@ -65,7 +61,7 @@ export async function jobRoutes(app: App, { jobs }: { jobs: JobQueue }): Promise
       const items = await jobs.list({
         ...scopeOf(request.principal),
         kind,
-        status: status as (typeof JOB_STATUSES)[number] | undefined,
+        status: status,
         limit,
       });
       request.auditNote = { recordCount: items.length };
@@ -82,7 +78,7 @@ export async function jobRoutes(app: App, { jobs }: { jobs: JobQueue }): Promise
         operationId: 'cancelJob',
         summary: 'Cancel a job that has not finished',
         params: IdParams,
-        response: { 200: JobResource, ...problems },
+        response: { 200: JobResource, ...problems(400, 404) },
       },
     },
     async (request) => {

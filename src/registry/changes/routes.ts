@@ -4,6 +4,7 @@ import type { ChangeRequestTable, DB } from '#platform/db/types';
 import { notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
 import { keyset, Keys, Page, PageQuery } from '#platform/http/pagination';
+import { accessTo, IdParams, principalOf, problems, StringEnum } from '#platform/http/kit';
 import { Nullable } from '#registry/schemas';
 import { decideChange } from './service.ts';
 
@@ -18,16 +19,16 @@ const changeRequests = keyset('registry.change_requests', Keys.timeAndId);
 
 const IssueSchema = Type.Object({
   code: Type.String(),
-  severity: Type.String({ enum: ['error', 'review'] }),
+  severity: StringEnum(['error', 'review']),
   pointer: Type.String(),
   detail: Type.String(),
   record_id: Type.Optional(Type.String()),
 });
 export const ChangeRequestSchema = Type.Object({
   id: Type.String(),
-  kind: Type.String({ enum: ['registration', 'update'] }),
+  kind: StringEnum(['registration', 'update']),
   source: Type.String(),
-  status: Type.String({ enum: ['pending_review', 'applied', 'rejected'] }),
+  status: StringEnum(['pending_review', 'applied', 'rejected']),
   household_id: Nullable(Type.String()),
   issues: Type.Array(IssueSchema),
   payload: Type.Unknown({ description: 'The change as the source gave it (household, members)' }),
@@ -38,11 +39,7 @@ export const ChangeRequestSchema = Type.Object({
   decision_reason: Nullable(Type.String()),
 });
 
-const write = (action: string) => ({
-  access: { permission: 'registry:write' as const, audit: { action, resourceType: 'change_request' } },
-});
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
-const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' } };
+const write = accessTo('registry:write', 'change_request');
 
 type Row = Selectable<ChangeRequestTable>;
 
@@ -64,13 +61,13 @@ export async function changeRequestRoutes(app: App, { db }: { db: Kysely<DB> }):
         summary: 'Change requests from the field, oldest first (the review queue with status=pending_review)',
         querystring: Type.Object(
           {
-            status: Type.Optional(Type.String({ enum: ['pending_review', 'applied', 'rejected'] })),
+            status: Type.Optional(StringEnum(['pending_review', 'applied', 'rejected'])),
             source: Type.Optional(Type.String({ maxLength: 200, description: 'Sources starting with this' })),
             ...PageQuery,
           },
           { additionalProperties: false },
         ),
-        response: { 200: Page(ChangeRequestSchema), 400: { $ref: 'Problem#' } },
+        response: { 200: Page(ChangeRequestSchema), ...problems(400) },
       },
     },
     async (request) => {
@@ -83,7 +80,7 @@ export async function changeRequestRoutes(app: App, { db }: { db: Kysely<DB> }):
         .orderBy('id')
         .limit(limit + 1);
       if (status) {
-        query = query.where('status', '=', status as Row['status']);
+        query = query.where('status', '=', status);
       }
       if (source) {
         query = query.where('source', 'like', `${source.replace(/[\\%_]/g, '\\$&')}%`);
@@ -114,7 +111,7 @@ export async function changeRequestRoutes(app: App, { db }: { db: Kysely<DB> }):
         operationId: 'getChangeRequest',
         summary: 'One change request, with its issues and decision',
         params: IdParams,
-        response: { 200: ChangeRequestSchema, ...problems },
+        response: { 200: ChangeRequestSchema, ...problems(400, 404, 409) },
       },
     },
     async (request) => {
@@ -145,23 +142,17 @@ export async function changeRequestRoutes(app: App, { db }: { db: Kysely<DB> }):
         params: IdParams,
         body: Type.Object(
           {
-            decision: Type.String({ enum: ['approve', 'reject'] }),
+            decision: StringEnum(['approve', 'reject']),
             reason: Type.String({ minLength: 1, maxLength: 500 }),
           },
           { additionalProperties: false },
         ),
-        response: { 200: ChangeRequestSchema, ...problems },
+        response: { 200: ChangeRequestSchema, ...problems(400, 404, 409) },
       },
     },
     async (request) => {
       const { id } = request.params;
-      await decideChange(
-        db,
-        id,
-        request.body.decision as 'approve' | 'reject',
-        request.body.reason,
-        request.principal!,
-      );
+      await decideChange(db, id, request.body.decision, request.body.reason, principalOf(request));
       const row = await db
         .selectFrom('change_requests')
         .selectAll()

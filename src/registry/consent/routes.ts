@@ -6,6 +6,7 @@ import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
 import { badRequest, conflict, notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
+import { accessTo, principalOf, problems, StringEnum } from '#platform/http/kit';
 import { findIndividual } from '#registry/queries';
 import { Nullable } from '#registry/schemas';
 import { CONSENT_CHANNELS, CONSENT_PURPOSES, PURPOSE_CODES, type ConsentChannel } from './purposes.ts';
@@ -31,7 +32,7 @@ const EvidenceRef = Type.String({
   maxLength: 200,
   description: 'Where the evidence is kept: a submission, a paper form or call reference (no personal data)',
 });
-const Purpose = Type.String({ enum: [...PURPOSE_CODES], description: 'GET /consent/purposes' });
+const Purpose = StringEnum(PURPOSE_CODES, { description: 'GET /consent/purposes' });
 const Event = Type.Object({
   at: Type.String({ format: 'date-time' }),
   channel: Channel,
@@ -42,20 +43,13 @@ const ConsentRecord = Type.Object({
   id: Type.String({ format: 'uuid' }),
   person_id: Type.String({ format: 'uuid' }),
   purpose: Type.String(),
-  status: Type.String({ enum: ['given', 'withdrawn'] }),
+  status: StringEnum(['given', 'withdrawn']),
   given: Event,
   withdrawn: Nullable(Event),
 });
 const PersonParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
-const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' } };
 
-const manage = (action: string) => ({
-  access: {
-    permission: 'consent:manage' as const,
-    audit: { action, resourceType: 'individual' },
-    registry: 'social' as const,
-  },
-});
+const manage = accessTo('consent:manage', 'individual', 'social');
 
 function consentView(row: ConsentRow) {
   const withdrawn = row.withdrawn_at;
@@ -82,7 +76,7 @@ function consentView(row: ConsentRow) {
 /** The person the path names, within the caller's areas (404 otherwise), noted for audit and anomaly guard. */
 async function personOf(db: Kysely<DB>, request: FastifyRequest, id: string) {
   request.auditNote = { resourceId: id, recordCount: 0 };
-  const person = await findIndividual(db, id, request.principal!.areaScope);
+  const person = await findIndividual(db, id, principalOf(request).areaScope);
   request.lookups = singleLookup(`individual:${id}`, person !== undefined);
   if (!person) {
     throw notFound('individual');
@@ -138,7 +132,7 @@ export async function consentRoutes(app: App, { db }: { db: Kysely<DB> }): Promi
         operationId: 'listPersonConsents',
         summary: "A person's consents, withdrawn ones included, newest first",
         params: PersonParams,
-        response: { 200: Type.Object({ items: Type.Array(ConsentRecord) }), ...problems },
+        response: { 200: Type.Object({ items: Type.Array(ConsentRecord) }), ...problems(400, 404, 409) },
       },
     },
     async (request) => {
@@ -175,7 +169,7 @@ export async function consentRoutes(app: App, { db }: { db: Kysely<DB> }): Promi
           },
           { additionalProperties: false },
         ),
-        response: { 201: ConsentRecord, ...problems },
+        response: { 201: ConsentRecord, ...problems(400, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -189,7 +183,7 @@ export async function consentRoutes(app: App, { db }: { db: Kysely<DB> }): Promi
         individualId: person.id,
         purpose,
         grantedAt,
-        ...eventOf(request.principal!, request.body),
+        ...eventOf(principalOf(request), request.body),
       };
       const [row] = await recordConsents(db, [consent]);
       if (!row) {
@@ -219,13 +213,13 @@ export async function consentRoutes(app: App, { db }: { db: Kysely<DB> }): Promi
           { channel: Channel, evidence_ref: Type.Optional(EvidenceRef) },
           { additionalProperties: false },
         ),
-        response: { 200: ConsentRecord, ...problems },
+        response: { 200: ConsentRecord, ...problems(400, 404, 409) },
       },
     },
     async (request) => {
       const person = await personOf(db, request, request.params.id);
       const { purpose } = request.params;
-      const row = await withdrawConsent(db, person.id, purpose, eventOf(request.principal!, request.body));
+      const row = await withdrawConsent(db, person.id, purpose, eventOf(principalOf(request), request.body));
       if (!row) {
         throw notFound(`consent to ${purpose} in force for this person`);
       }

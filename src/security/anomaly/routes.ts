@@ -3,22 +3,17 @@ import type { DB } from '#platform/db/types';
 import { keyset, Keys, Page } from '#platform/http/pagination';
 import { conflict, notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
+import { accessTo, IdParams, principalOf, problems } from '#platform/http/kit';
 import { HOUR_MS, hourOf, round, share, usualHourly } from './baseline.ts';
 import type { AnomalyGuard } from './guard.ts';
-import { AlertQuery, AlertSchema, ClientBaselineSchema, IdParams } from './schemas.ts';
+import { AlertQuery, AlertSchema, ClientBaselineSchema } from './schemas.ts';
 import * as queries from './state/queries.ts';
 
 /** The cursors of the alert list (newest first). */
 const alerts = keyset('anomaly.alerts', Keys.seq);
 
-const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' } };
-
-const readAccess = (action: string, resourceType = 'anomaly_alert') => ({
-  access: { permission: 'audit:read' as const, audit: { action, resourceType } },
-});
-const actAccess = (action: string) => ({
-  access: { permission: 'clients:manage' as const, audit: { action, resourceType: 'anomaly_alert' } },
-});
+const readAccess = accessTo('audit:read', 'anomaly_alert');
+const actAccess = accessTo('clients:manage', 'anomaly_alert');
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
 const alertJson = (row: queries.AlertRow) => ({
@@ -59,7 +54,7 @@ export async function anomalyRoutes(
         operationId: 'listAnomalyAlerts',
         summary: 'Alerts of the anomaly guard, newest first',
         querystring: AlertQuery,
-        response: { 200: Page(AlertSchema), 400: { $ref: 'Problem#' } },
+        response: { 200: Page(AlertSchema), ...problems(400) },
       },
     },
     async (request) => {
@@ -68,7 +63,7 @@ export async function anomalyRoutes(
       const rows = await queries.listAlerts(db, {
         clientId: client_id,
         rule,
-        status: status as 'open' | 'acknowledged' | undefined,
+        status: status,
         beforeSeq: before === undefined ? undefined : Number(before),
         limit,
       });
@@ -87,7 +82,7 @@ export async function anomalyRoutes(
         operationId: 'getAnomalyAlert',
         summary: 'One alert',
         params: IdParams,
-        response: { 200: AlertSchema, ...problems },
+        response: { 200: AlertSchema, ...problems(400, 404, 409) },
       },
     },
     async (request) => {
@@ -107,7 +102,7 @@ export async function anomalyRoutes(
         operationId: 'acknowledgeAnomalyAlert',
         summary: 'Acknowledge an alert (it leaves the open ones; the first acknowledgement is kept)',
         params: IdParams,
-        response: { 200: AlertSchema, ...problems },
+        response: { 200: AlertSchema, ...problems(400, 404, 409) },
       },
     },
     async (request) => {
@@ -115,7 +110,7 @@ export async function anomalyRoutes(
       const row = await queries.acknowledgeAlert(
         db,
         request.params.id,
-        request.principal!.clientId,
+        principalOf(request).clientId,
         new Date(guard.now()),
       );
       if (!row) {
@@ -136,7 +131,7 @@ export async function anomalyRoutes(
         summary:
           'Lift what an alert did: end its throttle, or enable its suspended client again (acknowledges it)',
         params: IdParams,
-        response: { 200: AlertSchema, ...problems },
+        response: { 200: AlertSchema, ...problems(400, 404, 409) },
       },
     },
     async (request) => {
@@ -145,7 +140,7 @@ export async function anomalyRoutes(
       if (alert.action === 'alert') {
         throw conflict('this alert throttled and suspended nothing: acknowledge it instead');
       }
-      const lifted = await queries.liftAlert(db, alert, request.principal!.clientId, new Date(guard.now()));
+      const lifted = await queries.liftAlert(db, alert, principalOf(request).clientId, new Date(guard.now()));
       if (!lifted) {
         throw conflict('this alert was lifted already');
       }
@@ -167,7 +162,7 @@ export async function anomalyRoutes(
         operationId: 'getClientAnomalyProfile',
         summary: 'What the anomaly guard knows of a client: its baseline, this hour, and the current window',
         params: IdParams,
-        response: { 200: ClientBaselineSchema, ...problems },
+        response: { 200: ClientBaselineSchema, ...problems(400, 404, 409) },
       },
     },
     async (request) => {

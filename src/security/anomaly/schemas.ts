@@ -1,5 +1,6 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { PageQuery } from '#platform/http/pagination';
+import { StringEnum } from '#platform/http/kit';
 import { ACTIONS, RULES, SEVERITIES } from './rules.ts';
 
 /** The anomaly guard's API messages (validation, types and OpenAPI from one place). */
@@ -15,12 +16,9 @@ export const AlertSchema = Type.Object({
   source: nullable(
     Type.String({ description: 'For failed authentications: `ip:<address>` or `key:<public key prefix>`' }),
   ),
-  rule: Type.String({ enum: [...RULES] }),
-  severity: Type.String({ enum: [...SEVERITIES] }),
-  action: Type.String({
-    enum: [...ACTIONS],
-    description: 'What the guard did: alert only, throttle, or suspend',
-  }),
+  rule: StringEnum(RULES),
+  severity: StringEnum(SEVERITIES),
+  action: StringEnum(ACTIONS, { description: 'What the guard did: alert only, throttle, or suspend' }),
   evidence: Type.Record(Type.String(), Type.Number(), {
     description: 'What tripped the rule, as counts and shares (never record ids or identifiers)',
   }),
@@ -36,15 +34,13 @@ export const AlertQuery = Type.Object(
   {
     ...PageQuery,
     client_id: Type.Optional(Uuid),
-    rule: Type.Optional(Type.String({ enum: [...RULES] })),
+    rule: Type.Optional(StringEnum(RULES)),
     status: Type.Optional(
-      Type.String({ enum: ['open', 'acknowledged'], description: 'open: not acknowledged yet' }),
+      StringEnum(['open', 'acknowledged'], { description: 'open: not acknowledged yet' }),
     ),
   },
   { additionalProperties: false },
 );
-
-export const IdParams = Type.Object({ id: Uuid });
 
 export const ClientBaselineSchema = Type.Object({
   client_id: Uuid,

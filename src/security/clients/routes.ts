@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Config } from '#config/settings';
 import type { DB } from '#platform/db/types';
 import type { App } from '#platform/http/types';
+import { accessTo, IdParams, problems, StringEnum } from '#platform/http/kit';
 import {
   createClient,
   createKey,
@@ -19,7 +20,7 @@ import { PERMISSIONS, ROLES } from '#platform/auth/roles';
 const Client = Type.Object({
   id: Type.String({ format: 'uuid' }),
   name: Type.String(),
-  role: Type.String({ enum: [...ROLES] }),
+  role: StringEnum(ROLES),
   description: Type.Union([Type.String(), Type.Null()]),
   created_at: Type.String({ format: 'date-time' }),
   disabled_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
@@ -42,12 +43,8 @@ const NewKey = Type.Object({
   ...Key.properties,
   key: Type.String({ description: 'The API key. Shown only in this response: store it now.' }),
 });
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
-const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' } };
 
-const manage = (action: string, resourceType: string) => ({
-  access: { permission: 'clients:manage' as const, audit: { action, resourceType } },
-});
+const manage = accessTo('clients:manage', 'client');
 
 const clientJson = (c: ClientRecord) => ({
   ...c,
@@ -78,12 +75,12 @@ export async function accessRoutes(
         body: Type.Object(
           {
             name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9 ._-]{1,79}$' }),
-            role: Type.String({ enum: [...ROLES] }),
+            role: StringEnum(ROLES),
             description: Type.Optional(Type.String({ maxLength: 500 })),
           },
           { additionalProperties: false },
         ),
-        response: { 201: Client, ...problems },
+        response: { 201: Client, ...problems(400, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -120,7 +117,7 @@ export async function accessRoutes(
         operationId: 'getClient',
         summary: 'A client',
         params: IdParams,
-        response: { 200: Client, ...problems },
+        response: { 200: Client, ...problems(400, 404, 409) },
       },
     },
     async (request) => {
@@ -158,7 +155,7 @@ export async function accessRoutes(
           },
           { additionalProperties: false, minProperties: 1 },
         ),
-        response: { 200: Client, ...problems },
+        response: { 200: Client, ...problems(400, 404, 409) },
       },
     },
     async (request) => {
@@ -182,14 +179,12 @@ export async function accessRoutes(
         params: IdParams,
         body: Type.Object(
           {
-            scopes: Type.Optional(
-              Type.Array(Type.String({ enum: [...PERMISSIONS] }), { uniqueItems: true, minItems: 1 }),
-            ),
+            scopes: Type.Optional(Type.Array(StringEnum(PERMISSIONS), { uniqueItems: true, minItems: 1 })),
             expires_in_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
           },
           { additionalProperties: false },
         ),
-        response: { 201: NewKey, ...problems },
+        response: { 201: NewKey, ...problems(400, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -215,7 +210,7 @@ export async function accessRoutes(
         operationId: 'listApiKeys',
         summary: "A client's keys (never the secrets)",
         params: IdParams,
-        response: { 200: Type.Object({ items: Type.Array(Key) }), ...problems },
+        response: { 200: Type.Object({ items: Type.Array(Key) }), ...problems(400, 404, 409) },
       },
     },
     async (request) => {
@@ -236,7 +231,7 @@ export async function accessRoutes(
         operationId: 'revokeApiKey',
         summary: 'Revoke a key at once',
         params: IdParams,
-        response: { 200: Key, ...problems },
+        response: { 200: Key, ...problems(400, 404, 409) },
       },
     },
     async (request) => {

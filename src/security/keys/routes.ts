@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { App } from '#platform/http/types';
+import { accessTo, problems, StringEnum } from '#platform/http/kit';
 import type { OwnKeyInfo, OwnKeys } from '#platform/crypto/own-keys';
 
 /**
@@ -21,10 +22,9 @@ const GatewayKey = Type.Object({
     description: 'The key id (RFC 7638 thumbprint) as published in /.well-known/jwks.json',
   }),
   purpose: Type.String(),
-  use: Type.String({ enum: ['sig', 'enc'] }),
+  use: StringEnum(['sig', 'enc']),
   algorithm: Type.String(),
-  status: Type.String({
-    enum: ['current', 'retiring', 'expired'],
+  status: StringEnum(['current', 'retiring', 'expired'], {
     description: 'current: signs or is encrypted to; retiring: still verifies or decrypts until expires_at',
   }),
   created_at: Type.String({ format: 'date-time' }),
@@ -46,10 +46,7 @@ const RotateInput = Type.Object(
   { additionalProperties: false },
 );
 
-const problems = { 400: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' } };
-const manage = (action: string) => ({
-  access: { permission: 'clients:manage' as const, audit: { action, resourceType: 'gateway_key' } },
-});
+const manage = accessTo('clients:manage', 'gateway_key');
 
 const keyJson = (key: OwnKeyInfo): Static<typeof GatewayKey> => ({
   kid: key.id,
@@ -94,11 +91,11 @@ export async function gatewayKeyRoutes(
         tags: ['security'],
         operationId: 'rotateGatewayKey',
         summary: 'Rotate one of our keys: a new current key; the old one retires after a grace period',
-        params: Type.Object({ purpose: Type.String({ enum: [...byPurpose.keys()] }) }),
+        params: Type.Object({ purpose: StringEnum([...byPurpose.keys()]) }),
         body: RotateInput,
         response: {
           200: Type.Object({ current: GatewayKey, retired: Type.Union([GatewayKey, Type.Null()]) }),
-          ...problems,
+          ...problems(400, 409),
         },
       },
     },

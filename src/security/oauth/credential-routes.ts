@@ -7,6 +7,7 @@ import type { Config } from '#config/settings';
 import type { DB } from '#platform/db/types';
 import { badRequest, conflict, notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
+import { accessTo, IdParams, problems } from '#platform/http/kit';
 import { ClientKeyError, readClientKey } from './client-keys.ts';
 import {
   insertCredential,
@@ -22,7 +23,6 @@ import {
   credentialJson,
   CredentialParams,
   IdentityInput,
-  IdParams,
   KEY_ID_PATTERN,
   KeyInput,
   NewSecret,
@@ -44,10 +44,7 @@ const MAX_USABLE: Record<CredentialKind, number> = {
   private_key_jwt: 20,
   identity_provider: 20,
 };
-const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' } };
-const manage = (action: string) => ({
-  access: { permission: 'clients:manage' as const, audit: { action, resourceType: 'client' } },
-});
+const manage = accessTo('clients:manage', 'client');
 
 export async function oauthCredentialRoutes(
   app: App,
@@ -82,7 +79,7 @@ export async function oauthCredentialRoutes(
           'Create a client secret for the OAuth token endpoint (returned once; only its hash is stored)',
         params: IdParams,
         body: SecretInput,
-        response: { 201: NewSecret, ...problems },
+        response: { 201: NewSecret, ...problems(400, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -124,7 +121,7 @@ export async function oauthCredentialRoutes(
         summary: 'Register a public key (JWK) or JWKS URL the client signs private_key_jwt assertions with',
         params: IdParams,
         body: KeyInput,
-        response: { 201: Credential, ...problems },
+        response: { 201: Credential, ...problems(400, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -168,7 +165,7 @@ export async function oauthCredentialRoutes(
           'Link the client to its identity at an external identity provider (whose tokens it may then use)',
         params: IdParams,
         body: IdentityInput,
-        response: { 201: Credential, ...problems },
+        response: { 201: Credential, ...problems(400, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -214,7 +211,7 @@ export async function oauthCredentialRoutes(
         operationId: 'listOAuthCredentials',
         summary: "A client's OAuth credentials (never the secrets)",
         params: IdParams,
-        response: { 200: Type.Object({ items: Type.Array(Credential) }), ...problems },
+        response: { 200: Type.Object({ items: Type.Array(Credential) }), ...problems(400, 404, 409) },
       },
     },
     async (request) => {
@@ -235,7 +232,7 @@ export async function oauthCredentialRoutes(
         operationId: 'revokeOAuthCredential',
         summary: 'Revoke an OAuth credential at once (tokens obtained with it are refused)',
         params: CredentialParams,
-        response: { 200: Credential, ...problems },
+        response: { 200: Credential, ...problems(400, 404, 409) },
       },
     },
     async (request) => {

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { toProblemError } from '#platform/http/errors';
 import type { ProblemError } from '#platform/problem';
+import { StringEnum } from '#platform/http/kit';
 
 /**
  * Errors of the token endpoint as RFC 6749 §5.2 has them: a JSON `{ error, error_description }`
@@ -32,7 +33,7 @@ export class OAuthError extends Error {
 
 export const TokenErrorSchema = Type.Object(
   {
-    error: Type.String({ enum: [...TOKEN_ERROR_CODES] }),
+    error: StringEnum(TOKEN_ERROR_CODES),
     error_description: Type.String(),
   },
   { description: 'RFC 6749 §5.2 error response' },

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '#platform/db/types';
 import { badRequest, conflict, notFound, type FieldError } from '#platform/problem';
 import type { App } from '#platform/http/types';
+import { accessTo, IdParams, problems } from '#platform/http/kit';
 import { parseHttpUrl } from '#platform/outbound/address';
 import {
   disableProvider,
@@ -13,7 +14,7 @@ import {
   updateProvider,
   type ProviderSettings,
 } from './providers.ts';
-import { IdParams, Provider, ProviderInput, providerJson } from './schemas.ts';
+import { Provider, ProviderInput, providerJson } from './schemas.ts';
 import type { OAuth } from './service.ts';
 import { jwksUriProblem } from './urls.ts';
 
@@ -24,10 +25,7 @@ import { jwksUriProblem } from './urls.ts';
  * (POST /clients/{id}/oauth/identities).
  */
 
-const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' } };
-const manage = (action: string) => ({
-  access: { permission: 'clients:manage' as const, audit: { action, resourceType: 'identity_provider' } },
-});
+const manage = accessTo('clients:manage', 'identity_provider');
 
 export async function oauthProviderRoutes(
   app: App,
@@ -60,7 +58,7 @@ export async function oauthProviderRoutes(
         operationId: 'createIdentityProvider',
         summary: 'Register an external identity provider whose access tokens are accepted',
         body: ProviderInput,
-        response: { 201: Provider, ...problems },
+        response: { 201: Provider, ...problems(400, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -102,7 +100,7 @@ export async function oauthProviderRoutes(
         operationId: 'getIdentityProvider',
         summary: 'An external identity provider',
         params: IdParams,
-        response: { 200: Provider, ...problems },
+        response: { 200: Provider, ...problems(400, 404, 409) },
       },
     },
     async (request) => {
@@ -126,7 +124,7 @@ export async function oauthProviderRoutes(
         summary: "Replace an identity provider's settings (omitted optional fields take their defaults)",
         params: IdParams,
         body: ProviderInput,
-        response: { 200: Provider, ...problems },
+        response: { 200: Provider, ...problems(400, 404, 409) },
       },
     },
     async (request) => {
@@ -157,7 +155,7 @@ export async function oauthProviderRoutes(
         operationId: 'disableIdentityProvider',
         summary: 'Disable an identity provider at once (its tokens are refused)',
         params: IdParams,
-        response: { 200: Provider, ...problems },
+        response: { 200: Provider, ...problems(400, 404, 409) },
       },
     },
     async (request) => {

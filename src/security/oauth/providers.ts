@@ -60,12 +60,12 @@ export const insertProvider = async (
   settings: ProviderSettings,
   createdBy: string | undefined,
 ): Promise<ProviderRecord | undefined> =>
-  (await db
+  await db
     .insertInto('oauth_identity_providers')
     .values({ ...valuesOf(settings), created_by: createdBy ?? null })
     .onConflict((oc) => oc.doNothing())
     .returning(columns)
-    .executeTakeFirst()) as ProviderRecord | undefined;
+    .executeTakeFirst();
 
 /** Replaces a provider's settings; undefined when there is no such provider. */
 export const updateProvider = async (
@@ -73,12 +73,12 @@ export const updateProvider = async (
   id: string,
   settings: ProviderSettings,
 ): Promise<ProviderRecord | undefined> =>
-  (await db
+  await db
     .updateTable('oauth_identity_providers')
     .set({ ...valuesOf(settings), updated_at: sql`now()` })
     .where('id', '=', id)
     .returning(columns)
-    .executeTakeFirst()) as ProviderRecord | undefined;
+    .executeTakeFirst();
 
 /** Is this name or issuer taken by another provider than `exceptId`? */
 export const findClashingProvider = (
@@ -95,34 +95,26 @@ export const findClashingProvider = (
 
 /** Disables a provider at once (its tokens are refused); disabling twice is harmless. */
 export const disableProvider = async (db: Kysely<DB>, id: string): Promise<ProviderRecord | undefined> =>
-  (await db
+  await db
     .updateTable('oauth_identity_providers')
     .set((eb) => ({ disabled_at: eb.fn.coalesce('disabled_at', sql<Date>`now()`), updated_at: sql`now()` }))
     .where('id', '=', id)
     .returning(columns)
-    .executeTakeFirst()) as ProviderRecord | undefined;
+    .executeTakeFirst();
 
 export const findProvider = async (db: Kysely<DB>, id: string): Promise<ProviderRecord | undefined> =>
-  (await db
-    .selectFrom('oauth_identity_providers')
-    .select(columns)
-    .where('id', '=', id)
-    .executeTakeFirst()) as ProviderRecord | undefined;
+  await db.selectFrom('oauth_identity_providers').select(columns).where('id', '=', id).executeTakeFirst();
 
 export const listProviders = async (db: Kysely<DB>): Promise<ProviderRecord[]> =>
-  (await db
+  await db
     .selectFrom('oauth_identity_providers')
     .select(columns)
     .orderBy('created_at')
     .orderBy('id')
-    .execute()) as ProviderRecord[];
+    .execute();
 
 const listEnabled = async (db: Kysely<DB>): Promise<ProviderRecord[]> =>
-  (await db
-    .selectFrom('oauth_identity_providers')
-    .select(columns)
-    .where('disabled_at', 'is', null)
-    .execute()) as ProviderRecord[];
+  await db.selectFrom('oauth_identity_providers').select(columns).where('disabled_at', 'is', null).execute();
 
 /**
  * The enabled providers, read at most every `cacheMs` (a token of an unknown issuer costs no query

@@ -3,12 +3,13 @@ import { PERMISSIONS, ROLES } from '#platform/auth/roles';
 import { CREDENTIAL_KINDS, type CredentialRecord } from './credentials.ts';
 import type { ProviderRecord } from './providers.ts';
 import { PublicJwk } from '#platform/http/jwks-routes';
+import { StringEnum } from '#platform/http/kit';
 
 /** Schemas of the OAuth admin API (validation, types and OpenAPI from one source). */
 
 const DateTime = Type.String({ format: 'date-time' });
 const NullableDateTime = Type.Union([DateTime, Type.Null()]);
-const Scopes = Type.Array(Type.String({ enum: [...PERMISSIONS] }), {
+const Scopes = Type.Array(StringEnum(PERMISSIONS), {
   uniqueItems: true,
   minItems: 1,
   description: "The most a token may carry; default: the role's permissions",
@@ -23,7 +24,7 @@ export const KEY_ID_PATTERN = '^[A-Za-z0-9._~:-]{1,100}$';
 export const Credential = Type.Object({
   id: Type.String({ format: 'uuid' }),
   client_id: Type.String({ format: 'uuid', description: 'The OAuth client_id' }),
-  kind: Type.String({ enum: [...CREDENTIAL_KINDS] }),
+  kind: StringEnum(CREDENTIAL_KINDS),
   key_id: Type.Union([Type.String(), Type.Null()]),
   jwk: Type.Union([PublicJwk, Type.Null()]),
   jwks_uri: Type.Union([Type.String(), Type.Null()]),
@@ -135,15 +136,11 @@ export const ProviderInput = Type.Object(
       }),
     ),
     permissions_map: Type.Optional(
-      Type.Record(
-        Type.String({ minLength: 1, maxLength: 200 }),
-        Type.String({ enum: [...ROLES, ...PERMISSIONS] }),
-        {
-          maxProperties: 100,
-          description:
-            'Provider value -> one of our roles (all its permissions) or permissions; empty: values are our permission names',
-        },
-      ),
+      Type.Record(Type.String({ minLength: 1, maxLength: 200 }), StringEnum([...ROLES, ...PERMISSIONS]), {
+        maxProperties: 100,
+        description:
+          'Provider value -> one of our roles (all its permissions) or permissions; empty: values are our permission names',
+      }),
     ),
     allow_private_addresses: Type.Optional(
       Type.Boolean({ description: 'The JWKS URL may resolve to private addresses (and be http)' }),
@@ -152,7 +149,6 @@ export const ProviderInput = Type.Object(
   { additionalProperties: false },
 );
 
-export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 export const CredentialParams = Type.Object({
   id: Type.String({ format: 'uuid' }),
   credentialId: Type.String({ format: 'uuid' }),

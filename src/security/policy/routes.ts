@@ -6,16 +6,12 @@ import type { Principal } from '#platform/auth/principal';
 import type { DB } from '#platform/db/types';
 import { badRequest, notFound, type FieldError } from '#platform/problem';
 import type { App } from '#platform/http/types';
+import { accessTo, IdParams, problems } from '#platform/http/kit';
 import { deletePolicy, findPolicy, savePolicy, unknownAreas, type PolicyRow } from './queries.ts';
 import { operationsMatcher } from './rules.ts';
 import { PolicyInput, PolicySchema, type PolicyView } from './schemas.ts';
 
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
-const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' } };
-
-const manage = (action: string) => ({
-  access: { permission: 'clients:manage' as const, audit: { action, resourceType: 'client' } },
-});
+const manage = accessTo('clients:manage', 'client');
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
 const policyJson = (row: PolicyRow): PolicyView => ({
@@ -45,7 +41,7 @@ export async function policyRoutes(app: App, { db }: { db: Kysely<DB> }): Promis
           'the areas below it), rate limit per minute, daily quota, validity dates. An absent list does not restrict.',
         params: IdParams,
         body: PolicyInput,
-        response: { 200: PolicySchema, ...problems },
+        response: { 200: PolicySchema, ...problems(400, 404) },
       },
     },
     async (request) => {
@@ -72,7 +68,7 @@ export async function policyRoutes(app: App, { db }: { db: Kysely<DB> }): Promis
         operationId: 'getClientPolicy',
         summary: "A client's policy (404: none, its role's defaults apply)",
         params: IdParams,
-        response: { 200: PolicySchema, ...problems },
+        response: { 200: PolicySchema, ...problems(400, 404) },
       },
     },
     async (request) => {
@@ -96,7 +92,7 @@ export async function policyRoutes(app: App, { db }: { db: Kysely<DB> }): Promis
         operationId: 'deleteClientPolicy',
         summary: "Remove a client's policy: its role's defaults apply again",
         params: IdParams,
-        response: { 204: Type.Null(), ...problems },
+        response: { 204: Type.Null(), ...problems(400, 404) },
       },
     },
     async (request, reply) => {

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { FIELD_CLASSES } from '#platform/auth/roles';
 import type { RegistryName } from '#platform/http/types';
+import { StringEnum } from '#platform/http/kit';
 
 /** The registries a policy may name. */
 export const REGISTRIES = ['social', 'ibr'] as const satisfies readonly RegistryName[];
@@ -30,14 +31,14 @@ export const PolicyInput = Type.Object(
       list(OperationPattern, 200, 'Operations allowed; absent: all the role permits'),
     ),
     registries: Type.Optional(
-      Type.Array(Type.String({ enum: [...REGISTRIES] }), {
+      Type.Array(StringEnum(REGISTRIES), {
         minItems: 1,
         uniqueItems: true,
         description: 'Registries whose records the client may read; absent: both',
       }),
     ),
     hidden_fields: Type.Optional(
-      Type.Array(Type.String({ enum: [...FIELD_CLASSES] }), {
+      Type.Array(StringEnum(FIELD_CLASSES), {
         uniqueItems: true,
         description: "Field classes hidden on top of the role's",
       }),

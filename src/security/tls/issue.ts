@@ -60,7 +60,7 @@ export async function loadCertificateAuthority(pems: IssuedCertificate): Promise
   const certificate = new x509.X509Certificate(pems.certificatePem);
   const der = createPrivateKey(pems.keyPem).export({ type: 'pkcs8', format: 'der' });
   const privateKey = await webcrypto.subtle.importKey('pkcs8', der, ALGORITHM, false, ['sign']);
-  return { ...pems, certificate, privateKey: privateKey as webcrypto.CryptoKey };
+  return { ...pems, certificate, privateKey: privateKey };
 }
 
 /** A server certificate for the mutual-TLS listener, valid for these host names and IP addresses. */
@@ -110,7 +110,7 @@ async function issue(
 }
 
 const generateKeys = async (): Promise<webcrypto.CryptoKeyPair> =>
-  (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
 
 const pemOf = (key: webcrypto.CryptoKey): string =>
   KeyObject.from(key).export({ type: 'pkcs8', format: 'pem' }).toString();

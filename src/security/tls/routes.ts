@@ -6,6 +6,7 @@ import { assertMayAttach } from '#platform/auth/credential-reach';
 import type { DB } from '#platform/db/types';
 import { badRequest, conflict, notFound } from '#platform/problem';
 import type { App } from '#platform/http/types';
+import { accessTo, IdParams, problems, StringEnum } from '#platform/http/kit';
 import {
   CertificateError,
   clientCertificateOfPem,
@@ -36,8 +37,7 @@ const dateTime = () => Type.String({ format: 'date-time' });
 const Certificate = Type.Object({
   id: Type.String({ format: 'uuid' }),
   client_id: Type.String({ format: 'uuid' }),
-  match: Type.String({
-    enum: ['certificate', 'subject'],
+  match: StringEnum(['certificate', 'subject'], {
     description:
       'certificate: this one certificate (by thumbprint); subject: any certificate of the CA with this subject',
   }),
@@ -83,15 +83,11 @@ const CertificateInput = Type.Object(
 );
 type CertificateInput = Static<typeof CertificateInput>;
 
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const CertificateParams = Type.Object({
   id: Type.String({ format: 'uuid' }),
   certificateId: Type.String({ format: 'uuid' }),
 });
-const problems = { 400: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' } };
-const manage = (action: string) => ({
-  access: { permission: 'clients:manage' as const, audit: { action, resourceType: 'client' } },
-});
+const manage = accessTo('clients:manage', 'client');
 
 const certificateJson = (row: CertificateRow): Static<typeof Certificate> => ({
   ...row,
@@ -119,7 +115,7 @@ export async function certificateRoutes(app: App, { db, clientCas }: Certificate
         summary: 'Register a client certificate for the mutual-TLS listener (PEM, thumbprint or subject)',
         params: IdParams,
         body: CertificateInput,
-        response: { 201: Certificate, ...problems },
+        response: { 201: Certificate, ...problems(400, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -159,7 +155,7 @@ export async function certificateRoutes(app: App, { db, clientCas }: Certificate
         operationId: 'listClientCertificates',
         summary: "A client's certificates, revoked ones included",
         params: IdParams,
-        response: { 200: Type.Object({ items: Type.Array(Certificate) }), ...problems },
+        response: { 200: Type.Object({ items: Type.Array(Certificate) }), ...problems(400, 404, 409) },
       },
     },
     async (request) => {
@@ -181,7 +177,7 @@ export async function certificateRoutes(app: App, { db, clientCas }: Certificate
         summary:
           'Revoke a client certificate at once (connections with it are refused from the next request)',
         params: CertificateParams,
-        response: { 200: Certificate, ...problems },
+        response: { 200: Certificate, ...problems(400, 404, 409) },
       },
     },
     async (request) => {
