@@ -1,9 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import websocket from '@fastify/websocket';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { TSchema } from '@sinclair/typebox';
-import Fastify, { type FastifyServerOptions } from 'fastify';
+import type { FastifyServerOptions } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Config } from '#config/settings';
 import type { Authenticator } from '#platform/auth/authenticate';
@@ -12,25 +10,18 @@ import { openKeyVault } from '#platform/crypto/open-vault';
 import { OwnKeys } from '#platform/crypto/own-keys';
 import type { Database } from '#platform/db/database';
 import type { DB } from '#platform/db/types';
-import { installAccessControl } from '#platform/http/access-control';
-import { handleError } from '#platform/http/errors';
-import { installInputGuard } from '#platform/http/input-guard';
 import { jwksRoute } from '#platform/http/jwks-routes';
 import { installMetrics } from '#platform/http/metrics';
 import { API_PREFIX, installOpenApi } from '#platform/http/openapi';
 import { operationsRoutes } from '#platform/http/operations-routes';
+import { createServer } from '#platform/http/server';
 import type { App } from '#platform/http/types';
-import { createJobQueue, type JobKind, type JobQueue } from '#platform/jobs/queue';
+import { installJobQueue } from '#platform/jobs/install';
+import type { JobKind } from '#platform/jobs/queue';
 import { jobRoutes } from '#platform/jobs/routes';
-import { notFound } from '#platform/problem';
-import { AnomalyGuard } from '#security/anomaly/guard';
-import { thresholdsFrom } from '#security/anomaly/rules';
-import { createOAuth } from '#security/oauth/service';
+import { installSecurity } from '#security/access';
 import { TOKEN_SIGNING_KEYS } from '#security/oauth/signing-keys';
-import { issuerUrl } from '#security/oauth/urls';
 import { securityPlugin } from '#security/plugin';
-import { createPolicyEnforcement } from '#security/policy/enforce';
-import { certificateAuthenticator, certificateOwnerCheck } from '#security/tls/authenticator';
 import { tlsListener } from '#security/tls/listener';
 import { readTlsSettings } from '#security/tls/settings';
 import { auditPlugin } from '#audit/plugin';
@@ -53,8 +44,6 @@ export const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
-
 export interface AppDependencies {
   config: Config;
   database: Database;
@@ -70,13 +59,6 @@ export interface AppDependencies {
   authenticators?: Authenticator[];
 }
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** The gateway's durable job queue (started when the app is ready, stopped when it closes). */
-    jobs: JobQueue;
-  }
-}
-
 /** The whole gateway without `listen` (tests, benchmarks and the CLI use it). */
 export async function buildApp({
   config,
@@ -86,55 +68,11 @@ export async function buildApp({
   now,
   authenticators = [],
 }: AppDependencies): Promise<App> {
-  let closing = false;
   // The mutual-TLS listener's files are read first: a bad one stops the start before anything else.
   const tls = readTlsSettings(config);
-  const app = Fastify({
-    logger: logger ?? { level: config.logLevel, serializers: { req: safeRequestLog } },
-    bodyLimit: config.bodyLimit,
-    requestTimeout: config.requestTimeoutMs,
-    // Honour a caller's request id so logs and audit rows join up across systems.
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
-    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array' } },
-  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
-
-  app.setErrorHandler(handleError);
-  // NUL characters and numbers no column holds: a 400 naming the field, on every route.
-  installInputGuard(app);
-  app.setNotFoundHandler((request) => {
-    throw notFound(`route ${request.method} ${request.url.split('?')[0]}`);
-  });
-  app.addHook('onSend', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-    if (closing) {
-      // Responses finishing during shutdown close their keep-alive connection, so close() is not
-      // held up by idle sockets until the keep-alive timeout.
-      reply.header('connection', 'close');
-    }
-    if (!request.url.startsWith('/docs')) {
-      reply.header('cache-control', 'no-store');
-      reply.header('x-frame-options', 'DENY');
-    }
-  });
-  app.addHook('preClose', async () => {
-    closing = true;
-  });
-
+  const { app, isClosing } = createServer(config, logger);
   const db = database.db;
-  const jobs = createJobQueue({
-    database,
-    url: config.databaseUrl,
-    schema: config.jobsSchema,
-    pollSeconds: config.jobsPollSeconds,
-    workersEnabled: config.jobsEnabled,
-    logger: app.log,
-  });
-  app.decorate('jobs', jobs);
+  installJobQueue(app, { database, config, kinds: jobKinds });
   // Our private keys are sealed under the master key: a wrong master key stops the start here.
   const { vault, sealed } = await openKeyVault(config, db);
   if (sealed > 0) {
@@ -149,57 +87,24 @@ export async function buildApp({
     cacheMs: config.authCacheSeconds * 1000,
   });
   const encryption = createDciEncryption({ db, keys: keys.dciEncryption });
-  jobKinds.forEach((kind) => jobs.define(kind));
-  // The capabilities below define their job kinds when registered, before the queue starts.
-  app.addHook('onReady', () => jobs.start());
-  // onClose runs once the server has stopped and in-flight requests are done.
-  app.addHook('onClose', () => jobs.stop({ graceful: true, timeoutMs: config.shutdownTimeoutMs }));
 
   await installOpenApi(app, { version: VERSION, publicUrl: config.publicUrl });
-  // OAuth 2.0: our access tokens and the identity providers we trust (the issuer URL may be known
-  // only once the app listens).
-  const oauth = createOAuth({
-    db,
-    config,
-    keys: keys.tokenSigning,
-    issuer: () => issuerUrl(config, () => app.addresses()),
-  });
-  const guard = new AnomalyGuard({
-    db,
-    thresholds: thresholdsFrom(config),
-    enabled: config.anomalyGuard,
-    now,
-  });
   // WebSocket upgrades (the export change feed), through the same access control as every route.
   // Registered first: its request hook marks upgrades, so that an upgrade refused by access control
   // has its socket closed rather than left open.
   await app.register(websocket);
-  installAccessControl(app, db, {
-    screen: guard.screen,
-    authCacheMs: config.authCacheSeconds * 1000,
-    authenticators: [
-      ...authenticators,
-      consoleSessionAuthenticator(db),
-      certificateAuthenticator(db),
-      oauth.authenticator,
-    ],
-    principalChecks: [certificateOwnerCheck(db)],
-    admission: (changes) =>
-      createPolicyEnforcement(app, db, changes, {
-        cacheMs: config.authCacheSeconds * 1000,
-        defaultRateLimit: config.defaultRateLimit,
-        defaultDailyQuota: config.defaultDailyQuota,
-        usageFlushMs: config.usageFlushSeconds * 1000,
-        now,
-      }),
+  const { oauth, guard } = installSecurity(app, {
+    db,
+    config,
+    tokenKeys: keys.tokenSigning,
+    authenticators: [...authenticators, consoleSessionAuthenticator(db)],
+    now,
   });
-  guard.install(app);
   const metrics = installMetrics(app);
   const traffic = new TrafficRecorder(db);
   recordTraffic(app, traffic);
-
-  operationsRoutes(app, { db, metrics, version: VERSION, engine: database.engine, isClosing: () => closing });
-  await app.register(jobRoutes, { prefix: API_PREFIX, jobs });
+  operationsRoutes(app, { db, metrics, version: VERSION, engine: database.engine, isClosing });
+  await app.register(jobRoutes, { prefix: API_PREFIX, jobs: app.jobs });
   await app.register(jwksRoute, {
     sources: [() => signatures.publicKeys(), () => oauth.publicKeys(), () => encryption.publicKeys()],
   });
@@ -211,14 +116,8 @@ export async function buildApp({
   await app.register(registryPlugin, { db });
   await app.register(odkPlugin, { db, config, vault });
   await app.register(ibrPlugin, { db, config });
-  await app.register(securityPlugin, {
-    db,
-    config,
-    oauth,
-    guard,
-    keys: Object.values(keys),
-    clientCas: tls?.clientCas,
-  });
+  const clientCas = tls?.clientCas;
+  await app.register(securityPlugin, { db, config, oauth, guard, keys: Object.values(keys), clientCas });
   await app.register(consoleServerPlugin, { db, config, oauth });
   await app.register(auditPlugin, { db });
   await app.register(exportsPlugin, { database, config, vault });
@@ -236,9 +135,4 @@ export function gatewayKeys(db: Kysely<DB>, vault: KeyVault) {
     dciEncryption: new OwnKeys(db, vault, DCI_ENCRYPTION_KEYS),
     tokenSigning: new OwnKeys(db, vault, TOKEN_SIGNING_KEYS),
   };
-}
-
-/** Request log lines carry the method and the path only: query strings can hold personal data. */
-function safeRequestLog(req: { method: string; url: string; id: string }) {
-  return { method: req.method, path: req.url.split('?')[0], id: req.id };
 }
