@@ -5,6 +5,7 @@ import type { Config } from '#config/settings';
 import { notFound } from '#platform/problem';
 import { handleError } from './errors.ts';
 import { installInputGuard } from './input-guard.ts';
+import { lazySchemaCompilers } from './lazy-schemas.ts';
 import type { App } from './types.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -31,6 +32,7 @@ export function createServer(config: Config, logger?: FastifyServerOptions['logg
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array' } },
+    schemaController: lazySchemaCompilers(),
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.setErrorHandler(handleError);
